@@ -1,0 +1,2 @@
+//! `tepat-server`: the sync server.
+fn main() {}

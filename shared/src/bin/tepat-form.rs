@@ -1,0 +1,2 @@
+//! `tepat-form`: the form author's tool (`check`, `validate`).
+fn main() {}

@@ -1,0 +1,214 @@
+//! The form definition as authored in `schemas/forms/*.json` and documented by `schemas/form.schema.json`.
+//!
+//! These types are plain data: a form is checked and compiled by [`super::load`] before anything evaluates it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A text in Bahasa Indonesia (`id`, shown by default) and English (`en`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub id: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(id: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { id: id.into(), en: en.into() }
+    }
+
+    /// The text in the given language.
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Id => &self.id,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// The two languages every user-facing text carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Bahasa Indonesia, the default.
+    #[default]
+    Id,
+    En,
+}
+
+/// A whole form: identity, named choice lists and sections of fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    /// Stable identifier, e.g. `dtsen_groundcheck`.
+    pub id: String,
+    /// Version number; a draft stays on the version it started with.
+    pub version: u32,
+    pub title: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+    /// Named choice lists referenced by `select_one` / `select_multiple` fields.
+    #[serde(default)]
+    pub choices: BTreeMap<String, Vec<Choice>>,
+    pub sections: Vec<Section>,
+}
+
+/// One option of a choice list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// The stored code, e.g. `"1"`.
+    pub value: String,
+    pub label: Text,
+    /// Extra attributes a `choice_filter` may test by bare name (as XLSForm's extra choice columns),
+    /// e.g. `{"cluster": "anak"}` with `choice_filter: "cluster = ${atensi_cluster}"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// A screenful of fields; a section whose `relevant` is false is skipped as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: String,
+    pub title: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<String>,
+    pub fields: Vec<Field>,
+}
+
+/// The type of a field, as named in the form JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Integer,
+    Decimal,
+    /// `YYYY-MM-DD`.
+    Date,
+    SelectOne,
+    SelectMultiple,
+    /// A GPS fix: latitude, longitude, accuracy in metres.
+    Geopoint,
+    /// A photo reference: file name and SHA-256 of its bytes.
+    Photo,
+    /// Nomor Induk Kependudukan: 16 digits, checked against birth date, sex and region prefix.
+    Nik,
+    /// Nomor Kartu Keluarga: 16 digits with a known region prefix.
+    Kk,
+    /// A Kemendagri region code, chosen level by level (province → regency → district → village).
+    Region,
+    /// Text shown to the enumerator; holds no answer.
+    Note,
+    /// A value computed from `calculate`; never typed.
+    Calculate,
+    /// A repeated group of fields (e.g. the member roster); its answer is a list of members.
+    Repeat,
+}
+
+/// `required` is either a constant or an expression (XLSForm's "yes" or a condition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Requirement {
+    Always(bool),
+    When(String),
+}
+
+impl Default for Requirement {
+    fn default() -> Self {
+        Requirement::Always(false)
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Needs a short enumerator note before finalising.
+    Warning,
+    /// Blocks finalising.
+    Error,
+}
+
+/// A rule on a field: `expr` must be true (`.` is the field's own value) or the finding is raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraint {
+    pub expr: String,
+    pub message: Text,
+    #[serde(default = "Constraint::default_level")]
+    pub level: Level,
+    /// A short stable name for the rule (e.g. `one_head`), used in exports and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+impl Constraint {
+    fn default_level() -> Level {
+        Level::Error
+    }
+}
+
+/// The deepest level a `region` field asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionLevel {
+    Province,
+    Regency,
+    District,
+    Village,
+}
+
+/// One question (or note, calculation, repeat group).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Unique in the whole form (repeat children included), `[a-z][a-z0-9_]*`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    pub label: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Text>,
+    #[serde(default, skip_serializing_if = "is_not_required")]
+    pub required: Requirement,
+    /// Skip logic: when false the field is hidden, its answer neither validated nor exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+    /// For `calculate` fields: the expression giving the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calculate: Option<String>,
+    /// For `select_one` / `select_multiple`: the name of a list in [`Form::choices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<String>,
+    /// For selects: keeps the choices for which this is true (bare names are the choice's `attrs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_filter: Option<String>,
+    /// For `region`: how deep the answer must go (default: village).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_level: Option<RegionLevel>,
+    /// For `region`: restrict choices to codes under this expression's value (e.g. the assignment's regency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_within: Option<String>,
+    /// Pre-filled from the assignment's prefill entry of this name (editable unless `read_only`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// For `repeat`: the member fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    /// For `repeat`: bounds on the number of members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_count: Option<u32>,
+}
+
+fn is_not_required(r: &Requirement) -> bool {
+    *r == Requirement::Always(false)
+}

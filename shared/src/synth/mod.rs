@@ -1,0 +1,1 @@
+//! Seeded synthetic households: realistic filled visits for tests, the demo and benchmarks.
