@@ -2,7 +2,9 @@
 //!
 //! Pure (no I/O), so the phone and the server validate a visit with exactly the same logic.
 
+pub mod identity;
 mod model;
+pub mod region;
 
 pub use model::*;
 
@@ -19,4 +21,98 @@ pub struct Finding {
     pub rule: String,
     pub level: Level,
     pub message: Text,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine's public contract. Bodies are being written (form-engine work in progress); signatures are what the
+// server, the App and the generator code against.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::protocol::Answers;
+
+/// Every problem found while loading a form, each with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in form: {}", .0.len(), .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+/// One load-time problem: `path` points into the form JSON, e.g. `sections[2].fields[5].constraints[0].expr`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LoadError {
+    pub path: String,
+    pub message: String,
+}
+
+/// An answer that cannot be taken (unknown field, wrong type, bad member index); nothing is changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {}", .message.en)]
+pub struct AnswerError {
+    pub path: String,
+    pub message: Text,
+}
+
+/// A form that passed every load-time check, with its expressions parsed and its dependency graph built.
+/// Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct CompiledForm {
+    inner: Arc<Form>,
+}
+
+/// Parses and checks a form; reports every problem, not only the first.
+pub fn load(json: &str) -> Result<CompiledForm, LoadErrors> {
+    let form: Form = serde_json::from_str(json).map_err(|e| {
+        LoadErrors(vec![LoadError {
+            path: format!("line {} column {}", e.line(), e.column()),
+            message: e.to_string(),
+        }])
+    })?;
+    compile(form)
+}
+
+/// Checks an already-parsed form.
+pub fn compile(form: Form) -> Result<CompiledForm, LoadErrors> {
+    Ok(CompiledForm {
+        inner: Arc::new(form),
+    })
+}
+
+impl CompiledForm {
+    pub fn form(&self) -> &Form {
+        &self.inner
+    }
+
+    /// Every finding for these answers (relevance applied: hidden fields are not validated).
+    pub fn validate(&self, _answers: &Answers, _visit_date: NaiveDate) -> Vec<Finding> {
+        todo!("form engine in progress")
+    }
+
+    /// The answers without those of hidden (non-relevant) fields: what is exported.
+    pub fn relevant_answers(&self, _answers: &Answers, _visit_date: NaiveDate) -> Answers {
+        todo!("form engine in progress")
+    }
+
+    /// A live evaluation state for one visit, for the App.
+    pub fn session(
+        &self,
+        _answers: Answers,
+        _visit_date: NaiveDate,
+    ) -> Result<FormSession, AnswerError> {
+        todo!("form engine in progress")
+    }
+}
+
+/// Live state of one visit being filled: answers, calculated values, relevance, findings, kept up to date
+/// incrementally (an answer re-evaluates only what depends on it).
+#[derive(Debug, Clone)]
+pub struct FormSession {
+    form: CompiledForm,
+}
+
+impl FormSession {
+    pub fn form(&self) -> &CompiledForm {
+        &self.form
+    }
 }
