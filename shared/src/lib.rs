@@ -7,4 +7,5 @@
 
 pub mod form;
 pub mod protocol;
+pub mod store;
 pub mod synth;
