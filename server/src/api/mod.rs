@@ -1,0 +1,265 @@
+//! The HTTP API (documented in `schemas/openapi.yaml`). The router is built from [`ROUTES`] alone, so the route
+//! table that tests compare with the document is the one that serves.
+
+mod enrol;
+pub mod error;
+pub mod extract;
+mod supervisor;
+mod sync;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use serde::{Deserialize, Serialize};
+use shared::protocol::UserInfo;
+
+use crate::auth::Caller;
+use crate::config::Limits;
+use crate::db::{self, Db};
+use crate::forms::FormCache;
+pub use error::Failure;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    pub db: Db,
+    pub forms: FormCache,
+    pub limits: Limits,
+}
+
+/// Cheap to clone: one `App` behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<App>);
+
+impl AppState {
+    pub fn new(db: Db, limits: Limits) -> Self {
+        AppState(Arc::new(App {
+            db,
+            forms: FormCache::default(),
+            limits,
+        }))
+    }
+
+    pub fn app(&self) -> &App {
+        &self.0
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+}
+
+/// Runs blocking work (SQLite, validation, compression) off the async executor.
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    F: FnOnce(&App) -> Result<T, Failure> + Send + 'static,
+{
+    let app = state.0.clone();
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blocking task failed");
+            Failure::internal()
+        })?
+}
+
+/// Every route the server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+    Enrol,
+    Me,
+    Sync,
+    SupervisorVisits,
+    SupervisorReview,
+    SupervisorProgress,
+    ExportHouseholds,
+    ExportMembers,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub id: RouteId,
+    pub method: Method,
+    pub path: &'static str,
+}
+
+const fn route(id: RouteId, method: Method, path: &'static str) -> Route {
+    Route { id, method, path }
+}
+
+pub const ROUTES: [Route; 9] = [
+    route(RouteId::Health, Method::GET, "/healthz"),
+    route(RouteId::Enrol, Method::POST, "/api/v1/enrol"),
+    route(RouteId::Me, Method::GET, "/api/v1/me"),
+    route(RouteId::Sync, Method::POST, "/api/v1/sync"),
+    route(
+        RouteId::SupervisorVisits,
+        Method::GET,
+        "/api/v1/supervisor/visits",
+    ),
+    route(
+        RouteId::SupervisorReview,
+        Method::POST,
+        "/api/v1/supervisor/review",
+    ),
+    route(
+        RouteId::SupervisorProgress,
+        Method::GET,
+        "/api/v1/supervisor/progress",
+    ),
+    route(
+        RouteId::ExportHouseholds,
+        Method::GET,
+        "/api/v1/supervisor/export/households.csv",
+    ),
+    route(
+        RouteId::ExportMembers,
+        Method::GET,
+        "/api/v1/supervisor/export/members.csv",
+    ),
+];
+
+/// The handler of a route, answering the route's method only (others get 405).
+fn handler(route: &Route) -> MethodRouter<AppState> {
+    // Only standard methods are in the table, and every one of them has a filter.
+    let method = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
+    match route.id {
+        RouteId::Health => on(method, health),
+        RouteId::Enrol => on(method, enrol::enrol),
+        RouteId::Me => on(method, me),
+        RouteId::Sync => on(method, sync::sync),
+        RouteId::SupervisorVisits => on(method, supervisor::visits),
+        RouteId::SupervisorReview => on(method, supervisor::review),
+        RouteId::SupervisorProgress => on(method, supervisor::progress),
+        RouteId::ExportHouseholds => on(method, supervisor::export_households),
+        RouteId::ExportMembers => on(method, supervisor::export_members),
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for r in &ROUTES {
+        router = router.route(r.path, handler(r));
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Failure {
+    Failure::not_found("no_route", format!("no route {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Failure {
+    Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// One log line per request: method, path, status, duration (never bodies or tokens).
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if status >= 500 {
+        tracing::error!(%method, %path, status, micros, "request");
+    } else {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
+    response
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub schema_version: u32,
+    pub protocol: u32,
+}
+
+async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, Failure> {
+    let schema_version = blocking(&state, |app| {
+        Ok(app.db.read(|tx| db::schema_version(tx))?)
+    })
+    .await?;
+    Ok(axum::Json(Health {
+        status: "ok".into(),
+        schema_version,
+        protocol: shared::protocol::PROTOCOL_VERSION,
+    }))
+}
+
+/// `GET /api/v1/me`: which device and user a token stands for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Me {
+    pub device_id: String,
+    pub user: UserInfo,
+}
+
+async fn me(caller: Caller) -> axum::Json<Me> {
+    axum::Json(Me {
+        device_id: caller.device_id.clone(),
+        user: caller.user_info(),
+    })
+}
+
+/// A JSON answer, gzipped when the client accepts it and it is worth it. Runs inside `blocking`.
+pub fn json_response<T: Serialize>(value: &T, gzip: bool) -> Result<Response, Failure> {
+    let json = serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "serialising a response");
+        Failure::internal()
+    })?;
+    let mut headers = vec![(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    headers.push((header::VARY, HeaderValue::from_static("accept-encoding")));
+    let compressed = if gzip && json.len() > 512 {
+        gzip_bytes(&json)
+    } else {
+        None
+    };
+    let body = match compressed {
+        Some(gz) => {
+            headers.push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+            gz
+        }
+        None => json,
+    };
+    let mut response = Response::new(Body::from(body));
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value);
+    }
+    Ok(response.into_response())
+}
+
+/// Gzip of `data` (fast level: phones on 2G gain far more from any compression than from the best).
+fn gzip_bytes(data: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(data).ok()?;
+    encoder.finish().ok()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! Supervisor endpoints: pull, review, progress, CSV exports. Every query is scoped to the supervisor's regions.
+
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+use shared::protocol::{ReviewRequest, Role, ServerVisit};
+use tokio::sync::mpsc;
+
+use super::extract::{ApiQuery, JsonBody, accepts_gzip, require_role};
+use super::{AppState, Failure, blocking, json_response};
+use crate::auth::Caller;
+use crate::export::{self, Table};
+use crate::review::{self as review_mod, ReviewError};
+use crate::{progress as progress_mod, pull};
+
+const SUPERVISOR: &[Role] = &[Role::Supervisor];
+
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    since: Option<u64>,
+    limit: Option<u64>,
+}
+
+pub async fn visits(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "the supervisor pull")?;
+    let limits = state.limits().clone();
+    let limit = query.limit.unwrap_or(limits.default_page_size as u64);
+    if limit == 0 {
+        return Err(Failure::bad_request(
+            "bad_query",
+            "limit: must be at least 1",
+        ));
+    }
+    if limit > limits.max_page_size as u64 {
+        return Err(Failure::too_large(
+            "page_too_large",
+            format!(
+                "limit: {limit} is above the maximum page size of {}",
+                limits.max_page_size
+            ),
+            limits.max_page_size as u64,
+        ));
+    }
+    let since = query.since.unwrap_or(0);
+    let gzip = accepts_gzip(&headers);
+    blocking(&state, move |app| {
+        let page = app
+            .db
+            .read(|tx| Ok::<_, Failure>(pull::page(tx, &caller.user_id, since, limit as usize)?))?;
+        json_response(&page, gzip)
+    })
+    .await
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<ReviewRequest>,
+) -> Result<axum::Json<ServerVisit>, Failure> {
+    require_role(&caller, SUPERVISOR, "review")?;
+    let visit = blocking(&state, move |app| {
+        app.db.write(
+            |tx| match review_mod::review(tx, &caller, &req, Utc::now()) {
+                Ok(visit) => Ok(visit),
+                Err(e @ (ReviewError::BadComment(_) | ReviewError::CommentRequired)) => {
+                    Err(Failure::bad_request("invalid_field", e.to_string()))
+                }
+                Err(e @ ReviewError::NotFound(..)) => {
+                    Err(Failure::not_found("not_found", e.to_string()))
+                }
+                Err(e @ ReviewError::NotLatest { .. }) => {
+                    Err(Failure::conflict("not_latest", e.to_string()))
+                }
+                Err(e @ ReviewError::AlreadyDecided(_)) => {
+                    Err(Failure::conflict("already_reviewed", e.to_string()))
+                }
+                Err(ReviewError::Db(e)) => Err(e.into()),
+            },
+        )
+    })
+    .await?;
+    tracing::info!(visit_id = %visit.visit.visit_id, revision = visit.visit.revision, status = ?visit.status, "review");
+    Ok(axum::Json(visit))
+}
+
+pub async fn progress(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "progress")?;
+    let gzip = accepts_gzip(&headers);
+    blocking(&state, move |app| {
+        let progress = app
+            .db
+            .read(|tx| Ok::<_, Failure>(progress_mod::progress(tx, &caller.user_id)?))?;
+        json_response(&progress, gzip)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    form_id: String,
+}
+
+pub async fn export_households(
+    state: State<AppState>,
+    caller: Caller,
+    query: ApiQuery<ExportQuery>,
+) -> Result<Response, Failure> {
+    export(state, caller, query, Table::Households).await
+}
+
+pub async fn export_members(
+    state: State<AppState>,
+    caller: Caller,
+    query: ApiQuery<ExportQuery>,
+) -> Result<Response, Failure> {
+    export(state, caller, query, Table::Members).await
+}
+
+/// Bytes buffered before a chunk goes to the client.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks in flight: the writer waits for a slow client instead of filling memory.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+    table: Table,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "export")?;
+    let form_id = query.form_id;
+    let plan = {
+        let form_id = form_id.clone();
+        blocking(&state, move |app| {
+            app.db
+                .read(|tx| Ok::<_, Failure>(export::plan(tx, &app.forms, &form_id)?))
+        })
+        .await?
+    };
+    let Some(plan) = plan else {
+        return Err(Failure::not_found(
+            "unknown_form",
+            format!("form_id: no version of {form_id:?} is published"),
+        ));
+    };
+    let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let app = state.clone();
+    // The export runs on its own blocking thread and feeds the response as it goes.
+    tokio::task::spawn_blocking(move || {
+        let mut sink = ChunkSink {
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+            sender,
+        };
+        let result = app.app().db.read(|tx| {
+            export::write(tx, &plan, table, &caller.user_id, &mut sink)
+                .map_err(|e| ExportFailure(e.to_string()))
+        });
+        match result.and_then(|rows| {
+            sink.finish()
+                .map(|_| rows)
+                .map_err(|e| ExportFailure(e.to_string()))
+        }) {
+            Ok(rows) => tracing::info!(rows, form = %plan.form_id, ?table, "export"),
+            Err(ExportFailure(e)) => {
+                tracing::warn!(error = %e, "export stopped");
+                let _ = sink.sender.blocking_send(Err(io::Error::other(e)));
+            }
+        }
+    });
+    let file = match table {
+        Table::Households => "households",
+        Table::Members => "members",
+    };
+    let mut response = Response::new(Body::from_stream(ChunkStream(receiver)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!(
+        "attachment; filename=\"{}_{file}.csv\"",
+        form_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug)]
+struct ExportFailure(String);
+
+impl From<rusqlite::Error> for ExportFailure {
+    fn from(e: rusqlite::Error) -> Self {
+        ExportFailure(e.to_string())
+    }
+}
+
+impl From<crate::db::DbError> for ExportFailure {
+    fn from(e: crate::db::DbError) -> Self {
+        ExportFailure(e.to_string())
+    }
+}
+
+type Chunk = Result<Bytes, io::Error>;
+
+/// Buffers CSV output and hands it to the response in chunks; fails when the client has gone away.
+struct ChunkSink {
+    buffer: Vec<u8>,
+    sender: mpsc::Sender<Chunk>,
+}
+
+impl ChunkSink {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK_BYTES),
+        ));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+impl Write for ChunkSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct ChunkStream(mpsc::Receiver<Chunk>);
+
+impl futures_core::Stream for ChunkStream {
+    type Item = Chunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        self.0.poll_recv(cx)
+    }
+}

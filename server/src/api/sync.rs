@@ -1,0 +1,90 @@
+//! `POST /api/v1/sync`: visits up (one receipt each), changes since the device's cursor down.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Utc;
+use shared::protocol::{PROTOCOL_VERSION, Role, SyncRequest, SyncResponse};
+
+use super::extract::{JsonBody, accepts_gzip, require_role};
+use super::{AppState, Failure, blocking, json_response};
+use crate::auth::Caller;
+use crate::changes;
+use crate::ingest::{self, BatchError};
+
+pub async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<SyncRequest>,
+) -> Result<Response, Failure> {
+    require_role(&caller, &[Role::Enumerator, Role::Assessor], "sync")?;
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(Failure::bad_request(
+            "unsupported_protocol",
+            format!(
+                "protocol: this server speaks protocol {PROTOCOL_VERSION}, not {}",
+                req.protocol
+            ),
+        ));
+    }
+    if req.device_id != caller.device_id {
+        return Err(Failure::forbidden(format!(
+            "device_id: {:?} is not the device this token was issued to",
+            req.device_id
+        )));
+    }
+    let limits = state.limits().clone();
+    if req.visits.len() > limits.max_visits_per_batch {
+        return Err(Failure::too_large(
+            "too_many_visits",
+            format!(
+                "visits: {} visits in one batch; the limit is {}",
+                req.visits.len(),
+                limits.max_visits_per_batch
+            ),
+            limits.max_visits_per_batch as u64,
+        ));
+    }
+    let gzip = accepts_gzip(&headers);
+    blocking(&state, move |app| {
+        let now = Utc::now();
+        let visit_count = req.visits.len();
+        let prepared = app.db.read(|tx| {
+            let latest = changes::latest_seq(tx)?;
+            if req.cursor > latest {
+                return Err(Failure::conflict(
+                    "cursor_ahead",
+                    format!("cursor: {} is ahead of this server's changes ({latest}); sync again from cursor 0", req.cursor),
+                ));
+            }
+            Ok(ingest::prepare(tx, &app.forms, req.visits)?)
+        })?;
+        let receipts = app.db.write(|tx| match ingest::apply_batch(tx, &caller, req.batch_id, &prepared, now) {
+            Ok(receipts) => Ok(receipts),
+            Err(e @ BatchError::OtherDevice(_)) => Err(Failure::conflict("batch_conflict", format!("batch_id: {e}"))),
+            Err(e @ BatchError::Mismatch(_)) => Err(Failure::conflict("batch_mismatch", format!("batch_id: {e}"))),
+            Err(BatchError::Db(e)) => Err(e.into()),
+        })?;
+        let page = app.db.read(|tx| Ok::<_, Failure>(changes::page(tx, &caller.user_id, req.cursor, limits.default_page_size)?))?;
+        tracing::info!(
+            device_id = %caller.device_id,
+            batch_id = %req.batch_id,
+            visits = visit_count,
+            next_cursor = page.next_cursor,
+            "sync"
+        );
+        json_response(
+            &SyncResponse {
+                protocol: PROTOCOL_VERSION,
+                receipts,
+                changes: page.changes,
+                next_cursor: page.next_cursor,
+                more: page.more,
+                server_time: now,
+            },
+            gzip,
+        )
+    })
+    .await
+}

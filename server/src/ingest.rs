@@ -1,0 +1,452 @@
+//! Idempotent batch ingest: every uploaded visit gets a receipt, a batch is one transaction, and one bad visit
+//! never sinks the others.
+//!
+//! Rules, in order, for each visit:
+//! 1. `(visit_id, revision)` already stored: same content hash → `duplicate`; different content → `rejected:
+//!    conflict`, and the other content is kept in `conflicts` for a supervisor.
+//! 2. The form id/version must be published (`unknown_form`).
+//! 3. A revision is 1 for a new visit, else the successor of the latest revision, which must have been returned
+//!    for correction, by the same user (`bad_revision`, `not_assigned`).
+//! 4. An enumerator submits only for an assignment of theirs, on that assignment's form; an assessor may start a
+//!    new case without one (`not_assigned`).
+//! 5. The visit is re-validated with the shared form engine; its findings are stored and error-level ones counted
+//!    in the receipt: a visit with errors is kept and flagged, never dropped.
+//!
+//! Re-validation (the costly part) runs before the write transaction, so batches from many phones validate in
+//! parallel and hold the single writer only to check and insert.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+use shared::form::{CompiledForm, FieldType, Finding, Level};
+use shared::protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc, hex};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::db::{self, DbError};
+use crate::forms::{self, FormCache};
+use crate::regions;
+
+/// A visit checked and validated outside the write transaction.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub doc: VisitDoc,
+    pub content_hash: String,
+    checked: Result<Validated, (RejectCode, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Validated {
+    findings: Vec<Finding>,
+    error_count: u32,
+    warning_count: u32,
+    outcome: Option<String>,
+    /// The region the visit's own answers name (used for new cases without an assignment).
+    region_answer: Option<String>,
+}
+
+/// Checks what can be checked without the writer and re-validates each visit with its form.
+pub fn prepare(
+    tx: &Transaction<'_>,
+    forms: &FormCache,
+    visits: Vec<VisitDoc>,
+) -> Result<Vec<Prepared>, DbError> {
+    let mut out = Vec::with_capacity(visits.len());
+    for doc in visits {
+        let content_hash = doc.content_hash();
+        let checked = check(tx, forms, &doc)?;
+        out.push(Prepared {
+            doc,
+            content_hash,
+            checked,
+        });
+    }
+    Ok(out)
+}
+
+fn check(
+    tx: &Transaction<'_>,
+    forms: &FormCache,
+    doc: &VisitDoc,
+) -> Result<Result<Validated, (RejectCode, String)>, DbError> {
+    if doc.revision == 0 {
+        return Ok(Err((
+            RejectCode::Invalid,
+            "revision 0: revisions start at 1".to_string(),
+        )));
+    }
+    let Some(form) = forms.get(tx, &doc.form_id, doc.form_version)? else {
+        return Ok(Err((
+            RejectCode::UnknownForm,
+            format!(
+                "form {:?} version {} is not published on this server",
+                doc.form_id, doc.form_version
+            ),
+        )));
+    };
+    Ok(validate(&form, doc))
+}
+
+fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCode, String)> {
+    // The engine is shared code; should it ever panic on some input, that visit is rejected (the phone keeps
+    // it) instead of taking the whole batch down.
+    let findings = catch_unwind(AssertUnwindSafe(|| form.validate(&doc.answers, doc.visit_date))).map_err(|_| {
+        tracing::error!(visit_id = %doc.visit_id, form = %doc.form_id, "form engine panicked while validating");
+        (RejectCode::Invalid, "the server could not validate this visit; it was not stored".to_string())
+    })?;
+    let count = |level: Level| findings.iter().filter(|f| f.level == level).count() as u32;
+    let definition = form.form();
+    let answer_text = |field: Option<&str>| {
+        field
+            .and_then(|id| doc.answers.get(id))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    let region_answer = answer_text(forms::first_of_type(definition, FieldType::Region))
+        .filter(|code| regions::check_scope_code(code).is_ok());
+    Ok(Validated {
+        error_count: count(Level::Error),
+        warning_count: count(Level::Warning),
+        outcome: answer_text(forms::outcome_field(definition)),
+        region_answer,
+        findings,
+    })
+}
+
+/// Identifies a batch's content: a re-sent batch id with other visits is a client bug, not a replay.
+pub fn fingerprint(prepared: &[Prepared]) -> String {
+    let mut hasher = Sha256::new();
+    for p in prepared {
+        hasher.update(
+            format!("{}:{}:{};", p.doc.visit_id, p.doc.revision, p.content_hash).as_bytes(),
+        );
+    }
+    hex(&hasher.finalize())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("batch {0} was sent by another device; batch ids must be new for each batch")]
+    OtherDevice(Uuid),
+    #[error(
+        "batch {0} was already received with different visits; a re-sent batch must carry the same visits"
+    )]
+    Mismatch(Uuid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for BatchError {
+    fn from(e: rusqlite::Error) -> Self {
+        BatchError::Db(e.into())
+    }
+}
+
+/// Applies a batch in the caller's transaction and returns one receipt per visit, in order. A batch id seen
+/// before returns the receipts given then.
+pub fn apply_batch(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    batch_id: Uuid,
+    prepared: &[Prepared],
+    now: DateTime<Utc>,
+) -> Result<Vec<Receipt>, BatchError> {
+    let print = fingerprint(prepared);
+    let seen: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT device_id, fingerprint, receipts FROM batches WHERE batch_id = ?1",
+            [batch_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((device_id, stored_print, receipts)) = seen {
+        if device_id != caller.device_id {
+            return Err(BatchError::OtherDevice(batch_id));
+        }
+        if stored_print != print {
+            return Err(BatchError::Mismatch(batch_id));
+        }
+        return serde_json::from_str(&receipts)
+            .map_err(|e| DbError::Corrupt(format!("batch receipts: {e}")).into());
+    }
+    let mut receipts = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        receipts.push(apply_visit(tx, caller, batch_id, p, now)?);
+    }
+    let stored = serde_json::to_string(&receipts).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO batches (batch_id, device_id, fingerprint, receipts, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![batch_id.to_string(), caller.device_id, print, stored, db::timestamp(now)],
+    )?;
+    tx.execute(
+        "UPDATE devices SET last_seen_at = ?1 WHERE device_id = ?2",
+        params![db::timestamp(now), caller.device_id],
+    )?;
+    Ok(receipts)
+}
+
+fn receipt(doc: &VisitDoc, status: ReceiptStatus, error_count: u32) -> Receipt {
+    Receipt {
+        visit_id: doc.visit_id,
+        revision: doc.revision,
+        status,
+        reject_code: None,
+        reason: None,
+        error_count,
+    }
+}
+
+fn rejected(doc: &VisitDoc, code: RejectCode, reason: String) -> Receipt {
+    Receipt {
+        reject_code: Some(code),
+        reason: Some(reason),
+        ..receipt(doc, ReceiptStatus::Rejected, 0)
+    }
+}
+
+struct Latest {
+    revision: u32,
+    status: String,
+    user_id: String,
+    assignment_id: Option<String>,
+}
+
+fn apply_visit(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    batch_id: Uuid,
+    p: &Prepared,
+    now: DateTime<Utc>,
+) -> Result<Receipt, DbError> {
+    let doc = &p.doc;
+    let visit_id = doc.visit_id.to_string();
+    let stored: Option<(String, String)> = tx
+        .query_row(
+            "SELECT content_hash, region_code FROM visits WHERE visit_id = ?1 AND revision = ?2",
+            params![visit_id, doc.revision],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((hash, region_code)) = stored {
+        if hash == p.content_hash {
+            let errors: u32 = tx.query_row(
+                "SELECT error_count FROM visits WHERE visit_id = ?1 AND revision = ?2",
+                params![visit_id, doc.revision],
+                |r| r.get(0),
+            )?;
+            return Ok(receipt(doc, ReceiptStatus::Duplicate, errors));
+        }
+        keep_conflict(tx, caller, batch_id, p, &region_code, now)?;
+        return Ok(rejected(
+            doc,
+            RejectCode::Conflict,
+            format!(
+                "revision {} of this visit is already stored with different content; this copy is kept for a \
+                 supervisor to resolve",
+                doc.revision
+            ),
+        ));
+    }
+    let validated = match &p.checked {
+        Ok(v) => v,
+        Err((code, reason)) => return Ok(rejected(doc, *code, reason.clone())),
+    };
+    let latest: Option<Latest> = tx
+        .query_row(
+            "SELECT revision, status, user_id, assignment_id FROM visits WHERE visit_id = ?1 AND is_latest = 1",
+            [&visit_id],
+            |r| Ok(Latest { revision: r.get(0)?, status: r.get(1)?, user_id: r.get(2)?, assignment_id: r.get(3)? }),
+        )
+        .optional()?;
+    if let Some(reject) = check_revision(caller, doc, latest.as_ref()) {
+        return Ok(reject);
+    }
+    let assignment_region = match check_assignment(tx, caller, doc)? {
+        Ok(region) => region,
+        Err(reject) => return Ok(reject),
+    };
+    let region_code = assignment_region
+        .or_else(|| validated.region_answer.clone())
+        .or_else(|| caller.regions.first().cloned())
+        .unwrap_or_default();
+    let seq = db::next_counter(tx, "pull")?;
+    tx.execute(
+        "UPDATE visits SET is_latest = 0 WHERE visit_id = ?1 AND is_latest = 1",
+        [&visit_id],
+    )?;
+    let doc_json = serde_json::to_string(doc).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let findings =
+        serde_json::to_string(&validated.findings).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
+             form_version, assignment_id, region_code, visit_date, received_at, findings, error_count, warning_count,
+             status, seq, outcome, is_latest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1)",
+        params![
+            visit_id,
+            doc.revision,
+            p.content_hash,
+            doc_json,
+            caller.user_id,
+            caller.device_id,
+            batch_id.to_string(),
+            doc.form_id,
+            doc.form_version,
+            doc.assignment_id,
+            region_code,
+            doc.visit_date.to_string(),
+            db::timestamp(now),
+            findings,
+            validated.error_count,
+            validated.warning_count,
+            seq as i64,
+            validated.outcome,
+        ],
+    )?;
+    Ok(receipt(doc, ReceiptStatus::Accepted, validated.error_count))
+}
+
+fn keep_conflict(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    batch_id: Uuid,
+    p: &Prepared,
+    region_code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM conflicts WHERE visit_id = ?1 AND revision = ?2 AND content_hash = ?3",
+            params![p.doc.visit_id.to_string(), p.doc.revision, p.content_hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if known.is_some() {
+        return Ok(());
+    }
+    let seq = db::next_counter(tx, "pull")?;
+    let doc_json = serde_json::to_string(&p.doc).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO conflicts (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, region_code,
+             received_at, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            p.doc.visit_id.to_string(),
+            p.doc.revision,
+            p.content_hash,
+            doc_json,
+            caller.user_id,
+            caller.device_id,
+            batch_id.to_string(),
+            region_code,
+            db::timestamp(now),
+            seq as i64,
+        ],
+    )?;
+    Ok(())
+}
+
+fn check_revision(caller: &Caller, doc: &VisitDoc, latest: Option<&Latest>) -> Option<Receipt> {
+    let Some(latest) = latest else {
+        return (doc.revision != 1).then(|| {
+            rejected(
+                doc,
+                RejectCode::BadRevision,
+                format!(
+                    "revision {}: the server holds no revision of this visit, so it must be 1",
+                    doc.revision
+                ),
+            )
+        });
+    };
+    if latest.user_id != caller.user_id {
+        return Some(rejected(
+            doc,
+            RejectCode::NotAssigned,
+            "this visit belongs to another user".to_string(),
+        ));
+    }
+    if doc.revision != latest.revision + 1 {
+        return Some(rejected(
+            doc,
+            RejectCode::BadRevision,
+            format!(
+                "revision {}: the server holds revision {}",
+                doc.revision, latest.revision
+            ),
+        ));
+    }
+    if latest.status != "returned" {
+        return Some(rejected(
+            doc,
+            RejectCode::BadRevision,
+            format!(
+                "revision {}: revision {} is {}, not returned for correction",
+                doc.revision, latest.revision, latest.status
+            ),
+        ));
+    }
+    if latest.assignment_id != doc.assignment_id {
+        return Some(rejected(
+            doc,
+            RejectCode::Invalid,
+            "a correction must keep the assignment of the revision it corrects".to_string(),
+        ));
+    }
+    None
+}
+
+/// The assignment's village when the visit may be submitted under it; a rejection otherwise.
+fn check_assignment(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    doc: &VisitDoc,
+) -> Result<Result<Option<String>, Receipt>, DbError> {
+    let Some(assignment_id) = &doc.assignment_id else {
+        return Ok(match caller.role {
+            Role::Assessor => Ok(None),
+            _ => Err(rejected(
+                doc,
+                RejectCode::NotAssigned,
+                "a visit without an assignment: only assessors may start new cases".to_string(),
+            )),
+        });
+    };
+    let row: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT user_id, form_id, region_code FROM assignments WHERE assignment_id = ?1",
+            [assignment_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    // Unknown and someone else's read the same, so ids of others' assignments cannot be probed.
+    let Some((_, form_id, region_code)) = row.filter(|(owner, _, _)| *owner == caller.user_id)
+    else {
+        return Ok(Err(rejected(
+            doc,
+            RejectCode::NotAssigned,
+            format!("assignment {assignment_id:?} is not assigned to you"),
+        )));
+    };
+    if form_id != doc.form_id {
+        return Ok(Err(rejected(
+            doc,
+            RejectCode::NotAssigned,
+            format!(
+                "assignment {assignment_id:?} is for form {form_id:?}, not {:?}",
+                doc.form_id
+            ),
+        )));
+    }
+    // A visit for an assignment withdrawn after the work was done is still taken: the data is real, and the
+    // supervisor decides what to do with it.
+    Ok(Ok(Some(region_code)))
+}
+
+#[cfg(test)]
+mod tests;

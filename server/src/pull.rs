@@ -1,0 +1,115 @@
+//! The supervisor's incremental pull: visits (and conflicting copies) in their regions, in server sequence order.
+//! A visit reappears with a higher `seq` whenever it changes (a review), so `since` = the last `seq` seen is
+//! enough to stay in step.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use shared::form::Finding;
+use shared::protocol::{PullResponse, ReviewStatus, ServerVisit, VisitDoc};
+
+use crate::db::{self, DbError};
+use crate::regions::scope_sql;
+
+const COLUMNS: &str =
+    "seq, doc, user_id, device_id, region_code, received_at, status, findings, review_comment";
+
+struct RawVisit {
+    seq: i64,
+    doc: String,
+    user_id: String,
+    device_id: String,
+    region_code: String,
+    received_at: String,
+    status: String,
+    findings: String,
+    review_comment: Option<String>,
+}
+
+fn raw(r: &Row<'_>) -> rusqlite::Result<RawVisit> {
+    Ok(RawVisit {
+        seq: r.get(0)?,
+        doc: r.get(1)?,
+        user_id: r.get(2)?,
+        device_id: r.get(3)?,
+        region_code: r.get(4)?,
+        received_at: r.get(5)?,
+        status: r.get(6)?,
+        findings: r.get(7)?,
+        review_comment: r.get(8)?,
+    })
+}
+
+fn parse_status(status: &str) -> Result<ReviewStatus, DbError> {
+    match status {
+        "submitted" => Ok(ReviewStatus::Submitted),
+        "approved" => Ok(ReviewStatus::Approved),
+        "returned" => Ok(ReviewStatus::Returned),
+        "conflict" => Ok(ReviewStatus::Conflict),
+        other => Err(DbError::Corrupt(format!("visit status {other:?}"))),
+    }
+}
+
+fn finish(raw: RawVisit) -> Result<ServerVisit, DbError> {
+    let visit: VisitDoc =
+        serde_json::from_str(&raw.doc).map_err(|e| DbError::Corrupt(format!("visit: {e}")))?;
+    let findings: Vec<Finding> = serde_json::from_str(&raw.findings)
+        .map_err(|e| DbError::Corrupt(format!("findings: {e}")))?;
+    Ok(ServerVisit {
+        seq: raw.seq.max(0) as u64,
+        visit,
+        user_id: raw.user_id,
+        device_id: raw.device_id,
+        region_code: (!raw.region_code.is_empty()).then_some(raw.region_code),
+        received_at: db::parse_timestamp(&raw.received_at)?,
+        status: parse_status(&raw.status)?,
+        findings,
+        review_comment: raw.review_comment,
+    })
+}
+
+/// Up to `limit` visits after `since` in the regions of `supervisor_id`.
+pub fn page(
+    tx: &Transaction<'_>,
+    supervisor_id: &str,
+    since: u64,
+    limit: usize,
+) -> Result<PullResponse, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM (
+             SELECT {COLUMNS} FROM visits WHERE seq > ?1
+             UNION ALL
+             SELECT seq, doc, user_id, device_id, region_code, received_at, 'conflict', '[]', NULL
+             FROM conflicts WHERE seq > ?1) x
+         WHERE {} ORDER BY seq LIMIT ?2",
+        scope_sql("x.region_code", "?3")
+    );
+    let since_i = i64::try_from(since).unwrap_or(i64::MAX);
+    let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let rows: Vec<RawVisit> = stmt
+        .query_map(params![since_i, fetch, supervisor_id], raw)?
+        .collect::<Result<_, _>>()?;
+    let more = rows.len() > limit;
+    let mut visits = Vec::with_capacity(rows.len().min(limit));
+    for row in rows.into_iter().take(limit) {
+        visits.push(finish(row)?);
+    }
+    let next_since = visits.last().map_or(since, |v| v.seq);
+    Ok(PullResponse {
+        visits,
+        next_since,
+        more,
+    })
+}
+
+/// One stored revision, unscoped (callers check scope first).
+pub fn one(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    revision: u32,
+) -> Result<Option<ServerVisit>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM visits WHERE visit_id = ?1 AND revision = ?2");
+    let row = tx
+        .query_row(&sql, params![visit_id, revision], raw)
+        .optional()?;
+    row.map(finish).transpose()
+}
