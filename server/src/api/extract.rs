@@ -201,6 +201,12 @@ pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Fa
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         Failure::bad_request("bad_json", format!("the body is not valid JSON: {e}"))
     })?;
+    if !value.is_object() {
+        return Err(Failure::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
     let parsed: T = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -211,17 +217,31 @@ pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Fa
         }
     })?;
     let round_trip = serde_json::to_value(&parsed).map_err(|_| Failure::internal())?;
-    if let Some(path) = unknown_key(&value, &round_trip, String::new()) {
-        return Err(Failure::bad_request(
-            "unknown_field",
-            format!("{path}: unknown field"),
-        ));
+    if let Some((path, problem)) = shape_problem(&value, &round_trip, String::new()) {
+        return Err(match (path.is_empty(), problem) {
+            (true, _) => Failure::bad_request("invalid_body", "the body must be a JSON object"),
+            (false, Shape::Unknown) => {
+                Failure::bad_request("unknown_field", format!("{path}: unknown field"))
+            }
+            (false, Shape::NotObject) => {
+                Failure::bad_request("invalid_field", format!("{path}: expected an object"))
+            }
+        });
     }
     Ok(parsed)
 }
 
-/// The first key present in `input` but not in `known` (what `T` serialises back), with its path.
-fn unknown_key(input: &Value, known: &Value, path: String) -> Option<String> {
+/// What [`shape_problem`] found.
+enum Shape {
+    /// A key `T` does not have.
+    Unknown,
+    /// Something other than an object where `T` has a struct (serde would take an array in field order).
+    NotObject,
+}
+
+/// The first key present in `input` but not in `known` (what `T` serialises back), or a non-object where `T`
+/// has an object, with its path.
+fn shape_problem(input: &Value, known: &Value, path: String) -> Option<(String, Shape)> {
     match (input, known) {
         (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(key, value)| {
             let here = if path.is_empty() {
@@ -230,15 +250,16 @@ fn unknown_key(input: &Value, known: &Value, path: String) -> Option<String> {
                 format!("{path}.{key}")
             };
             match b.get(key) {
-                None => Some(here),
-                Some(known) => unknown_key(value, known, here),
+                None => Some((here, Shape::Unknown)),
+                Some(known) => shape_problem(value, known, here),
             }
         }),
+        (_, Value::Object(_)) => Some((path, Shape::NotObject)),
         (Value::Array(a), Value::Array(b)) => a
             .iter()
             .zip(b)
             .enumerate()
-            .find_map(|(i, (x, y))| unknown_key(x, y, format!("{path}[{i}]"))),
+            .find_map(|(i, (x, y))| shape_problem(x, y, format!("{path}[{i}]"))),
         _ => None,
     }
 }

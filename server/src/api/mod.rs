@@ -4,6 +4,8 @@
 mod enrol;
 pub mod error;
 pub mod extract;
+#[cfg(test)]
+pub(crate) mod openapi;
 mod supervisor;
 mod sync;
 

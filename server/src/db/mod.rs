@@ -91,7 +91,7 @@ impl Db {
     /// Runs `f` on a reader connection inside one read transaction (a consistent snapshot).
     pub fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<rusqlite::Error> + From<DbError>,
+        E: From<rusqlite::Error>,
     {
         let pooled = lock(&self.readers).pop();
         let mut conn = match pooled {
@@ -121,7 +121,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn open_connection(path: &Path) -> Result<Connection, DbError> {
+fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

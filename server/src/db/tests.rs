@@ -1,0 +1,117 @@
+use rusqlite::Connection;
+
+use super::*;
+
+#[test]
+fn a_fresh_directory_gets_the_latest_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new/nested");
+    let db = Db::open(&data).unwrap();
+    assert!(data.join(DB_FILE).exists());
+    let (version, mode): (u32, String) = db
+        .read(|tx| {
+            Ok::<_, rusqlite::Error>((
+                schema_version(tx).unwrap(),
+                tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(version, LATEST_VERSION);
+    assert_eq!(mode, "wal");
+    drop(db);
+    // Opening again applies nothing and keeps the data.
+    let db = Db::open(&data).unwrap();
+    let counter: i64 = db
+        .read(|tx| {
+            tx.query_row("SELECT value FROM counters WHERE name = 'pull'", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap();
+    assert_eq!(counter, 0);
+}
+
+#[test]
+fn migrating_from_version_1_keeps_visits_and_fills_the_new_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), 1);
+        conn.execute_batch(
+            "INSERT INTO users VALUES ('enum1', 'Enum', 'enumerator', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
+                 form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,
+                 warning_count, status, seq)
+             VALUES
+             ('v1', 1, 'h1', '{\"answers\":{\"outcome\":\"1\"}}', 'enum1', 'd', 'b', 'f', 1, 'A-1', '17.71.01.1001',
+              '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0, 'returned', 1),
+             ('v1', 2, 'h2', '{\"answers\":{\"outcome\":\"0\"}}', 'enum1', 'd', 'b', 'f', 1, 'A-1', '17.71.01.1001',
+              '2026-11-20', '2026-11-21T00:00:00.000000Z', '[]', 0, 0, 'submitted', 2),
+             ('v2', 1, 'h3', '{\"answers\":{}}', 'enum1', 'd', 'b', 'f', 1, 'A-2', '17.71.01.1001',
+              '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0, 'submitted', 3);",
+        )
+        .unwrap();
+    }
+    let db = Db::open(dir.path()).unwrap();
+    let rows: Vec<(String, u32, bool, Option<String>)> = db
+        .read(|tx| {
+            let mut stmt = tx.prepare("SELECT visit_id, revision, is_latest, outcome FROM visits ORDER BY visit_id, revision")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("v1".to_string(), 1, false, Some("1".to_string())),
+            ("v1".to_string(), 2, true, Some("0".to_string())),
+            ("v2".to_string(), 1, true, None),
+        ]
+    );
+    let version = db
+        .read(|tx| Ok::<_, rusqlite::Error>(schema_version(tx).unwrap()))
+        .unwrap();
+    assert_eq!(version, LATEST_VERSION);
+}
+
+#[test]
+fn a_database_from_a_newer_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = Db::open(dir.path()).unwrap_err();
+    assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err}");
+}
+
+#[test]
+fn a_failed_write_rolls_back_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let result: Result<(), rusqlite::Error> = db.write(|tx| {
+        tx.execute("INSERT INTO users VALUES ('a', 'A', 'admin', 'now')", [])?;
+        tx.execute(
+            "INSERT INTO users VALUES ('a', 'A again', 'admin', 'now')",
+            [],
+        )?;
+        Ok(())
+    });
+    assert!(result.is_err());
+    let users: i64 = db
+        .read(|tx| tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(users, 0);
+}
+
+#[test]
+fn timestamps_sort_as_text_in_time_order() {
+    let a = chrono::DateTime::parse_from_rfc3339("2026-11-20T09:00:00+07:00")
+        .unwrap()
+        .with_timezone(&Utc);
+    let b = a + chrono::Duration::microseconds(1);
+    assert!(timestamp(a) < timestamp(b));
+    assert_eq!(parse_timestamp(&timestamp(a)).unwrap(), a);
+    assert!(parse_timestamp("yesterday").is_err());
+}
