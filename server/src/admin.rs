@@ -237,6 +237,3 @@ pub fn revoke_device(db: &Db, device_id: &str) -> Result<String, AdminError> {
         }
     })
 }
-
-#[cfg(test)]
-mod tests;
