@@ -213,12 +213,9 @@ pub fn holds_answer(kind: FieldType) -> bool {
 /// The field whose answer is the visit outcome (found, not found, moved, ...), for progress: a top-level field
 /// named `outcome`, else the form's first top-level `select_one` (forms put the outcome first).
 pub fn outcome_field(form: &Form) -> Option<&str> {
-    let mut fields = top_level_fields(form);
-    if let Some(f) = top_level_fields(form).find(|f| f.id == "outcome") {
-        return Some(&f.id);
-    }
-    fields
-        .find(|f| f.kind == FieldType::SelectOne)
+    top_level_fields(form)
+        .find(|f| f.id == "outcome")
+        .or_else(|| top_level_fields(form).find(|f| f.kind == FieldType::SelectOne))
         .map(|f| f.id.as_str())
 }
 

@@ -181,16 +181,20 @@ impl Kit {
         admin::import_assignments(self.db(), &path).unwrap();
     }
 
+    /// `POST /api/v1/enrol` with a code and device name.
+    pub async fn enrol_raw(&self, code: &str, device_name: &str) -> Reply {
+        self.post(
+            "/api/v1/enrol",
+            None,
+            &json!({"code": code, "device_name": device_name}),
+        )
+        .await
+    }
+
     /// Enrols a device for a user through the API.
     pub async fn enrol(&self, user_id: &str) -> Device {
         let code = admin::enrol_code(self.db(), user_id, 1).unwrap();
-        let reply = self
-            .post(
-                "/api/v1/enrol",
-                None,
-                &json!({"code": code, "device_name": "Test phone"}),
-            )
-            .await;
+        let reply = self.enrol_raw(&code, "Test phone").await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let enrolled: EnrolResponse = reply.json();
         Device {
@@ -305,6 +309,11 @@ impl Kit {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         reply.json()
     }
+}
+
+/// Answers from a JSON object literal.
+pub fn answers(value: Value) -> shared::protocol::Answers {
+    value.as_object().cloned().unwrap_or_default()
 }
 
 /// A complete, valid visit of the test form (revision 1).

@@ -14,13 +14,7 @@ async fn a_code_enrols_one_device_and_only_the_token_hash_is_stored() {
     let code = admin::enrol_code(kit.db(), "enum1", 24).unwrap();
     // Typed in lower case with spaces instead of dashes: still the code.
     let typed = code.to_lowercase().replace('-', " ");
-    let reply = kit
-        .post(
-            "/api/v1/enrol",
-            None,
-            &json!({"code": typed, "device_name": "Redmi 9A"}),
-        )
-        .await;
+    let reply = kit.enrol_raw(&typed, "Redmi 9A").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let enrolled: EnrolResponse = reply.json();
     assert_eq!(enrolled.user.user_id, "enum1");
@@ -57,26 +51,14 @@ async fn a_code_enrols_one_device_and_only_the_token_hash_is_stored() {
     let me: Me = me.json();
     assert_eq!(me.device_id, enrolled.device_id);
 
-    let again = kit
-        .post(
-            "/api/v1/enrol",
-            None,
-            &json!({"code": code, "device_name": "Second phone"}),
-        )
-        .await;
+    let again = kit.enrol_raw(&code, "Second phone").await;
     again.assert_error(StatusCode::CONFLICT, "code_used");
 }
 
 #[tokio::test]
 async fn unknown_and_expired_codes_are_refused() {
     let kit = Kit::world();
-    let reply = kit
-        .post(
-            "/api/v1/enrol",
-            None,
-            &json!({"code": "AAAA-BBBB-CCCC", "device_name": "x"}),
-        )
-        .await;
+    let reply = kit.enrol_raw("AAAA-BBBB-CCCC", "x").await;
     reply.assert_error(StatusCode::UNAUTHORIZED, "unknown_code");
     assert_eq!(reply.headers.get("www-authenticate").unwrap(), "Bearer");
 
@@ -89,22 +71,10 @@ async fn unknown_and_expired_codes_are_refused() {
             )
         })
         .unwrap();
-    let reply = kit
-        .post(
-            "/api/v1/enrol",
-            None,
-            &json!({"code": code, "device_name": "x"}),
-        )
-        .await;
+    let reply = kit.enrol_raw(&code, "x").await;
     reply.assert_error(StatusCode::GONE, "code_expired");
 
-    let reply = kit
-        .post(
-            "/api/v1/enrol",
-            None,
-            &json!({"code": "'; DROP TABLE devices; --", "device_name": "x"}),
-        )
-        .await;
+    let reply = kit.enrol_raw("'; DROP TABLE devices; --", "x").await;
     let error = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_field");
     assert!(error.message.starts_with("code:"), "{error:?}");
 }
@@ -119,13 +89,7 @@ async fn device_names_keep_real_names_and_refuse_invisible_characters() {
         "Nguye\u{0302}n",
     ] {
         let code = admin::enrol_code(kit.db(), "enum1", 1).unwrap();
-        let reply = kit
-            .post(
-                "/api/v1/enrol",
-                None,
-                &json!({"code": code, "device_name": name}),
-            )
-            .await;
+        let reply = kit.enrol_raw(&code, name).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}: {}", reply.text());
         let enrolled: EnrolResponse = reply.json();
         let stored: String = kit
@@ -147,26 +111,14 @@ async fn device_names_keep_real_names_and_refuse_invisible_characters() {
         ("", "empty"),
     ] {
         let code = admin::enrol_code(kit.db(), "enum1", 1).unwrap();
-        let reply = kit
-            .post(
-                "/api/v1/enrol",
-                None,
-                &json!({"code": code, "device_name": name}),
-            )
-            .await;
+        let reply = kit.enrol_raw(&code, name).await;
         let error = reply.assert_error(StatusCode::BAD_REQUEST, "invalid_field");
         assert!(
             error.message.starts_with("device_name:") && error.message.contains(problem),
             "{error:?}"
         );
         // A refused request spends nothing: the code still works.
-        let reply = kit
-            .post(
-                "/api/v1/enrol",
-                None,
-                &json!({"code": code, "device_name": "ok"}),
-            )
-            .await;
+        let reply = kit.enrol_raw(&code, "ok").await;
         assert_eq!(reply.status, StatusCode::OK);
     }
 }

@@ -4,7 +4,7 @@ use shared::protocol::{
     ProgressResponse, PullResponse, ReceiptStatus, RejectCode, ReviewStatus, ServerVisit,
 };
 
-use crate::testkit::{Device, KK, Kit, NIK, VILLAGE_A, VILLAGE_B, visit};
+use crate::testkit::{Device, KK, Kit, NIK, VILLAGE_A, VILLAGE_B, answers, visit};
 
 /// The world with one accepted visit per enumerator: enum1 on A-1, enum2 on B-1.
 async fn with_visits(kit: &Kit) -> (Device, Device, Device) {
@@ -290,10 +290,7 @@ async fn progress_counts_per_enumerator_day_and_per_village() {
     let kit = Kit::world();
     let (enum1, _, sup) = with_visits(&kit).await;
     let mut not_found = visit(Some("A-2"));
-    not_found.answers = json!({"outcome": "0", "why_not_found": "pindah"})
-        .as_object()
-        .cloned()
-        .unwrap();
+    not_found.answers = answers(json!({"outcome": "0", "why_not_found": "pindah"}));
     kit.sync(&enum1, 0, vec![not_found]).await;
     let reply = kit
         .get("/api/v1/supervisor/progress", Some(&sup.token))
@@ -355,10 +352,7 @@ async fn exports_are_keyed_by_nik_kk_and_region_with_relevant_answers_only() {
     let kit = Kit::world();
     let (enum1, _, sup) = with_visits(&kit).await;
     let mut not_found = visit(Some("A-2"));
-    not_found.answers = json!({"outcome": "1", "why_not_found": "hidden when found"})
-        .as_object()
-        .cloned()
-        .unwrap();
+    not_found.answers = answers(json!({"outcome": "1", "why_not_found": "hidden when found"}));
     kit.sync(&enum1, 0, vec![not_found]).await;
 
     let reply = kit
