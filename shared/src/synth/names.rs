@@ -979,7 +979,8 @@ mod tests {
         for region in crate::form::region::regions().children(None) {
             assert!(!cultures_of(region.code).is_empty());
             let c = pick_culture(&mut rng, region.code);
-            let name = person_name(&mut rng, c, Sex::Male, 1970, 0, family_name(&mut rng, c));
+            let family = family_name(&mut rng, c);
+            let name = person_name(&mut rng, c, Sex::Male, 1970, 0, family);
             assert!(name.len() >= 2, "{name}");
         }
     }
