@@ -83,10 +83,11 @@ for who in enumerator supervisor; do
     token=$enum_token
     [[ $who == supervisor ]] && token=$sup_token
     echo "== schemathesis as the $who device"
-    "$tools/venv/bin/st" run schemas/openapi.yaml --url "$url" \
+    # Run inside the scratch directory: schemathesis keeps a cache folder in its working directory.
+    (cd "$data" && "$tools/venv/bin/st" run "$root/schemas/openapi.yaml" --url "$url" \
         --header "Authorization: Bearer $token" \
         --checks "$checks" --max-examples "$examples" --seed 20261123 \
-        --generation-database none --no-color || status=1
+        --generation-database none --no-color) || status=1
 done
 if grep -q '"level":"ERROR"' "$data/server.log"; then
     echo "== the server logged errors:"
