@@ -232,6 +232,29 @@ fn member_nik(a: &Answers, index: usize) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Gives member `index` a birth date for `age` and a NIK that agrees with it (same district); returns the NIK.
+fn rebirth(
+    a: &mut Answers,
+    rng: &mut impl Rng,
+    family: &Family,
+    on: NaiveDate,
+    index: usize,
+    age: i32,
+    sex: Sex,
+) -> String {
+    let birth = family::birth_date_for_age(rng, age, on);
+    let old = member_nik(a, index);
+    let nik = renik(rng, old.as_deref(), family, birth, sex);
+    set_member(
+        a,
+        index,
+        "birth_date",
+        s(&birth.format("%Y-%m-%d").to_string()),
+    );
+    set_member(a, index, "member_nik", s(&nik));
+    nik
+}
+
 /// Makes the base household of the standard family clean of anything a rule could trip over by chance:
 /// a GPS point, metered electricity, and no great difficulty for the teenager.
 pub(crate) fn tidy(a: &mut Answers, rng: &mut impl Rng, village: &str) {
@@ -499,54 +522,19 @@ pub(crate) fn break_rule(
             expected("r13_birth_year", Error, at(BABY, "birth_date"))
         }
         Rule::AgeOver98 => {
-            let birth = family::birth_date_for_age(rng, 99, on);
-            let old = member_nik(a, GRANDMOTHER);
-            set_member(
-                a,
-                GRANDMOTHER,
-                "birth_date",
-                s(&birth.format("%Y-%m-%d").to_string()),
-            );
-            set_member(
-                a,
-                GRANDMOTHER,
-                "member_nik",
-                s(&renik(rng, old.as_deref(), family, birth, Sex::Female)),
-            );
+            rebirth(a, rng, family, on, GRANDMOTHER, 99, Sex::Female);
             expected("r13_age", Error, at(GRANDMOTHER, "birth_date"))
         }
         Rule::ChildAgeGap => {
             // A head of 26 with a child of 15.
-            let birth = family::birth_date_for_age(rng, 26, on);
-            let old = member_nik(a, HEAD);
-            let nik = renik(rng, old.as_deref(), family, birth, Sex::Male);
-            set_member(
-                a,
-                HEAD,
-                "birth_date",
-                s(&birth.format("%Y-%m-%d").to_string()),
-            );
-            set_member(a, HEAD, "member_nik", s(&nik));
+            let nik = rebirth(a, rng, family, on, HEAD, 26, Sex::Male);
             set_member(a, HEAD, "pip", s("2"));
             a.insert("head_nik".into(), s(&nik));
             expected("r14_child_age_gap", Warning, at(TEEN, "relationship"))
         }
         Rule::ParentOlder => {
             // The head's mother made 38, younger than the head (40).
-            let birth = family::birth_date_for_age(rng, 38, on);
-            let old = member_nik(a, GRANDMOTHER);
-            set_member(
-                a,
-                GRANDMOTHER,
-                "birth_date",
-                s(&birth.format("%Y-%m-%d").to_string()),
-            );
-            set_member(
-                a,
-                GRANDMOTHER,
-                "member_nik",
-                s(&renik(rng, old.as_deref(), family, birth, Sex::Female)),
-            );
+            rebirth(a, rng, family, on, GRANDMOTHER, 38, Sex::Female);
             set_member(a, GRANDMOTHER, "pregnant", s("2"));
             for letter in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
                 set_member(a, GRANDMOTHER, &format!("difficulty_{letter}"), s("4"));
