@@ -1113,3 +1113,43 @@ fn nik_mismatch_with_the_stated_birth_date_is_only_a_warning() {
     let visit_date = NaiveDate::from_ymd_opt(2026, 3, 16);
     assert_eq!(Some(doc.visit_date), visit_date);
 }
+
+#[test]
+fn prefill_values_parse_as_typed_input_into_the_visits_answers() {
+    // The App turns a prefill string into an answer the way it turns typed input into one.
+    let form = dtsen().form();
+    let mut g = Generator::new(61);
+    for a in g.assignments("17.71", 10).unwrap_or_else(|e| panic!("{e}")) {
+        let doc = g
+            .visit_for(&a, Outcome::Found)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let session = dtsen()
+            .session(Answers::new(), doc.visit_date)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for f in fields_of(form) {
+            let Some(text) = f.prefill.as_deref().and_then(|k| a.prefill.get(k)) else {
+                continue;
+            };
+            let parsed = session
+                .parse_input(&f.id, text)
+                .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", f.id));
+            assert_eq!(Some(&parsed), doc.answers.get(&f.id), "{}", f.id);
+        }
+    }
+}
+
+#[test]
+fn the_village_must_lie_in_the_assigned_area() {
+    let mut g = Generator::new(62);
+    let (mut doc, _) = g.clean_standard();
+    doc.answers.insert("work_area".into(), json!("35.77"));
+    let found = findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].path.as_str(), found[0].level),
+        ("region", Level::Error)
+    );
+    // A new case without an assigned area may be anywhere.
+    doc.answers.remove("work_area");
+    assert_eq!(findings(&doc), vec![]);
+}
