@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::family::{Family, Person, marital, rel, status};
 use super::geo;
-use crate::form::identity::Sex;
+use crate::form::identity::{self, Sex};
 use crate::protocol::{Answers, hex};
 
 /// How a ground-check visit ended (G26 R16, plus Regsosek's refused and moved).
@@ -228,8 +228,20 @@ pub fn found(
     let mut a = Answers::new();
     let mut notes = BTreeMap::new();
     a.insert("visit_outcome".into(), s("1"));
-    let split_off = family.members.iter().any(|p| p.status == status::SPLIT_OFF);
-    a.insert("family_split".into(), s(if split_off { "1" } else { "0" }));
+    // Members who left for their own KK make this the parent family; now and then the family visited is
+    // itself the part that split off, with a new KK of its own (issued recently, same district).
+    let parent = family.members.iter().any(|p| p.status == status::SPLIT_OFF);
+    if parent {
+        a.insert("family_split".into(), s("1"));
+    } else if rng.random_bool(0.03) {
+        a.insert("family_split".into(), s("2"));
+        let issued = on - Duration::days(rng.random_range(30..400));
+        if let Some(kk) = identity::make_kk(family.district(), issued, rng.random_range(1..=9999)) {
+            a.insert("new_kk_number".into(), s(&kk));
+        }
+    } else {
+        a.insert("family_split".into(), s("0"));
+    }
     identity(rng, family, &mut a, work_area);
     if !location(rng, family, on, visit_key, &mut a) {
         notes.insert(
