@@ -2,9 +2,18 @@
 //!
 //! Pure (no I/O), so the phone and the server validate a visit with exactly the same logic.
 
+mod compile;
+pub mod expr;
 pub mod identity;
 mod model;
 pub mod region;
+mod session;
+mod shape;
+mod validate;
+pub mod value;
+
+pub use session::{Changed, FormSession};
+pub use value::Value;
 
 pub use model::*;
 
@@ -58,61 +67,68 @@ pub struct AnswerError {
 /// Cheap to clone (shared).
 #[derive(Debug, Clone)]
 pub struct CompiledForm {
-    inner: Arc<Form>,
+    inner: Arc<compile::Compiled>,
 }
 
 /// Parses and checks a form; reports every problem, not only the first.
 pub fn load(json: &str) -> Result<CompiledForm, LoadErrors> {
-    let form: Form = serde_json::from_str(json).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         LoadErrors(vec![LoadError {
             path: format!("line {} column {}", e.line(), e.column()),
-            message: e.to_string(),
+            message: format!("not valid JSON: {e}"),
         }])
     })?;
-    compile(form)
+    match serde_json::from_value::<Form>(value.clone()) {
+        Ok(form) => compile(form),
+        Err(first) => {
+            // serde stops at the first problem: look at every section and field to report them all.
+            let mut problems = shape::problems(&value);
+            if problems.is_empty() {
+                let at = serde_json::from_str::<Form>(json)
+                    .err()
+                    .map(|e| format!(" (line {} column {})", e.line(), e.column()));
+                problems.push(LoadError {
+                    path: String::new(),
+                    message: format!("{first}{}", at.unwrap_or_default()),
+                });
+            }
+            Err(LoadErrors(problems))
+        }
+    }
 }
 
 /// Checks an already-parsed form.
 pub fn compile(form: Form) -> Result<CompiledForm, LoadErrors> {
     Ok(CompiledForm {
-        inner: Arc::new(form),
+        inner: Arc::new(compile::compile(form)?),
     })
 }
 
 impl CompiledForm {
     pub fn form(&self) -> &Form {
-        &self.inner
+        &self.inner.form
     }
 
     /// Every finding for these answers (relevance applied: hidden fields are not validated).
-    pub fn validate(&self, _answers: &Answers, _visit_date: NaiveDate) -> Vec<Finding> {
-        todo!("form engine in progress")
+    pub fn validate(&self, answers: &Answers, visit_date: NaiveDate) -> Vec<Finding> {
+        session::State::new(self, answers.clone(), visit_date).findings()
     }
 
     /// The answers without those of hidden (non-relevant) fields: what is exported.
-    pub fn relevant_answers(&self, _answers: &Answers, _visit_date: NaiveDate) -> Answers {
-        todo!("form engine in progress")
+    pub fn relevant_answers(&self, answers: &Answers, visit_date: NaiveDate) -> Answers {
+        session::State::new(self, answers.clone(), visit_date).relevant_answers()
     }
 
-    /// A live evaluation state for one visit, for the App.
+    /// A live evaluation state for one visit, for the App. Fails only when a repeat's answer is not a list of
+    /// member objects (such answers can still be validated: they give `type` findings).
     pub fn session(
         &self,
-        _answers: Answers,
-        _visit_date: NaiveDate,
+        answers: Answers,
+        visit_date: NaiveDate,
     ) -> Result<FormSession, AnswerError> {
-        todo!("form engine in progress")
+        FormSession::new(self, answers, visit_date)
     }
 }
 
-/// Live state of one visit being filled: answers, calculated values, relevance, findings, kept up to date
-/// incrementally (an answer re-evaluates only what depends on it).
-#[derive(Debug, Clone)]
-pub struct FormSession {
-    form: CompiledForm,
-}
-
-impl FormSession {
-    pub fn form(&self) -> &CompiledForm {
-        &self.form
-    }
-}
+#[cfg(test)]
+mod tests;
