@@ -235,17 +235,9 @@ impl Generator {
     /// Without the break the household has no finding at all.
     pub fn broken(&mut self, rule: Rule) -> (VisitDoc, Expected) {
         if rule == Rule::PpksAgeRange {
-            // An abandoned child of 8 recorded as an abandoned toddler (≤ 5).
+            // An abandoned child of 8 (type 2), recorded as an abandoned toddler.
             let mut doc = self.ppks_of(ppks::TYPES.get(1), 8, DEFAULT_REGION);
-            doc.answers
-                .insert("ppks_type".into(), serde_json::Value::String("1".into()));
-            let expected = rules::break_rule(
-                rule,
-                &mut doc.answers,
-                &mut self.rng,
-                &dummy_family(),
-                self.visit_date,
-            );
+            let expected = rules::break_ppks_age_range(&mut doc.answers);
             return (doc, expected);
         }
         let (doc, family) = self.clean_standard();
@@ -375,21 +367,5 @@ fn assignment_for(id: &str, family: &Family, work_area: &str) -> Assignment {
             family.rw
         ),
         prefill,
-    }
-}
-
-fn dummy_family() -> Family {
-    Family {
-        village: "17.71.01.1001".into(),
-        culture: names::Culture::Malay,
-        kk_number: String::new(),
-        kk_member_count: 0,
-        dusun: String::new(),
-        rt: String::new(),
-        rw: String::new(),
-        street_address: String::new(),
-        members: Vec::new(),
-        programmes: Vec::new(),
-        wealth: 0.0,
     }
 }

@@ -363,6 +363,12 @@ const ONE_ANSWER: &[(Rule, usize, &str, &str, &str, Level)] = &[
     ),
 ];
 
+/// Records a PPKS case of a person older than 5 as an abandoned toddler (type 1, ≤ 5 years).
+pub(crate) fn break_ppks_age_range(a: &mut Answers) -> Expected {
+    a.insert("ppks_type".into(), s("1"));
+    expected("ppks_age_range", Level::Error, "ppks_type")
+}
+
 /// Breaks `rule` on the standard family's answers; returns the finding expected.
 pub(crate) fn break_rule(
     rule: Rule,
@@ -575,7 +581,7 @@ pub(crate) fn break_rule(
             a.remove("gps");
             expected("r17_gps_kosong", Warning, "gps_method")
         }
-        Rule::PpksAgeRange => expected("ppks_age_range", Error, "ppks_type"),
+        Rule::PpksAgeRange => break_ppks_age_range(a),
         // Listed in ONE_ANSWER.
         _ => expected("unreachable", Error, ""),
     }
