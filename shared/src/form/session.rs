@@ -268,6 +268,12 @@ impl State {
         )
     }
 
+    /// Evaluates any expression tree in this state (tests: arbitrary trees must never panic).
+    #[cfg(test)]
+    pub(crate) fn eval_any(&mut self, node: &Node, member: Option<usize>, current: Value) -> Value {
+        self.eval_at(node, member, current, None)
+    }
+
     fn instances(&self, scope: Option<FieldId>) -> usize {
         scope.map_or(1, |r| self.counts.get(r).copied().unwrap_or(0))
     }

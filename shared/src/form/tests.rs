@@ -1098,3 +1098,204 @@ fn measure_answer_latency() {
     let per_validate = start.elapsed() / 1000;
     println!("answer + findings: {per_answer:?}; full validate: {per_validate:?}");
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Property tests: nothing a phone or a server can be sent panics the engine.
+
+mod properties {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::super::expr::ast::{Agg, BinOp, Func, Node};
+    use super::super::session::State;
+    use super::*;
+
+    fn any_json() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            (-1e6f64..1e6).prop_map(|n| json!(n)),
+            "\\PC{0,12}".prop_map(Json::String),
+            prop_oneof![
+                Just("1"),
+                Just("2"),
+                Just("17.71.01.1001"),
+                Just("1771014101900001"),
+                Just("1990-01-01")
+            ]
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("lat".to_owned()),
+                        Just("name".to_owned()),
+                        Just("rel".to_owned()),
+                        "[a-z]{1,6}"
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Json::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn any_answers() -> impl Strategy<Value = Answers> {
+        let keys = prop_oneof![
+            Just("outcome"),
+            Just("head_nik"),
+            Just("kk_count"),
+            Just("village"),
+            Just("assigned_regency"),
+            Just("assets"),
+            Just("gps"),
+            Just("front_photo"),
+            Just("members"),
+            Just("incomes"),
+            Just("n_members"),
+            Just("cluster"),
+            Just("ppks_type"),
+            Just("unknown"),
+        ];
+        proptest::collection::vec((keys, any_json()), 0..10)
+            .prop_map(|kv| kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Empty),
+            (-1e9f64..1e9).prop_map(Value::Num),
+            "\\PC{0,8}".prop_map(|s| Value::text(&s)),
+            any::<bool>().prop_map(Value::Bool),
+            (-100_000i64..100_000)
+                .prop_map(|d| Value::Date(visit_date() + chrono::Duration::days(d))),
+            proptest::collection::vec("[a-z0-9]{1,3}", 1..3)
+                .prop_map(|v| Value::Multi(v.iter().map(|s| Arc::from(s.as_str())).collect())),
+        ]
+    }
+
+    fn any_node() -> impl Strategy<Value = Node> {
+        let fields = 0usize..40; // beyond the form's fields too
+        let leaf = prop_oneof![
+            any_value().prop_map(Node::Const),
+            fields.clone().prop_map(Node::Field),
+            fields.clone().prop_map(Node::MemberCount),
+            Just(Node::Current),
+            "[a-z]{1,5}".prop_map(|a| Node::Attr(Arc::from(a.as_str()))),
+        ];
+        let ops = [
+            BinOp::Or,
+            BinOp::And,
+            BinOp::Eq,
+            BinOp::Ne,
+            BinOp::Lt,
+            BinOp::Le,
+            BinOp::Gt,
+            BinOp::Ge,
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::Mod,
+        ];
+        let funcs = [
+            Func::If,
+            Func::Not,
+            Func::Selected,
+            Func::CountSelected,
+            Func::Today,
+            Func::Age,
+            Func::StringLength,
+            Func::Coalesce,
+            Func::Int,
+            Func::Round,
+            Func::Concat,
+            Func::Date,
+            Func::True,
+            Func::False,
+            Func::NikBirthDate,
+            Func::NikSex,
+            Func::Min,
+            Func::Max,
+        ];
+        let aggs = [Agg::Count, Agg::Sum, Agg::Min, Agg::Max];
+        leaf.prop_recursive(5, 48, 4, move |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|n| Node::Neg(Box::new(n))),
+                inner.clone().prop_map(|n| Node::IsEmpty(Box::new(n))),
+                inner.clone().prop_map(|n| Node::NotEmpty(Box::new(n))),
+                (
+                    proptest::sample::select(ops.to_vec()),
+                    inner.clone(),
+                    inner.clone()
+                )
+                    .prop_map(|(op, l, r)| Node::Binary(
+                        op,
+                        Box::new(l),
+                        Box::new(r)
+                    )),
+                (
+                    proptest::sample::select(funcs.to_vec()),
+                    proptest::collection::vec(inner.clone(), 0..4)
+                )
+                    .prop_map(|(f, args)| Node::Call(f, args)),
+                (
+                    proptest::sample::select(aggs.to_vec()),
+                    proptest::option::of(0usize..40),
+                    inner.clone()
+                )
+                    .prop_map(|(agg, over, arg)| Node::Aggregate {
+                        agg,
+                        over,
+                        arg: Box::new(arg)
+                    }),
+                inner.prop_map(|n| Node::Regex(
+                    Box::new(n),
+                    Arc::new(regex::Regex::new("^[0-9]+$").unwrap())
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_trees_on_arbitrary_answers_never_panic(
+            node in any_node(), answers in any_answers(), member in proptest::option::of(0usize..12), current in any_value()
+        ) {
+            let form = household();
+            let mut state = State::new(&form, answers, visit_date());
+            let _ = state.eval_any(&node, member, current);
+        }
+
+        #[test]
+        fn arbitrary_answers_validate_without_panicking(answers in any_answers()) {
+            let form = household();
+            let found = form.validate(&answers, visit_date());
+            let _ = form.relevant_answers(&answers, visit_date());
+            // Whenever a session can be built, it agrees with validate.
+            if let Ok(s) = form.session(answers.clone(), visit_date()) {
+                prop_assert_eq!(s.findings(), found);
+            }
+        }
+
+        #[test]
+        fn arbitrary_paths_and_inputs_are_refused_cleanly(path in "[a-z_\\[\\]0-9.]{0,20}", input in "\\PC{0,12}") {
+            let form = household();
+            let mut s = form.session(valid_answers(), visit_date()).unwrap();
+            let _ = s.parse_input(&path, &input);
+            let _ = s.set(&path, json!(input));
+            let _ = s.value(&path);
+            let _ = s.is_relevant(&path);
+            let _ = s.choices(&path);
+            let _ = s.clear(&path);
+            prop_assert_eq!(s.findings(), form.validate(s.answers(), visit_date()));
+        }
+    }
+}
