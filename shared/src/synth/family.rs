@@ -10,6 +10,7 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 
 use super::names::{self, Culture};
+use super::visit::either;
 use crate::form::RegionLevel;
 use crate::form::identity::{self, Sex};
 use crate::form::region;
@@ -262,25 +263,10 @@ pub fn random_family(rng: &mut impl Rng, village: &str, on: NaiveDate, variety: 
     };
     let married = matches!(shape, Shape::CoupleWithChildren | Shape::Couple)
         || (shape == Shape::Elderly && rng.random_bool(0.45));
-    let head_marital = if married {
-        marital::MARRIED
-    } else {
-        match shape {
-            Shape::SingleAdult => {
-                if rng.random_bool(0.8) {
-                    marital::NEVER
-                } else {
-                    marital::DIVORCED
-                }
-            }
-            _ => {
-                if rng.random_bool(0.65) {
-                    marital::WIDOWED
-                } else {
-                    marital::DIVORCED
-                }
-            }
-        }
+    let head_marital = match shape {
+        _ if married => marital::MARRIED,
+        Shape::SingleAdult => either(rng, 0.8, marital::NEVER, marital::DIVORCED),
+        _ => either(rng, 0.65, marital::WIDOWED, marital::DIVORCED),
     };
     drafts.push(Draft::new(head_sex, head_age, rel::HEAD, head_marital));
     let mut mother_age = if head_sex == Sex::Female { head_age } else { 0 };
@@ -378,17 +364,9 @@ pub fn random_family(rng: &mut impl Rng, village: &str, on: NaiveDate, variety: 
     }
     if head_age <= 60 && rng.random_bool(0.12) {
         let parent_age = (head_age + rng.random_range(19..=34)).min(95);
-        let relationship = if rng.random_bool(0.6) {
-            rel::PARENT
-        } else {
-            rel::PARENT_IN_LAW
-        };
+        let relationship = either(rng, 0.6, rel::PARENT, rel::PARENT_IN_LAW);
         let sex = female_with(rng, 0.7);
-        let m = if rng.random_bool(0.8) {
-            marital::WIDOWED
-        } else {
-            marital::MARRIED
-        };
+        let m = either(rng, 0.8, marital::WIDOWED, marital::MARRIED);
         drafts.push(Draft::new(sex, parent_age, relationship, m));
     }
     if rng.random_bool(0.03) {
@@ -409,17 +387,33 @@ pub fn random_family(rng: &mut impl Rng, village: &str, on: NaiveDate, variety: 
 
 /// Members who left since the KK was issued, and a baby born after it (a new member, not on the KK).
 fn add_field_changes(rng: &mut impl Rng, drafts: &mut Vec<Draft>) {
-    for d in drafts.iter_mut().skip(1) {
-        if d.relationship == rel::SPOUSE || !rng.random_bool(0.05) {
+    let mut couple_left = false;
+    for d in drafts.iter_mut() {
+        let may_leave = matches!(
+            d.relationship,
+            rel::CHILD | rel::PARENT | rel::PARENT_IN_LAW | rel::OTHER_RELATIVE
+        );
+        if !may_leave || !rng.random_bool(0.05) {
             continue;
         }
         d.status = match d.age {
             a if a >= 65 => status::DIED,
-            a if a >= 20 && d.marital == marital::MARRIED => status::SPLIT_OFF,
+            a if a >= 20 && d.marital == marital::MARRIED => {
+                couple_left |= d.relationship == rel::CHILD;
+                status::SPLIT_OFF
+            }
             a if (20..=40).contains(&a) && rng.random_bool(0.3) => status::ABROAD,
             a if a >= 15 && rng.random_bool(0.2) => status::NOT_FOUND,
             _ => status::MOVED,
         };
+    }
+    if couple_left {
+        // A married child who made a KK of their own took their spouse and children along.
+        for d in drafts.iter_mut() {
+            if d.relationship == rel::CHILD_IN_LAW || d.relationship == rel::GRANDCHILD {
+                d.status = status::SPLIT_OFF;
+            }
+        }
     }
     let mother_in_couple = drafts.iter().any(|d| {
         (d.relationship == rel::HEAD || d.relationship == rel::SPOUSE)

@@ -70,7 +70,7 @@ pub(crate) fn weighted<T: Copy + Default>(rng: &mut impl Rng, options: &[(T, u32
 }
 
 /// `a` with probability `p`, else `b`.
-fn either(rng: &mut impl Rng, p: f64, a: &'static str, b: &'static str) -> &'static str {
+pub(crate) fn either(rng: &mut impl Rng, p: f64, a: &'static str, b: &'static str) -> &'static str {
     if rng.random_bool(p) { a } else { b }
 }
 
