@@ -1153,3 +1153,42 @@ fn the_village_must_lie_in_the_assigned_area() {
     doc.answers.remove("work_area");
     assert_eq!(findings(&doc), vec![]);
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+    use shared::form::{RegionLevel, region};
+
+    fn regencies() -> &'static [region::Region] {
+        region::regions().list(RegionLevel::Regency)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any seed, any regency of Indonesia: the household is valid (warnings only with a note).
+        #[test]
+        fn any_seed_anywhere_gives_a_valid_household(seed in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            let regency = pick.get(regencies()).code;
+            let mut g = Generator::new(seed);
+            let doc = g.household(regency).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for f in findings(&doc) {
+                prop_assert_ne!(f.level, Level::Error, "{:?}", f);
+                prop_assert!(doc.warning_notes.contains_key(&f.path), "{:?}", f);
+            }
+            let ppks_case = g.ppks_case(regency).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(findings(&ppks_case), vec![]);
+        }
+
+        /// Any seed, any rule: breaking it raises exactly its finding.
+        #[test]
+        fn any_seed_any_rule_raises_exactly_its_finding(seed in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            let rule = *pick.get(&Rule::ALL);
+            let mut g = Generator::new(seed);
+            let (doc, expected) = g.broken(rule);
+            let got: Vec<(String, Level, String)> =
+                findings(&doc).into_iter().map(|f| (f.rule, f.level, f.path)).collect();
+            prop_assert_eq!(got, vec![(expected.rule.to_string(), expected.level, expected.path)]);
+        }
+    }
+}
