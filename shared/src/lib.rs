@@ -5,7 +5,9 @@
 //! - [`protocol`]: the wire types of sync protocol v1, shared by phone and server;
 //! - [`synth`]: seeded synthetic households for tests, the demo and benchmarks.
 
+pub mod app;
 pub mod form;
 pub mod protocol;
+pub mod runtime;
 pub mod store;
 pub mod synth;

@@ -1,0 +1,285 @@
+//! Starting up, settings, today's list, opening assignments and new cases.
+
+use super::*;
+
+#[test]
+fn a_new_phone_starts_on_an_empty_list() {
+    let h = Harness::empty();
+    let view = h.view();
+    assert_eq!(view.lang, Lang::Id);
+    assert_eq!(view.user, None);
+    let today = h.today();
+    assert!(today.items.is_empty());
+    assert_eq!(today.date, "Senin, 23-11-2026");
+    assert_eq!(today.progress_text, "0 dari 12 kunjungan selesai hari ini");
+    assert_eq!(today.counts.target, DAILY_TARGET);
+    assert_eq!(
+        view.sync.summary,
+        "Belum terdaftar: data disimpan di ponsel"
+    );
+    assert!(!view.sync.can_sync);
+}
+
+#[test]
+fn forms_identity_and_assignments_are_installed() {
+    let h = Harness::enumerator();
+    let view = h.view();
+    assert_eq!(view.user.as_deref(), Some("Rina · Pendamping PKH"));
+    let today = h.today();
+    let labels: Vec<(&str, ItemStatus, &str)> = today
+        .items
+        .iter()
+        .map(|i| (i.assignment_id.as_str(), i.status, i.action_text.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("A-1", ItemStatus::NotStarted, "Mulai"),
+            ("A-2", ItemStatus::NotStarted, "Mulai")
+        ]
+    );
+    assert_eq!(today.items[0].region, "Pagar Dewa, Selebar");
+    // Enumerators do not start cases without an assignment.
+    assert!(today.case_forms.is_empty());
+    assert!(view.sync.can_sync);
+}
+
+#[test]
+fn a_broken_form_is_refused_with_its_problems() {
+    let mut h = Harness::empty();
+    let view = h.send(UiEvent::InstallForm {
+        json: r#"{"id": "x", "version": 1"#.into(),
+    });
+    let notice = view.notice.unwrap();
+    assert_eq!(notice.level, NoticeLevel::Error);
+    assert!(
+        notice.text.starts_with("Formulir tidak valid"),
+        "{}",
+        notice.text
+    );
+    assert!(h.store.forms().unwrap().is_empty());
+}
+
+#[test]
+fn installing_the_same_form_again_is_harmless_and_a_changed_version_is_refused() {
+    let mut h = Harness::enumerator();
+    let view = h.send(UiEvent::InstallForm {
+        json: FORM.to_string(),
+    });
+    assert_eq!(view.notice.unwrap().level, NoticeLevel::Success);
+    let changed = FORM.replace("Formulir uji", "Formulir lain");
+    let view = h.send(UiEvent::InstallForm { json: changed });
+    let notice = view.notice.unwrap();
+    assert_eq!(notice.level, NoticeLevel::Error);
+    assert!(notice.text.contains("uji v1"), "{}", notice.text);
+}
+
+#[test]
+fn importing_assignments_says_what_changed() {
+    let mut h = Harness::enumerator();
+    let view = h.send(UiEvent::ImportAssignments {
+        assignments: vec![
+            assignment("A-1", "Siti Aminah"),
+            assignment("A-3", "Dewi Lestari"),
+        ],
+    });
+    assert_eq!(
+        view.notice.unwrap().text,
+        "Tugas: 1 baru, 0 diperbarui, 1 sama"
+    );
+    assert_eq!(h.today().items.len(), 3);
+}
+
+#[test]
+fn the_language_setting_switches_every_text_and_is_kept() {
+    let mut h = Harness::enumerator();
+    let view = h.send(UiEvent::SetLanguage { lang: Lang::En });
+    assert_eq!(view.lang, Lang::En);
+    assert_eq!(h.today().progress_text, "0 of 12 visits done today");
+    assert_eq!(h.today().items[0].action_text, "Start");
+    assert_eq!(h.store.settings().unwrap().lang, Lang::En);
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    assert_eq!(h.field("visit_outcome").label, "Family status");
+    assert_eq!(h.visit().state_text, "Draft");
+}
+
+#[test]
+fn opening_an_assignment_starts_a_visit_with_the_outcome_first_and_the_prefill_saved() {
+    let mut h = Harness::enumerator();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    let visit = h.visit();
+    assert_eq!(visit.title, "Siti Aminah · RT 003");
+    assert_eq!(visit.form_title, "Formulir uji");
+    assert_eq!(visit.revision, 1);
+    assert!(!visit.read_only);
+    // Only the outcome applies until the family is found.
+    assert_eq!(
+        visit
+            .sections
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Status kunjungan"]
+    );
+    assert_eq!(
+        visit
+            .fields
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["visit_outcome"]
+    );
+    let outcome = h.field("visit_outcome");
+    assert_eq!(outcome.choices.len(), 4);
+    assert!(outcome.required);
+    assert_eq!(outcome.answer, AnswerView::Empty);
+    // The prefill is in the store already (typed by the form engine: the count is a number).
+    let stored = h.stored_answers();
+    assert_eq!(
+        stored.get("head_name"),
+        Some(&serde_json::json!("Siti Aminah"))
+    );
+    assert_eq!(stored.get("kk_members"), Some(&serde_json::json!(2)));
+    // Back on the list the assignment is a draft.
+    h.send(UiEvent::CloseVisit);
+    let item = &h.today().items[0];
+    assert_eq!(
+        (
+            item.assignment_id.as_str(),
+            item.status,
+            item.action_text.as_str()
+        ),
+        ("A-1", ItemStatus::Draft, "Lanjutkan")
+    );
+    assert_eq!(h.today().counts.drafts, 1);
+    // Opening it again continues the same visit.
+    let visit_id = item.visit_id.clone().unwrap();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    assert_eq!(h.visit().visit_id, visit_id);
+}
+
+#[test]
+fn a_form_version_is_loaded_from_the_store_when_not_compiled_yet() {
+    let mut h = Harness::enumerator();
+    h.model.metas.clear();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-2".into(),
+    });
+    assert_eq!(h.visit().title, "Budi Santoso · RT 003");
+    assert!(
+        h.store_ops
+            .iter()
+            .any(|op| matches!(op, StoreOperation::LoadForm { .. }))
+    );
+}
+
+#[test]
+fn nonsense_gets_a_clear_message_and_changes_nothing() {
+    let mut h = Harness::enumerator();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "nope".into(),
+    });
+    assert_eq!(h.notice(), "Tugas tidak ditemukan: nope");
+    h.send(UiEvent::OpenVisit {
+        visit_id: "not-a-uuid".into(),
+    });
+    assert_eq!(h.notice(), "Nomor kunjungan tidak dikenal: not-a-uuid");
+    h.send(UiEvent::Answer {
+        path: "visit_outcome".into(),
+        text: "1".into(),
+    });
+    assert_eq!(h.notice(), "Tidak ada kunjungan yang terbuka");
+    h.send(UiEvent::NextSection);
+    assert_eq!(h.notice(), "Tidak ada kunjungan yang terbuka");
+    h.send(UiEvent::StartNewCase {
+        form_id: "uji".into(),
+    });
+    assert_eq!(
+        h.notice(),
+        "Kasus baru tanpa penugasan hanya untuk asesor (TKSK)."
+    );
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    h.send(UiEvent::Answer {
+        path: "no_such_field".into(),
+        text: "x".into(),
+    });
+    assert_eq!(h.notice(), "Pertanyaan tidak dikenal: no_such_field");
+    h.send(UiEvent::GoToSection { index: 9 });
+    assert_eq!(h.notice(), "Bagian itu tidak ada");
+    h.send(UiEvent::OpenMember {
+        repeat_path: "members".into(),
+        index: 4,
+    });
+    assert_eq!(h.notice(), "Anggota itu tidak ada: members #5");
+    h.send(UiEvent::SetNote {
+        path: "visit_outcome".into(),
+        note: "catatan".into(),
+    });
+    assert_eq!(h.notice(), "Tidak ada peringatan di sini: visit_outcome");
+    h.send(UiEvent::EditAgain);
+    assert!(
+        h.notice().starts_with("Hanya kunjungan final"),
+        "{}",
+        h.notice()
+    );
+    h.send(UiEvent::DismissNotice);
+    assert_eq!(h.view().notice, None);
+    // Nothing was saved by any of it beyond the prefill.
+    assert!(!h.stored_answers().contains_key("visit_outcome"));
+}
+
+#[test]
+fn assessors_start_new_cases_without_an_assignment() {
+    let mut h = Harness::with(Role::Assessor);
+    let today = h.today();
+    assert_eq!(today.case_forms.len(), 1);
+    assert_eq!(today.case_forms[0].title, "Formulir uji");
+    h.send(UiEvent::StartNewCase {
+        form_id: "uji".into(),
+    });
+    let visit = h.visit();
+    assert_eq!(visit.title, "Kasus baru");
+    let visit_id = visit.visit_id.clone();
+    h.send(UiEvent::CloseVisit);
+    let cases = h.today().cases;
+    assert_eq!(cases.len(), 1);
+    assert_eq!(
+        (cases[0].visit_id.as_str(), cases[0].status),
+        (visit_id.as_str(), ItemStatus::Draft)
+    );
+    assert_eq!(cases[0].form_title, "Formulir uji");
+    h.send(UiEvent::OpenVisit {
+        visit_id: visit_id.clone(),
+    });
+    assert_eq!(h.visit().visit_id, visit_id);
+    let summary = h.store.visit_summary(visit_id.parse().unwrap()).unwrap();
+    assert_eq!(summary.assignment_id, None);
+    h.send(UiEvent::StartNewCase {
+        form_id: "ppks".into(),
+    });
+    assert_eq!(h.notice(), "Formulir belum terpasang: ppks");
+}
+
+#[test]
+fn a_store_failure_while_loading_is_said_in_words() {
+    let mut h = Harness::enumerator();
+    h.fail_store = Some((
+        Box::new(|op| matches!(op, StoreOperation::Today { .. })),
+        StoreError::DiskFull,
+    ));
+    let view = h.send(UiEvent::ShowToday);
+    assert_eq!(view.notice.unwrap().level, NoticeLevel::Error);
+    assert!(
+        h.notice().starts_with("Penyimpanan ponsel penuh"),
+        "{}",
+        h.notice()
+    );
+}
