@@ -409,6 +409,7 @@ pub fn go_to_section(model: &mut Model, index: u32) -> Cmd {
         Some(section) => {
             visit.section = *section;
             visit.members.clear();
+            visit.input_errors.clear();
             model.showing = Showing::Visit;
         }
         None => notice(
@@ -444,6 +445,8 @@ pub fn next_section(model: &mut Model, step: i32) -> Cmd {
         (false, _) => position.saturating_sub(1),
     };
     visit.members.clear();
+    // What could not be taken on the page left behind is not kept on show.
+    visit.input_errors.clear();
     match visible.get(target) {
         Some(section) => {
             visit.section = *section;

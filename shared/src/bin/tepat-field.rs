@@ -422,6 +422,18 @@ impl Session {
         }
         // Field commands: `hapus N`, `pilih N KODE`, `tambah [N]`, `anggota N M`, `buang N M`, `gps N [LAT LON [ACC]]`,
         // `foto N FILE`, `catatan N TEKS`.
+        const FIELD_COMMANDS: &[&str] = &[
+            "tambah", "add", "catatan", "note", "jawab", "set", "answer", "hapus", "clear",
+            "pilih", "choose", "toggle", "anggota", "member", "buang", "remove", "gps", "foto",
+            "photo",
+        ];
+        if !is(word, FIELD_COMMANDS) {
+            return Err(say(
+                lang,
+                &format!("Perintah tidak dikenal: {word}. Ketik 'bantuan'."),
+                &format!("Unknown command: {word}. Type 'help'."),
+            ));
+        }
         let mut parts = rest.split_whitespace();
         let first = parts.next().unwrap_or_default();
         let tail = rest.get(first.len()..).unwrap_or_default().trim();
