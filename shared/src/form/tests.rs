@@ -1299,3 +1299,93 @@ mod properties {
         }
     }
 }
+
+/// The real DTSEN form (from `schemas/forms/`) with a generated 10-member household: prints per-answer latency
+/// and evaluation counts. Run: `cargo test -p shared --release --lib form::tests::measure_dtsen -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn measure_dtsen_answer_latency() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schemas/forms/dtsen_groundcheck.json"
+    );
+    let form = load(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut generator = crate::synth::Generator::new(7);
+    let date = generator.visit_date();
+    let visit = (0..500)
+        .filter_map(|_| {
+            generator
+                .household_with("17.71", crate::synth::Outcome::Found)
+                .ok()
+        })
+        .max_by_key(|v| {
+            v.answers
+                .get("members")
+                .and_then(Json::as_array)
+                .map_or(0, Vec::len)
+        })
+        .unwrap();
+    let mut answers = visit.answers.clone();
+    let members = answers
+        .get_mut("members")
+        .and_then(Json::as_array_mut)
+        .unwrap();
+    // Pad with copies of a present, non-head member (status 1, relationship not head).
+    let present = members
+        .iter()
+        .find(|m| m["member_status"] == json!("1") && m["relationship"] != json!("1"))
+        .cloned()
+        .unwrap();
+    while members.len() < 10 {
+        members.push(present.clone());
+    }
+    members.truncate(10);
+    members[4] = present;
+    let mut s = form.session(answers.clone(), date).unwrap();
+    let full = s.evaluations();
+    let changed = s.set("members[4].birth_date", json!("1999-02-02")).unwrap();
+    println!(
+        "member 4: {:?}; one birth date change: {changed:?}",
+        s.answers()["members"][4]
+    );
+    let n = 2000u32;
+    let before = s.evaluations();
+    let start = std::time::Instant::now();
+    for k in 0..n {
+        let d = if k % 2 == 0 {
+            "1985-01-01"
+        } else {
+            "1999-02-02"
+        };
+        s.set("members[4].birth_date", json!(d)).unwrap();
+        let _ = s.findings_for("members[4]");
+    }
+    let per_answer = start.elapsed() / n;
+    let evals = (s.evaluations() - before) / u64::from(n);
+    let start = std::time::Instant::now();
+    for k in 0..n {
+        let d = if k % 2 == 0 {
+            "1985-01-01"
+        } else {
+            "1999-02-02"
+        };
+        s.set("members[4].birth_date", json!(d)).unwrap();
+    }
+    let set_only = start.elapsed() / n;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = s.findings();
+    }
+    let findings_only = start.elapsed() / n;
+    println!("set only {set_only:?}, findings() only {findings_only:?}");
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        let _ = form.validate(&answers, date);
+    }
+    let per_validate = start.elapsed() / 200;
+    println!(
+        "DTSEN, 10 members: answer (birth date) + findings {per_answer:?}, {evals} evaluations; \
+         full validate {per_validate:?}, {full} evaluations"
+    );
+}

@@ -212,14 +212,12 @@ pub(crate) fn structural(form: &Compiled, answers: &super::Answers, out: &mut Ve
                                 .field_by_id(k)
                                 .filter(|c| i.children.contains(c))
                                 .and_then(|c| form.fields.get(c));
-                            let path = format!("{key}[{m}].{k}");
-                            match child {
-                                None => out.push(unknown(path, k, NOT_IN_FORM)),
-                                Some(c) if !c.is_input() && !json_is_empty(v) => {
-                                    out.push(unknown(path, k, COMPUTED))
-                                }
-                                Some(_) => {}
-                            }
+                            let why = match child {
+                                None => NOT_IN_FORM,
+                                Some(c) if !c.is_input() && !json_is_empty(v) => COMPUTED,
+                                Some(_) => continue,
+                            };
+                            out.push(unknown(format!("{key}[{m}].{k}"), k, why));
                         }
                     }
                 }
