@@ -61,6 +61,7 @@ impl FieldInfo {
 
 #[derive(Debug, Clone)]
 pub(crate) struct SectionInfo {
+    pub id: String,
     pub relevant: Option<Node>,
     /// Top-level fields, in form order.
     pub fields: Vec<FieldId>,
@@ -270,12 +271,13 @@ pub(crate) fn compile(form: Form) -> Result<Compiled, LoadErrors> {
             }
         }
         sections.push(SectionInfo {
+            id: section.id.clone(),
             relevant: None,
             fields: top,
         });
     }
-    for (id, loc) in located.iter().enumerate() {
-        check_field_shape(&form, loc, id, &fields, &mut problems);
+    for loc in &located {
+        check_field_shape(&form, loc, &mut problems);
     }
 
     // 2. Types of calculations, which other expressions need: iterate to a fixed point (cycles stay `Any`).
@@ -433,13 +435,7 @@ fn add_field<'a>(
 }
 
 /// Which keys a field of each type may have.
-fn check_field_shape(
-    form: &Form,
-    loc: &Located<'_>,
-    _id: FieldId,
-    _fields: &[FieldInfo],
-    problems: &mut Problems,
-) {
+fn check_field_shape(form: &Form, loc: &Located<'_>, problems: &mut Problems) {
     let f = loc.field;
     let path = &loc.path;
     let name = &f.id;
@@ -846,7 +842,9 @@ fn build_graph(
         }
     }
     if order.len() < kinds.len() {
-        report_cycle(&kinds, &succ, &indegree, fields, located, problems);
+        report_cycle(
+            &kinds, &succ, &indegree, fields, sections, located, problems,
+        );
         return Graph::default();
     }
     let mut pos = vec![0usize; kinds.len()];
@@ -902,10 +900,15 @@ fn build_graph(
     g
 }
 
-fn describe(kind: NodeKind, fields: &[FieldInfo]) -> String {
+fn describe(kind: NodeKind, fields: &[FieldInfo], sections: &[SectionInfo]) -> String {
     let name = |f: FieldId| fields.get(f).map_or("?", |f| f.id.as_str());
     match kind {
-        NodeKind::Section(s) => format!("relevance of section {s}"),
+        NodeKind::Section(s) => {
+            format!(
+                "relevance of section `{}`",
+                sections.get(s).map_or("?", |s| s.id.as_str())
+            )
+        }
         NodeKind::Rel(f) => format!("relevance of `{}`", name(f)),
         NodeKind::Calc(f) => format!("`{}`", name(f)),
         NodeKind::Check(f) => format!("checks of `{}`", name(f)),
@@ -918,6 +921,7 @@ fn report_cycle(
     succ: &[Vec<usize>],
     indegree: &[usize],
     fields: &[FieldInfo],
+    sections: &[SectionInfo],
     located: &[Located<'_>],
     problems: &mut Problems,
 ) {
@@ -938,7 +942,7 @@ fn report_cycle(
             let cycle: Vec<String> = walk[first..]
                 .iter()
                 .chain(std::iter::once(&next))
-                .map(|&i| describe(kinds[i], fields))
+                .map(|&i| describe(kinds[i], fields, sections))
                 .collect();
             let (path, key) = match kinds[next] {
                 NodeKind::Calc(f) => (

@@ -119,6 +119,12 @@ impl CompiledForm {
         session::State::new(self, answers.clone(), visit_date).relevant_answers()
     }
 
+    /// The values of the relevant calculate fields (e.g. ages), shaped like answers: exported beside
+    /// [`CompiledForm::relevant_answers`], which holds only what was answered.
+    pub fn calculated(&self, answers: &Answers, visit_date: NaiveDate) -> Answers {
+        session::State::new(self, answers.clone(), visit_date).calculated()
+    }
+
     /// A live evaluation state for one visit, for the App. Fails only when a repeat's answer is not a list of
     /// member objects (such answers can still be validated: they give `type` findings).
     pub fn session(

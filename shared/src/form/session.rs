@@ -16,6 +16,27 @@ use super::value::{TypeProblem, Value, parse_answer};
 use super::{AnswerError, CompiledForm, Finding};
 use crate::protocol::Answers;
 
+/// Counts expression evaluations; atomic so that read-only queries (`choices`) can count through `&self` and
+/// the session stays `Sync`.
+#[derive(Debug, Default)]
+struct Counter(std::sync::atomic::AtomicU64);
+
+impl Counter {
+    fn bump(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Clone for Counter {
+    fn clone(&self) -> Self {
+        Counter(std::sync::atomic::AtomicU64::new(self.get()))
+    }
+}
+
 /// Which instances of a node must be recomputed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Dirty {
@@ -52,7 +73,7 @@ pub(crate) struct State {
     sec_rel: Vec<bool>,
     findings: Vec<Vec<Vec<Finding>>>,
     dirty: Vec<Dirty>,
-    evaluations: u64,
+    evaluations: Counter,
     log: Changed,
 }
 
@@ -149,7 +170,7 @@ impl State {
             form: c.clone(),
             visit_date,
             answers,
-            evaluations: 0,
+            evaluations: Counter::default(),
             log: Changed::default(),
         };
         for (id, f) in c.fields.iter().enumerate() {
@@ -250,13 +271,13 @@ impl State {
 
     /// Evaluates an expression of field instance `(f, member)`, counting the evaluation.
     fn eval_at(
-        &mut self,
+        &self,
         node: &Node,
         member: Option<usize>,
         current: Value,
         choice: Option<&Choice>,
     ) -> Value {
-        self.evaluations += 1;
+        self.evaluations.bump();
         eval(
             node,
             &Ctx {
@@ -270,7 +291,7 @@ impl State {
 
     /// Evaluates any expression tree in this state (tests: arbitrary trees must never panic).
     #[cfg(test)]
-    pub(crate) fn eval_any(&mut self, node: &Node, member: Option<usize>, current: Value) -> Value {
+    pub(crate) fn eval_any(&self, node: &Node, member: Option<usize>, current: Value) -> Value {
         self.eval_at(node, member, current, None)
     }
 
@@ -601,6 +622,43 @@ impl State {
         }
     }
 
+    /// The values of relevant calculate fields, shaped like answers (members as a list of objects).
+    pub(crate) fn calculated(&self) -> Answers {
+        let mut out = Answers::new();
+        for (id, info) in self.form.fields.iter().enumerate() {
+            if info.kind != FieldType::Calculate {
+                continue;
+            }
+            let Some(repeat) = info
+                .repeat
+                .and_then(|r| Some((r, self.form.fields.get(r)?)))
+            else {
+                let v = self.read(id, None);
+                if !v.is_empty() {
+                    out.insert(info.id.clone(), v.to_json());
+                }
+                continue;
+            };
+            let (r, repeat) = repeat;
+            let count = self.member_count(r);
+            if count == 0 {
+                continue;
+            }
+            let members = out
+                .entry(repeat.id.clone())
+                .or_insert_with(|| Json::Array(vec![Json::Object(serde_json::Map::new()); count]));
+            for i in 0..count {
+                let v = self.read(id, Some(i));
+                if let Some(m) = members.get_mut(i).and_then(Json::as_object_mut)
+                    && !v.is_empty()
+                {
+                    m.insert(info.id.clone(), v.to_json());
+                }
+            }
+        }
+        out
+    }
+
     /// The answers of relevant input fields only (what is exported).
     pub(crate) fn relevant_answers(&self) -> Answers {
         let mut out = Answers::new();
@@ -772,6 +830,7 @@ impl FormSession {
     /// Takes one answer. Rejected (nothing changes) when the path is not a question or the value can never fit
     /// its type; an answer that breaks a rule is taken and shows up in the findings.
     pub fn set(&mut self, path: &str, value: Json) -> Result<Changed, AnswerError> {
+        self.state.log = Changed::default();
         let (f, member) = self.input_field(path)?;
         let form = self.form.inner.clone();
         let Some(info) = form.fields.get(f) else {
@@ -802,11 +861,12 @@ impl FormSession {
             }
         }
         self.write(f, member, value, Ok(typed));
-        Ok(std::mem::take(&mut self.state.log))
+        Ok(self.state.log.clone())
     }
 
     /// Removes an answer (also one that fits no question, so it can be cleaned up).
     pub fn clear(&mut self, path: &str) -> Result<Changed, AnswerError> {
+        self.state.log = Changed::default();
         if !path.contains(['.', '[']) && self.form.inner.field_by_id(path).is_none() {
             if self.state.answers.remove(path).is_none() {
                 return Err(self
@@ -815,11 +875,11 @@ impl FormSession {
                     .unwrap_or_else(|| answer_error(path, String::new(), String::new())));
             }
             self.state.log.findings.push(path.to_owned());
-            return Ok(std::mem::take(&mut self.state.log));
+            return Ok(self.state.log.clone());
         }
         let (f, member) = self.input_field(path)?;
         self.write(f, member, Json::Null, Ok(Value::Empty));
-        Ok(std::mem::take(&mut self.state.log))
+        Ok(self.state.log.clone())
     }
 
     fn write(
@@ -865,8 +925,15 @@ impl FormSession {
         self.state.process();
     }
 
-    /// Adds an empty member at the end of a repeat; returns its index.
+    /// What the last edit changed (for `add_member`, which returns the new index instead).
+    pub fn last_changed(&self) -> &Changed {
+        &self.state.log
+    }
+
+    /// Adds an empty member at the end of a repeat; returns its index ([`FormSession::last_changed`] has what
+    /// appeared).
     pub fn add_member(&mut self, repeat: &str) -> Result<usize, AnswerError> {
+        self.state.log = Changed::default();
         let (r, _) = self.repeat(repeat)?;
         let form = self.form.inner.clone();
         let Some(info) = form.fields.get(r) else {
@@ -907,6 +974,7 @@ impl FormSession {
 
     /// Removes a member (later members move up by one).
     pub fn remove_member(&mut self, repeat: &str, index: usize) -> Result<Changed, AnswerError> {
+        self.state.log = Changed::default();
         let (r, _) = self.repeat(repeat)?;
         let form = self.form.inner.clone();
         let Some(info) = form.fields.get(r) else {
@@ -962,7 +1030,7 @@ impl FormSession {
             }
         }
         self.member_changed(r, 0..0);
-        Ok(std::mem::take(&mut self.state.log))
+        Ok(self.state.log.clone())
     }
 
     fn member_changed(&mut self, r: FieldId, new_members: std::ops::Range<usize>) {
@@ -1018,6 +1086,11 @@ impl FormSession {
         Ok(self.state.relevant(f, member))
     }
 
+    /// The values of the relevant calculate fields, shaped like answers (for display and export).
+    pub fn calculated(&self) -> Answers {
+        self.state.calculated()
+    }
+
     /// Every current finding, in form order.
     pub fn findings(&self) -> Vec<Finding> {
         self.state.findings()
@@ -1038,7 +1111,7 @@ impl FormSession {
     }
 
     /// The choices a select field offers now (its `choice_filter` applied).
-    pub fn choices(&mut self, path: &str) -> Result<Vec<Choice>, AnswerError> {
+    pub fn choices(&self, path: &str) -> Result<Vec<Choice>, AnswerError> {
         let (f, member) = self.locate(path)?;
         let form = self.form.inner.clone();
         let Some(info) = form.fields.get(f) else {
@@ -1070,7 +1143,7 @@ impl FormSession {
     /// The regions to offer under `parent` (provinces when `None`) for a region field: limited to its
     /// `region_within` and to the levels down to its `region_level`.
     pub fn region_choices(
-        &mut self,
+        &self,
         path: &str,
         parent: Option<&str>,
     ) -> Result<Vec<&'static Region>, AnswerError> {
@@ -1125,6 +1198,6 @@ impl FormSession {
 
     /// How many expressions have been evaluated since the session started (building it included).
     pub fn evaluations(&self) -> u64 {
-        self.state.evaluations
+        self.state.evaluations.get()
     }
 }

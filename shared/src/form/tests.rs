@@ -1270,7 +1270,7 @@ mod properties {
             node in any_node(), answers in any_answers(), member in proptest::option::of(0usize..12), current in any_value()
         ) {
             let form = household();
-            let mut state = State::new(&form, answers, visit_date());
+            let state = State::new(&form, answers, visit_date());
             let _ = state.eval_any(&node, member, current);
         }
 

@@ -88,6 +88,23 @@ impl Value {
     }
 }
 
+impl Value {
+    /// As JSON, the way answers are written: numbers, text, booleans, dates `YYYY-MM-DD`, code lists.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Empty => Json::Null,
+            Value::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => Json::from(*n as i64),
+            Value::Num(n) => serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number),
+            Value::Text(t) => Json::String(t.to_string()),
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
+            Value::Multi(codes) => {
+                Json::Array(codes.iter().map(|c| Json::String(c.to_string())).collect())
+            }
+        }
+    }
+}
+
 pub fn format_num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)

@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::super::identity;
-use super::super::value::{Value, format_num};
+use super::super::value::Value;
 use super::ast::{Agg, BinOp, FieldId, Func, Node};
 
 /// What an expression can see.
@@ -278,13 +278,5 @@ fn aggregate<E: Env + ?Sized>(
         Agg::Sum => Value::num(values.filter_map(|v| v.as_num()).sum()),
         Agg::Min => extreme(true, values),
         Agg::Max => extreme(false, values),
-    }
-}
-
-/// The text a number prints as (for messages).
-pub fn show(v: &Value) -> String {
-    match v {
-        Value::Num(n) => format_num(*n),
-        other => other.as_text().into_owned(),
     }
 }
