@@ -196,6 +196,18 @@ fn write_answer(
     Ok(())
 }
 
+/// An answer row as stored: kind 1 is a member count, kind 0 a JSON value.
+fn read_row(path: &str, kind: i64, text: &str) -> Result<AnswerRow, StoreError> {
+    if kind == 1 {
+        let count = text
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{path}: member count {text:?}")))?;
+        Ok(AnswerRow::Members(count))
+    } else {
+        Ok(AnswerRow::Value(serde_json::from_str(text)?))
+    }
+}
+
 /// `(file, sha256)` when an answer is a photo reference.
 fn photo_reference(value: &Value) -> Option<(&str, &str)> {
     Some((value.get("file")?.as_str()?, value.get("sha256")?.as_str()?))
@@ -282,13 +294,7 @@ impl Store {
                 let path: String = r.get(0)?;
                 let kind: i64 = r.get(1)?;
                 let text: String = r.get(2)?;
-                let row = if kind == 1 {
-                    AnswerRow::Members(text.parse().map_err(|_| {
-                        StoreError::Corrupt(format!("{path}: member count {text:?}"))
-                    })?)
-                } else {
-                    AnswerRow::Value(serde_json::from_str(&text)?)
-                };
+                let row = read_row(&path, kind, &text)?;
                 rows.push((path, row));
             }
         }
@@ -306,6 +312,19 @@ impl Store {
             answers,
             notes,
         })
+    }
+
+    /// The stored row of one answer path, if any.
+    pub fn answer(&self, visit_id: Uuid, path: &str) -> Result<Option<AnswerRow>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT kind, value FROM answers WHERE visit_id = ?1 AND path = ?2")?
+            .query_row(params![visit_id.to_string(), path], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(kind, text)| read_row(path, kind, &text))
+            .transpose()
     }
 
     /// Saves answer rows of a draft (`None` deletes the row), each with an audit event, in one transaction.
