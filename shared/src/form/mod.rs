@@ -1,6 +1,37 @@
 //! The form engine: form definitions, XLSForm-style expressions, validation and identity checks.
 //!
 //! Pure (no I/O), so the phone and the server validate a visit with exactly the same logic.
+//!
+//! - [`load`] / [`compile`] check a form and report *every* problem with its JSON path (`sections[2].fields[5]
+//!   .constraints[0].expr`) and the field id: JSON shape, ids, choice lists, expressions (syntax with the column,
+//!   unknown fields and functions, arity, types), cycles among calculations and relevance.
+//! - [`CompiledForm::validate`] gives the findings of a visit's answers; [`CompiledForm::session`] keeps them up
+//!   to date while the visit is filled, re-evaluating only what depends on each answer (same code, same result).
+//! - [`region`]: the embedded Kemendagri region list; [`identity`]: NIK and No. KK.
+//!
+//! # Expressions (XLSForm style)
+//! `${field}`, `.` (a constraint's own value), numbers, `'text'` / `"text"`, `+ - * div / mod`, `= != < <= > >=`,
+//! `and`, `or`, unary `-`, parentheses, and the functions `if`, `not`, `selected`, `count-selected`, `count`,
+//! `sum`, `min`, `max`, `today`, `age`, `string-length`, `regex` (literal pattern), `coalesce`, `int`, `round`,
+//! `concat`, `date`, `true`, `false`, `nik-birth-date`, `nik-sex` (`'1'` male, `'2'` female). In a
+//! `choice_filter` a bare name is an attribute of the candidate choice (`value` is its code).
+//!
+//! - Inside a repeat, `${x}` is the same member's `x`; a member field may read top-level fields.
+//! - `count`, `sum`, `min`, `max` with one argument aggregate over the members of the repeat whose fields the
+//!   argument reads (from anywhere, also inside that repeat): `count(${members})` is the member count,
+//!   `count(${relationship} = '1')` the members for which the condition holds, `count(${nik})` those answered,
+//!   `sum(${income})`, `max(${age})`. Outside an aggregate, a repeat's fields can only be read from inside it.
+//! - An empty operand makes arithmetic empty and comparisons false, except `x = ''` / `x != ''` (answered?).
+//!   Non-relevant fields read as empty. `today()` is the visit date; `age(d)` whole years at the visit date;
+//!   date − date is days, date ± n is a date.
+//! - Constraints run when the field is relevant and answered (on a repeat: always when relevant, with `.` the
+//!   member count); only `true` passes. A select's code must be in its list and pass its `choice_filter`.
+//!
+//! Built-in checks (no expression needed): answer shape per type (rule `type`), `required`, `min_count` /
+//! `max_count`, NIK (`nik_format`, `nik_date`, `nik_serial` errors; `nik_prefix` warning), No. KK (`kk_format`;
+//! `kk_prefix` warning), region codes (`region`, `region_within`), a GPS fix outside Indonesia
+//! (`geopoint_outside_indonesia`, warning), answers that fit no field (`unknown_field`). When a built-in check
+//! finds an error, the field's constraints are not run (they would only repeat it).
 
 mod compile;
 pub mod expr;

@@ -867,19 +867,46 @@ impl FormSession {
     /// Removes an answer (also one that fits no question, so it can be cleaned up).
     pub fn clear(&mut self, path: &str) -> Result<Changed, AnswerError> {
         self.state.log = Changed::default();
-        if !path.contains(['.', '[']) && self.form.inner.field_by_id(path).is_none() {
-            if self.state.answers.remove(path).is_none() {
-                return Err(self
-                    .locate(path)
-                    .err()
-                    .unwrap_or_else(|| answer_error(path, String::new(), String::new())));
-            }
+        if self.remove_stray(path) {
             self.state.log.findings.push(path.to_owned());
             return Ok(self.state.log.clone());
         }
         let (f, member) = self.input_field(path)?;
         self.write(f, member, Json::Null, Ok(Value::Empty));
         Ok(self.state.log.clone())
+    }
+
+    /// Removes an answer that fits no question (`colour`, `members[2].shoe_size`); false if there is none.
+    fn remove_stray(&mut self, path: &str) -> bool {
+        let form = self.form.inner.clone();
+        let (owner, key) = match path.split_once('.') {
+            None => (None, path),
+            Some((head, key)) => (Some(head), key),
+        };
+        let container = match owner {
+            None if form.field_by_id(key).is_none() => Some(&mut self.state.answers),
+            None => None,
+            Some(head) => {
+                let Ok((r, Some(i))) = self.locate(head) else {
+                    return false;
+                };
+                let is_child = form.field_by_id(key).is_some_and(|c| {
+                    form.fields
+                        .get(r)
+                        .is_some_and(|ri| ri.children.contains(&c))
+                });
+                if is_child {
+                    return false;
+                }
+                form.fields
+                    .get(r)
+                    .and_then(|ri| self.state.answers.get_mut(&ri.id))
+                    .and_then(Json::as_array_mut)
+                    .and_then(|m| m.get_mut(i))
+                    .and_then(Json::as_object_mut)
+            }
+        };
+        container.is_some_and(|c| c.remove(key).is_some())
     }
 
     fn write(
