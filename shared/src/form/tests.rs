@@ -584,6 +584,17 @@ fn unknown_answers_are_errors_naming_the_key() {
             .session(answers(json!({"members": [1]})), visit_date())
             .is_err()
     );
+    // A session can clean them up.
+    let mut a = valid_answers();
+    a.insert("colour".into(), json!("red"));
+    member(&mut a, 1).insert("shoe_size".into(), json!(42));
+    let mut s = household().session(a, visit_date()).unwrap();
+    assert_eq!(s.findings().len(), 2);
+    s.clear("colour").unwrap();
+    s.clear("members[1].shoe_size").unwrap();
+    assert!(s.findings().is_empty());
+    assert!(s.clear("colour").is_err());
+    assert!(s.clear("members[7].shoe_size").is_err());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
