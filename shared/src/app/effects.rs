@@ -94,6 +94,8 @@ pub enum StoreOperation {
     SyncStatus,
     PrepareSync {
         max_visits: usize,
+        /// Bytes of visit JSON per batch (one visit always goes, however large).
+        max_bytes: usize,
         at: DateTime<FixedOffset>,
     },
     ApplySync {

@@ -23,6 +23,7 @@ use crux_core::{Command, render::render};
 pub use effects::*;
 pub use event::{Event, UiEvent};
 pub use form_meta::FormMeta;
+pub use text::transport_error as transport_error_text;
 pub use view_model::*;
 
 use crate::form::{Lang, Text};

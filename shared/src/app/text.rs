@@ -148,3 +148,37 @@ pub fn store_error(lang: Lang, error: &StoreError) -> String {
         ),
     }
 }
+
+/// Why the server refused a visit, from the stored `code: detail` (see the store's receipts), in words.
+pub fn reject_reason(lang: Lang, stored: &str) -> String {
+    let code = stored.split(':').next().unwrap_or_default().trim();
+    match code {
+        "conflict" => say(
+            lang,
+            "Server sudah menyimpan revisi ini dengan isi lain; supervisor akan memeriksanya. Data aman di ponsel.",
+            "The server already holds this revision with different content; a supervisor will look at it. \
+             Your data is safe on the phone.",
+        ),
+        "unknown_form" => say(
+            lang,
+            "Versi formulir ini belum diterbitkan di server. Hubungi admin; data aman di ponsel.",
+            "This form version is not published on the server. Contact your admin; your data is safe on the phone.",
+        ),
+        "not_assigned" => say(
+            lang,
+            "Menurut server, rumah tangga ini bukan tugas Anda (mungkin sudah dialihkan). Tanyakan supervisor.",
+            "The server says this household is not assigned to you (it may have been moved). Ask your supervisor.",
+        ),
+        "bad_revision" => say(
+            lang,
+            "Revisi kunjungan ini tidak cocok dengan yang ada di server. Tanyakan supervisor.",
+            "This visit's revision does not match the server's. Ask your supervisor.",
+        ),
+        "invalid" => say(
+            lang,
+            "Server tidak dapat membaca isi kunjungan ini. Hubungi admin; data aman di ponsel.",
+            "The server could not read this visit. Contact your admin; your data is safe on the phone.",
+        ),
+        _ => stored.to_string(),
+    }
+}

@@ -148,7 +148,8 @@ fn status_words(lang: Lang, status: ItemStatus, latest: Option<&VisitSummary>) -
         ),
         ItemStatus::Refused => {
             let reason = latest
-                .and_then(|v| v.reject_reason.clone())
+                .and_then(|v| v.reject_reason.as_deref())
+                .map(|r| text::reject_reason(lang, r))
                 .unwrap_or_default();
             (
                 format!(
@@ -449,8 +450,9 @@ fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
     } else {
         visit.summary.reject_reason.as_ref().map(|r| {
             format!(
-                "{}: {r}",
-                say(lang, "Ditolak server", "Refused by the server")
+                "{}: {}",
+                say(lang, "Ditolak server", "Refused by the server"),
+                text::reject_reason(lang, r)
             )
         })
     };

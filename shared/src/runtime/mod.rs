@@ -7,7 +7,9 @@
 
 mod clock;
 mod store_effect;
+mod sync;
 mod transport;
+mod transport_http;
 
 #[cfg(test)]
 mod tests;
@@ -23,7 +25,11 @@ use sha2::{Digest, Sha256};
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use store_effect::execute as execute_store;
+pub use sync::{EnrolError, SyncPolicy, SyncTimer};
 pub use transport::{FakeServer, NoServer, Transport};
+pub use transport_http::{
+    HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats,
+};
 
 use crate::app::{
     App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
@@ -130,6 +136,7 @@ impl Runtime {
                 idle: Condvar::new(),
             }),
         };
+        runtime.load_token();
         runtime.dispatch(UiEvent::Start);
         runtime
     }

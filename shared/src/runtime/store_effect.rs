@@ -76,9 +76,15 @@ pub fn execute(store: &mut Store, operation: StoreOperation) -> StoreOutput {
             utc(at),
         )?)),
         Op::SyncStatus => StoreReply::SyncStatus(store.sync_status()?),
-        Op::PrepareSync { max_visits, at } => {
-            StoreReply::SyncRequest(Box::new(store.prepare_sync(max_visits, utc(at))?))
-        }
+        Op::PrepareSync {
+            max_visits,
+            max_bytes,
+            at,
+        } => StoreReply::SyncRequest(Box::new(store.prepare_batch(
+            max_visits,
+            max_bytes,
+            utc(at),
+        )?)),
         Op::ApplySync {
             request,
             response,

@@ -10,7 +10,7 @@ use crate::store::Identity;
 const FORM: &str = include_str!("../app/tests/test_form.json");
 
 #[derive(Default)]
-struct RecordingShell {
+pub(super) struct RecordingShell {
     locations: Mutex<Vec<(u64, String)>>,
     photos: Mutex<Vec<(u64, String)>>,
     views: Mutex<Vec<ViewModel>>,
@@ -37,7 +37,7 @@ fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(start))
 }
 
-fn parts(shell: Arc<dyn ShellEffects>, transport: Arc<dyn Transport>) -> Parts {
+pub(super) fn parts(shell: Arc<dyn ShellEffects>, transport: Arc<dyn Transport>) -> Parts {
     Parts {
         transport,
         clock: clock(),
@@ -59,7 +59,7 @@ fn assignment(id: &str) -> Assignment {
     }
 }
 
-fn set_up(runtime: &Runtime) {
+pub(super) fn set_up(runtime: &Runtime) {
     runtime.dispatch(UiEvent::InstallForm { json: FORM.into() });
     runtime.dispatch(UiEvent::UseIdentity {
         identity: Identity {
@@ -314,7 +314,7 @@ fn a_shell_may_answer_from_inside_its_callback() {
     ));
 }
 
-fn finalise_one(runtime: &Runtime, assignment_id: &str) {
+pub(super) fn finalise_one(runtime: &Runtime, assignment_id: &str) {
     runtime.dispatch(UiEvent::OpenAssignment {
         assignment_id: assignment_id.into(),
     });

@@ -9,13 +9,25 @@ use uuid::Uuid;
 
 use crate::app::{TransportError, TransportErrorKind};
 use crate::protocol::{
-    Assignment, Changes, PROTOCOL_VERSION, Receipt, ReceiptStatus, RejectCode, ReturnedVisit,
-    SyncRequest, SyncResponse, VisitDoc,
+    Assignment, Changes, EnrolRequest, EnrolResponse, PROTOCOL_VERSION, Receipt, ReceiptStatus,
+    RejectCode, ReturnedVisit, SyncRequest, SyncResponse, VisitDoc,
 };
 
 /// One `POST /api/v1/sync` round trip. Called on a background thread; may block.
 pub trait Transport: Send + Sync {
     fn sync(&self, request: &SyncRequest) -> Result<SyncResponse, TransportError>;
+
+    /// `POST /api/v1/enrol`: an admin's one-time code for this device's token. Transports without a server
+    /// cannot enrol.
+    fn enrol(&self, _request: &EnrolRequest) -> Result<EnrolResponse, TransportError> {
+        Err(TransportError {
+            kind: TransportErrorKind::Offline,
+            detail: "no sync server configured".into(),
+        })
+    }
+
+    /// The device token to send from now on (the runtime reads it from the store at start and after enrolment).
+    fn set_token(&self, _token: Option<&str>) {}
 }
 
 /// For a device with no server configured (training): every sync is "offline", nothing is lost.

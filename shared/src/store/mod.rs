@@ -5,6 +5,7 @@
 //! returned `Err` left nothing behind. Audit events (who, when, what, old → new) are written in the same
 //! transactions and are append-only (triggers refuse updates and deletes).
 
+mod credentials;
 mod error;
 mod paths;
 mod records;

@@ -110,12 +110,24 @@ impl Store {
         max_visits: usize,
         at: DateTime<Utc>,
     ) -> Result<SyncRequest, StoreError> {
-        self.strict(|store| store.prepare_sync_now(max_visits, at))
+        self.prepare_batch(max_visits, usize::MAX, at)
+    }
+
+    /// [`Store::prepare_sync`] bounded by bytes too: documents are added while their JSON stays within
+    /// `max_bytes` (one document is always taken, so a large visit still goes, alone).
+    pub fn prepare_batch(
+        &mut self,
+        max_visits: usize,
+        max_bytes: usize,
+        at: DateTime<Utc>,
+    ) -> Result<SyncRequest, StoreError> {
+        self.strict(|store| store.prepare_sync_now(max_visits, max_bytes, at))
     }
 
     fn prepare_sync_now(
         &mut self,
         max_visits: usize,
+        max_bytes: usize,
         at: DateTime<Utc>,
     ) -> Result<SyncRequest, StoreError> {
         let device_id = self
@@ -151,8 +163,14 @@ impl Store {
                 params![i64::try_from(max_visits).unwrap_or(i64::MAX)],
                 |r| r.get::<_, String>(0),
             )?;
+            let mut bytes = 0usize;
             for json in rows {
-                docs.push(serde_json::from_str(&json?)?);
+                let json = json?;
+                bytes = bytes.saturating_add(json.len());
+                if bytes > max_bytes && !docs.is_empty() {
+                    break;
+                }
+                docs.push(serde_json::from_str(&json)?);
             }
         }
         let batch_id = batch_id.unwrap_or_else(|| super::new_v7(at));
@@ -257,10 +275,12 @@ impl Store {
                 }
                 ReceiptStatus::Rejected => {
                     applied.rejected += 1;
+                    // `code: detail`, the code as on the wire, so the App can say it in the person's words.
                     let code = receipt
                         .reject_code
-                        .map(|c| format!("{c:?}"))
-                        .unwrap_or_else(|| "Rejected".into());
+                        .and_then(|c| serde_json::to_value(c).ok())
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "rejected".into());
                     let reason = match &receipt.reason {
                         Some(reason) => format!("{code}: {reason}"),
                         None => code,

@@ -554,7 +554,7 @@ fn a_rejected_visit_stays_in_the_outbox_held_with_its_reason() {
     assert_eq!(summary.state, VisitState::Final);
     assert_eq!(
         summary.reject_reason.as_deref(),
-        Some("UnknownForm: form not published")
+        Some("unknown_form: form not published")
     );
     assert_eq!(store.sync_status().unwrap().held, 1);
     assert!(store.prepare_sync(10, t0()).unwrap().visits.is_empty());
@@ -857,4 +857,33 @@ fn a_version_1_database_upgrades_with_its_data_and_photo_references() {
         .unwrap();
     assert_eq!(photo, ("members[0].photo".to_string(), "a.jpg".to_string()));
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn batches_are_bounded_by_bytes_and_a_large_visit_still_goes_alone() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let b = start(&mut store, "A-2").summary;
+    let doc_a = finalise(&mut store, &a);
+    let doc_b = finalise(&mut store, &b);
+    let size = |d: &crate::protocol::VisitDoc| serde_json::to_string(d).unwrap().len();
+    // Room for the first document only: one batch each.
+    let first = store
+        .prepare_batch(10, size(&doc_a) + size(&doc_b) - 1, t0())
+        .unwrap();
+    assert_eq!(first.visits.len(), 1);
+    let applied = store
+        .apply_sync(
+            &first,
+            &respond(&first, ReceiptStatus::Accepted, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.accepted, 1);
+    // A limit below one document still sends that document.
+    let second = store.prepare_batch(10, 1, t0()).unwrap();
+    assert_eq!(second.visits.len(), 1);
+    assert_ne!(second.visits[0].visit_id, first.visits[0].visit_id);
+    let both = [first.visits[0].visit_id, second.visits[0].visit_id];
+    assert!(both.contains(&doc_a.visit_id) && both.contains(&doc_b.visit_id));
 }

@@ -166,9 +166,11 @@ fn a_refused_visit_stays_on_the_phone_with_the_reason() {
         .find(|i| i.assignment_id == "A-1")
         .unwrap();
     assert_eq!(item.status, ItemStatus::Refused);
+    // The person reads the reason in words, not the server's code.
     assert!(
+        item.status_text.contains("bukan tugas Anda"),
+        "{}",
         item.status_text
-            .contains("assignment belongs to another user")
     );
     assert_eq!(h.view().sync.held, 1);
     h.send(UiEvent::OpenAssignment {
@@ -178,7 +180,7 @@ fn a_refused_visit_stays_on_the_phone_with_the_reason() {
         h.visit()
             .banner
             .unwrap()
-            .starts_with("Ditolak server: NotAssigned")
+            .starts_with("Ditolak server: Menurut server, rumah tangga ini bukan tugas Anda")
     );
 }
 
