@@ -6,8 +6,11 @@
 //! - [`synth`]: seeded synthetic households for tests, the demo and benchmarks.
 
 pub mod app;
+pub mod ffi;
 pub mod form;
 pub mod protocol;
 pub mod runtime;
 pub mod store;
 pub mod synth;
+
+uniffi::setup_scaffolding!();
