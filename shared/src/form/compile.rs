@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::expr::types::{Dep, FieldSig, Fields, Scope, Type, resolve};
 use super::expr::{FieldId, Node, parse};
-use super::model::{Field, FieldType, Form, Level, RegionLevel, Requirement, Text};
+use super::model::{Field, FieldType, Form, Level, Missing, RegionLevel, Requirement, Text};
 use super::{LoadError, LoadErrors};
 
 /// `required`, compiled.
@@ -39,6 +39,8 @@ pub(crate) struct FieldInfo {
     pub ty: Type,
     pub relevant: Option<Node>,
     pub required: Required,
+    /// What a missing required answer raises (default: an error).
+    pub missing: Option<Missing>,
     pub constraints: Vec<CompiledConstraint>,
     pub calculate: Option<Node>,
     pub choices: Option<String>,
@@ -421,6 +423,7 @@ fn add_field<'a>(
         ty: field_type(field.kind),
         relevant: None,
         required: Required::No,
+        missing: field.missing.clone(),
         constraints: Vec::new(),
         calculate: None,
         choices: field.choices.clone(),
@@ -536,6 +539,12 @@ fn check_field_shape(form: &Form, loc: &Located<'_>, problems: &mut Problems) {
             }
         }
         _ => {}
+    }
+    if f.missing.is_some() && f.required == Requirement::Always(false) {
+        problems.push(
+            format!("{path}.missing"),
+            format!("field `{name}`: `missing` has no effect on a field that is never required"),
+        );
     }
     if matches!(f.kind, FieldType::Calculate) && f.required != Requirement::Always(false) {
         problems.push(

@@ -154,6 +154,20 @@ impl Constraint {
     }
 }
 
+/// The finding a required field raises when it has no answer, when not the default error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Missing {
+    #[serde(default = "Constraint::default_level")]
+    pub level: Level,
+    /// The rule name of the finding (default `required`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The message (default: "<label> wajib diisi / is required").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Text>,
+}
+
 /// The deepest level a `region` field asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -177,6 +191,10 @@ pub struct Field {
     pub hint: Option<Text>,
     #[serde(default, skip_serializing_if = "is_not_required")]
     pub required: Requirement,
+    /// What a missing required answer raises; by default an error (`required`) that blocks finalising.
+    /// A warning here lets the enumerator finalise with a note (e.g. no GPS fix under a roof: KOSONG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Missing>,
     /// Skip logic: when false the field is hidden, its answer neither validated nor exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relevant: Option<String>,

@@ -358,6 +358,53 @@ fn required_fields_and_required_expressions() {
 }
 
 #[test]
+fn a_missing_answer_can_be_a_named_warning_instead_of_an_error() {
+    let form = json!({
+        "id": "f", "version": 1, "title": t("F"),
+        "sections": [{"id": "s", "title": t("S"), "fields": [
+            {"id": "gps", "type": "geopoint", "label": t("GPS"), "required": true,
+             "missing": {"level": "warning", "rule": "gps_kosong", "message": t("KOSONG")}},
+            {"id": "name", "type": "text", "label": t("Nama"), "required": true}
+        ]}]
+    });
+    let form = load(&form.to_string()).unwrap();
+    let found = form.validate(&answers(json!({})), visit_date());
+    let gps = found.iter().find(|f| f.path == "gps").unwrap();
+    assert_eq!(
+        (gps.rule.as_str(), gps.level),
+        ("gps_kosong", Level::Warning)
+    );
+    assert_eq!(gps.message, t_text("KOSONG"));
+    let name = found.iter().find(|f| f.path == "name").unwrap();
+    assert_eq!((name.rule.as_str(), name.level), ("required", Level::Error));
+    let answered =
+        answers(json!({"gps": {"lat": -3.8, "lon": 102.3, "accuracy_m": 5.0}, "name": "A"}));
+    assert_eq!(
+        form.validate(&answered, visit_date()),
+        Vec::<Finding>::new()
+    );
+
+    // `missing` on a field that is never required is a load-time mistake.
+    let useless = json!({
+        "id": "f", "version": 1, "title": t("F"),
+        "sections": [{"id": "s", "title": t("S"), "fields": [
+            {"id": "gps", "type": "geopoint", "label": t("GPS"), "missing": {"level": "warning"}}]}]
+    });
+    let problems = load(&useless.to_string()).unwrap_err();
+    assert!(
+        problems
+            .0
+            .iter()
+            .any(|p| p.path == "sections[0].fields[0].missing"),
+        "{problems}"
+    );
+}
+
+fn t_text(s: &str) -> Text {
+    Text::new(s, s)
+}
+
+#[test]
 fn hidden_fields_are_neither_validated_nor_exported() {
     // Not found: the identity and roster sections disappear, with their bad answers.
     let mut a = valid_answers();

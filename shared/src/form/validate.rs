@@ -38,15 +38,20 @@ pub(crate) fn required(info: &FieldInfo, path: &str) -> Finding {
     } else {
         ("wajib diisi", "is required")
     };
+    let missing = info.missing.as_ref();
     Finding {
         path: path.to_owned(),
         field: info.id.clone(),
-        rule: "required".to_owned(),
-        level: Level::Error,
-        message: Text {
-            id: format!("{} {id}", info.label.id),
-            en: format!("{} {en}", info.label.en),
-        },
+        rule: missing
+            .and_then(|m| m.rule.clone())
+            .unwrap_or_else(|| "required".to_owned()),
+        level: missing.map_or(Level::Error, |m| m.level),
+        message: missing
+            .and_then(|m| m.message.clone())
+            .unwrap_or_else(|| Text {
+                id: format!("{} {id}", info.label.id),
+                en: format!("{} {en}", info.label.en),
+            }),
     }
 }
 

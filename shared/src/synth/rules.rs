@@ -579,7 +579,7 @@ pub(crate) fn break_rule(
         }
         Rule::GpsKosong => {
             a.remove("gps");
-            expected("r17_gps_kosong", Warning, "gps_method")
+            expected("r17_gps_kosong", Warning, "gps")
         }
         Rule::PpksAgeRange => break_ppks_age_range(a),
         // Listed in ONE_ANSWER.

@@ -245,7 +245,7 @@ pub fn found(
     identity(rng, family, &mut a, work_area);
     if !location(rng, family, on, visit_key, &mut a) {
         notes.insert(
-            "gps_method".to_string(),
+            "gps".to_string(),
             "Sinyal GPS tidak didapat di dalam gang; titik diambil ulang nanti.".to_string(),
         );
     }
