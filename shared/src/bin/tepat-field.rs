@@ -19,7 +19,8 @@ use shared::app::{
 use shared::form::{FieldType, Lang, Level};
 use shared::protocol::{Assignment, Role};
 use shared::runtime::{
-    Clock, FixedClock, NoServer, Parts, PhotoResult, Runtime, ShellEffects, SystemClock,
+    Clock, FixedClock, HttpConfig, HttpTransport, NoServer, Parts, PhotoResult, Runtime,
+    ShellEffects, SystemClock, Transport,
 };
 use shared::store::{Durability, Identity};
 
@@ -54,6 +55,13 @@ struct Args {
     /// 08:00 WIB that day and moves on by itself.
     #[arg(long)]
     today: Option<chrono::NaiveDate>,
+    /// The sync server, e.g. `https://tepat.dinsos.example.go.id`; without it, sync says "offline" and a local
+    /// training identity is used. With it, enrol first: `daftar-perangkat KODE`.
+    #[arg(long)]
+    server: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (the only one trusted then).
+    #[arg(long, requires = "server")]
+    ca: Option<PathBuf>,
 }
 
 /// The terminal plays the phone: GPS and camera requests wait here until the command that asked answers them.
@@ -123,8 +131,20 @@ fn run(args: &Args) -> Result<(), String> {
         }
         None => Arc::new(SystemClock),
     };
+    let transport: Arc<dyn Transport> = match &args.server {
+        Some(url) => {
+            let mut config = HttpConfig::new(url.trim_end_matches('/'));
+            if let Some(ca) = &args.ca {
+                config.ca_pem = Some(
+                    std::fs::read_to_string(ca).map_err(|e| format!("{}: {e}", ca.display()))?,
+                );
+            }
+            Arc::new(HttpTransport::new(&config).map_err(|e| e.to_string())?)
+        }
+        None => Arc::new(NoServer),
+    };
     let parts = Parts {
-        transport: Arc::new(NoServer),
+        transport,
         clock,
         shell: shell.clone(),
         durability: Durability::Balanced,
@@ -221,7 +241,9 @@ fn set_up(runtime: &Runtime, args: &Args, out: &mut impl Write) -> Result<(), St
             .map(|i| i.regions.clone())
             .unwrap_or_default(),
     };
-    if stored.as_ref() != Some(&wanted) {
+    // With a server the identity comes from enrolment; a local one is only for training without a server.
+    let local = args.server.is_none() || args.user.is_some();
+    if local && stored.as_ref() != Some(&wanted) {
         runtime.dispatch(UiEvent::UseIdentity { identity: wanted });
     }
     if let Some(path) = &args.assignments {
@@ -365,6 +387,14 @@ impl Session {
                 Err(_) => form,
             };
             return Ok(rt.dispatch(UiEvent::StartNewCase { form_id }));
+        }
+        if is(word, &["daftar-perangkat", "enrol", "enroll"]) {
+            let code = arg(&say(
+                lang,
+                "kode pendaftaran dari admin",
+                "the enrolment code from your admin",
+            ))?;
+            return rt.enrol(&code, "tepat-field").map_err(|e| e.message(lang));
         }
         if is(word, &["sinkron", "sync"]) {
             rt.dispatch(UiEvent::SyncNow);
@@ -1025,6 +1055,7 @@ Perintah (Bahasa Indonesia / English):
   foto N BERKAS | photo N FILE  foto dari berkas
   catatan N TEKS | note N TEXT  catatan untuk peringatan (di layar periksa: nomor peringatan)
   periksa | review, selesai | finalise, ubah | edit
+  daftar-perangkat KODE | enrol CODE  daftarkan perangkat dengan kode dari admin (dengan --server)
   sinkron | sync, status, bahasa id|en | lang id|en, keluar | quit";
     let en = "\
 Commands (English / Bahasa Indonesia):
@@ -1044,6 +1075,7 @@ Commands (English / Bahasa Indonesia):
   photo N FILE | foto N BERKAS  a photo from a file
   note N TEXT | catatan N TEKS  note for a warning (on the review screen: the warning's number)
   review | periksa, finalise | selesai, edit | ubah
+  enrol CODE | daftar-perangkat KODE  enrol this device with the admin's code (with --server)
   sync | sinkron, status, lang id|en | bahasa id|en, quit | keluar";
     say(lang, id, en)
 }
