@@ -182,7 +182,20 @@ pub fn applied(model: &mut Model, result: StoreOutput, more: bool, round_done: u
         NoticeLevel::Success
     };
     notice(model, level, text);
-    reload_today()
+    Command::all([reload_today(), refresh_open_visit(model)])
+}
+
+/// A finalised visit on screen may have changed with the sync (accepted, returned, approved): read it again.
+/// A draft is the person's own and is left alone.
+fn refresh_open_visit(model: &mut Model) -> Cmd {
+    let Some(visit) = model.visit.as_ref().filter(|v| !v.editable()) else {
+        return Command::done();
+    };
+    let (summary, label) = (visit.summary.clone(), visit.label.clone());
+    let again = Event::Ui(crate::app::UiEvent::OpenVisit {
+        visit_id: summary.visit_id.to_string(),
+    });
+    super::visit::load_visit(model, &summary, label, again)
 }
 
 pub fn failed_round(model: &mut Model, result: StoreOutput, kind: TransportErrorKind) -> Cmd {

@@ -240,7 +240,12 @@ fn load_form(key: (String, u32), then: Event) -> Cmd {
     })
 }
 
-fn load_visit(model: &mut Model, visit: &VisitSummary, label: Option<String>, again: Event) -> Cmd {
+pub fn load_visit(
+    model: &mut Model,
+    visit: &VisitSummary,
+    label: Option<String>,
+    again: Event,
+) -> Cmd {
     let key = (visit.form_id.clone(), visit.form_version);
     if !model.metas.contains_key(&key) {
         return load_form(key, again);

@@ -367,3 +367,21 @@ fn more_changes_mean_another_round_at_once() {
     assert!(!h.view().sync.syncing);
     assert_eq!(h.today().items.len(), 3);
 }
+
+#[test]
+fn a_finalised_visit_on_screen_shows_what_the_sync_did_to_it() {
+    let mut h = finalised_visit();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    assert_eq!(h.visit().state_text, "Final, menunggu dikirim");
+    h.send(UiEvent::SyncNow);
+    let request = h.sync_request().clone();
+    h.resolve_sync(answer_for(
+        &request,
+        ReceiptStatus::Accepted,
+        Changes::default(),
+    ));
+    assert_eq!(h.visit().state_text, "Diterima server");
+    assert_eq!(h.notice(), "Sinkronisasi berhasil: 1 kunjungan terkirim");
+}
