@@ -21,8 +21,8 @@ pub use event::FieldEvent;
 
 use crate::app::{LocationOutput, NoticeLevel, UiEvent, ViewModel};
 use crate::runtime::{
-    Clock, NoServer, Parts, PhotoResult, Runtime, RuntimeError, ShellEffects, SystemClock,
-    Transport,
+    Clock, HttpConfig, HttpTransport, NoServer, Parts, PhotoResult, Runtime, RuntimeError,
+    ShellEffects, SyncPolicy, SyncTimer, SystemClock, Transport,
 };
 use crate::store::{Durability, StoreError};
 
@@ -60,6 +60,12 @@ pub enum FieldError {
     /// The device database could not be opened (or is from a newer app).
     #[error("cannot open the database {path}: {detail}")]
     Open { path: String, detail: String },
+    /// The server address or its CA certificate is not usable (a configuration problem, not the network).
+    #[error("sync server: {detail}")]
+    Server { detail: String },
+    /// Enrolment did not work; `detail` says why in the person's language.
+    #[error("{detail}")]
+    Enrol { detail: String },
     /// A bundled form could not be installed.
     #[error("bundled form {index} cannot be installed: {detail}")]
     BadForm { index: u32, detail: String },
@@ -100,12 +106,19 @@ pub struct FieldConfig {
     pub forms: Vec<String>,
     /// Every commit fsynced, not only state changes (slower; for phones known to lose power often).
     pub full_durability: bool,
+    /// The sync server, e.g. `https://tepat.dinsos.example.go.id`; `None`: no server (training), every sync
+    /// says so and everything stays on the phone.
+    pub server_url: Option<String>,
+    /// PEM of the CA that signed the server's certificate, when it is not a public one; the only trusted root.
+    pub server_ca_pem: Option<String>,
 }
 
 /// The phone's core: one per database, shared by the UI and the background sync job.
 #[derive(uniffi::Object)]
 pub struct FieldCore {
     runtime: Runtime,
+    /// Syncs while visits wait (and retries with backoff); only with a server.
+    timer: Option<SyncTimer>,
 }
 
 #[uniffi::export]
@@ -117,7 +130,30 @@ impl FieldCore {
         config: FieldConfig,
         shell: Arc<dyn FieldShell>,
     ) -> Result<Arc<FieldCore>, FieldError> {
-        FieldCore::open(config, shell, Arc::new(NoServer), Arc::new(SystemClock)).map(Arc::new)
+        let transport: Arc<dyn Transport> = match &config.server_url {
+            Some(url) => {
+                let http = HttpConfig {
+                    ca_pem: config.server_ca_pem.clone(),
+                    ..HttpConfig::new(url.as_str())
+                };
+                let transport = HttpTransport::new(&http).map_err(|e| FieldError::Server {
+                    detail: e.to_string(),
+                })?;
+                Arc::new(transport)
+            }
+            None => Arc::new(NoServer),
+        };
+        FieldCore::open(config, shell, transport, Arc::new(SystemClock)).map(Arc::new)
+    }
+
+    /// Enrols this phone with an admin's one-time code (e.g. `K7QM-2HXD-9TPA`): one round trip to the server,
+    /// then the phone works as that user. Blocks; call it off the UI thread.
+    pub fn enrol(&self, code: String, device_name: String) -> Result<ViewModel, FieldError> {
+        self.runtime
+            .enrol(&code, &device_name)
+            .map_err(|e| FieldError::Enrol {
+                detail: e.message(self.runtime.view().lang),
+            })
     }
 
     /// Handles a person's action; returns the new view once what it changed is saved.
@@ -150,6 +186,9 @@ impl FieldCore {
 
     /// The network came or went: coming online with visits waiting starts a sync in the background.
     pub fn connectivity_changed(&self, online: bool) -> ViewModel {
+        if let Some(timer) = &self.timer {
+            timer.connectivity(online);
+        }
         self.runtime.dispatch(UiEvent::Connectivity { online })
     }
 
@@ -165,7 +204,8 @@ impl FieldCore {
 }
 
 impl FieldCore {
-    /// Opens the core with the given transport and clock (the exported constructor uses the real ones).
+    /// Opens the core with the given transport and clock (the exported constructor uses the real ones); the
+    /// sync timer runs when the configuration names a server.
     pub fn open(
         config: FieldConfig,
         shell: Arc<dyn FieldShell>,
@@ -187,7 +227,11 @@ impl FieldCore {
             path: config.database_path.clone(),
             detail: e.to_string(),
         })?;
-        let core = FieldCore { runtime };
+        let timer = config
+            .server_url
+            .is_some()
+            .then(|| runtime.start_sync_timer(SyncPolicy::default()));
+        let core = FieldCore { runtime, timer };
         core.install_bundled(&config.forms)?;
         Ok(core)
     }

@@ -48,6 +48,8 @@ fn config(dir: &tempfile::TempDir) -> FieldConfig {
         database_path: dir.path().join("phone.db").to_string_lossy().into_owned(),
         forms: vec![FORM.to_string()],
         full_durability: false,
+        server_url: None,
+        server_ca_pem: None,
     }
 }
 
@@ -509,4 +511,33 @@ fn dispatch_may_come_from_several_threads_at_once() {
             value: "Nama 0 20".into()
         }
     );
+}
+
+#[test]
+fn a_bad_server_address_is_refused_and_a_failed_enrolment_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let shell: Arc<FakeShell> = Arc::default();
+    let mut bad = config(&dir);
+    bad.server_url = Some("ftp://tepat.example".into());
+    assert!(matches!(
+        FieldCore::new(bad, shell.clone()),
+        Err(FieldError::Server { .. })
+    ));
+    let mut bad_ca = config(&dir);
+    bad_ca.server_url = Some("https://tepat.example".into());
+    bad_ca.server_ca_pem = Some("bukan sertifikat".into());
+    assert!(matches!(
+        FieldCore::new(bad_ca, shell.clone()),
+        Err(FieldError::Server { .. })
+    ));
+
+    // Nothing listens on the discard port of loopback: the phone is "offline".
+    let mut closed = config(&dir);
+    closed.server_url = Some("http://127.0.0.1:9".into());
+    let core = FieldCore::new(closed, shell).unwrap();
+    match core.enrol("K7QM-2HXD-9TPA".into(), "Ponsel uji".into()) {
+        Err(FieldError::Enrol { detail }) => assert!(!detail.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(core.view().user, None);
 }
