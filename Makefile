@@ -12,7 +12,7 @@ demo:
 	$(CARGO) run -q -p tepat-e2e --bin tepat-demo
 
 ## Every test: Rust unit/property/integration/end-to-end tests, then schemathesis against a running server.
-test: test-rust test-api
+test: test-rust test-api test-android
 
 test-rust:
 	$(CARGO) test --workspace
@@ -26,3 +26,83 @@ test-api:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The figures of BENCHMARKS.md, each against a baseline measured in the same run, rewritten in place (release
+## build; a few minutes on 2 cores). One figure: `cargo run --release -p tepat-e2e --bin tepat-bench -- --only N`.
+bench:
+	$(CARGO) build --release -p tepat-server -p tepat-e2e --bin tepat-server --bin tepat-bench
+	$(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md
+
+## ---------------------------------------------------------------------------------------------------------------
+## Android (android/README.md). Fetched into .tools/: the Kotlin compiler (npm) and android.jar API 23 (Debian's
+## libandroid-23-java, checked by SHA-256). From the system: JNA and aapt2 (`.ci/run` installs them).
+.PHONY: test-android check-android-tools
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+DEBUG_DIR := $(TARGET_DIR)/debug
+KOTLIN_HOME := $(TOOLS)/kotlin/node_modules/kotlin-compiler
+KOTLINC := $(KOTLIN_HOME)/bin/kotlinc
+KOTLIN_LIB := $(KOTLIN_HOME)/lib
+COROUTINES_JAR := $(KOTLIN_LIB)/kotlinx-coroutines-core-jvm.jar
+JNA_JAR := /usr/share/java/jna.jar
+ANDROID_DEB := libandroid-23-java_6.0.1+r72-6_all.deb
+ANDROID_DEB_SHA256 := 8af1b6df556971dda0a6da3536ea526a838e0c363afcdd454213d8bce94793e3
+ANDROID_JAR := $(TOOLS)/android-23/usr/share/java/com.android.android-23.jar
+BINDINGS_DIR := android/core/build/generated/uniffi/kotlin
+JVM_DIR := android/build/jvm
+ANDROID_ABIS := -t arm64-v8a -t armeabi-v7a -t x86_64
+
+$(KOTLINC):
+	npm install --prefix $(TOOLS)/kotlin --no-audit --no-fund kotlin-compiler@2.4.20
+
+$(ANDROID_JAR):
+	mkdir -p $(TOOLS)/android-23
+	curl -fsSL --retry 3 -o $(TOOLS)/$(ANDROID_DEB) \
+	  http://deb.debian.org/debian/pool/main/a/android-framework-23/$(ANDROID_DEB)
+	echo "$(ANDROID_DEB_SHA256)  $(TOOLS)/$(ANDROID_DEB)" | sha256sum --check --quiet \
+	  || { echo "$(ANDROID_DEB): SHA-256 mismatch, not used" >&2; rm -f $(TOOLS)/$(ANDROID_DEB); exit 1; }
+	dpkg-deb -x $(TOOLS)/$(ANDROID_DEB) $(TOOLS)/android-23
+	rm -f $(TOOLS)/$(ANDROID_DEB)
+	touch $@
+
+check-android-tools:
+	@test -f $(JNA_JAR) || { echo "JNA is missing ($(JNA_JAR)): apt-get install -y libjna-java libjna-jni" >&2; exit 1; }
+	@command -v aapt2 >/dev/null || { echo "aapt2 is missing: apt-get install -y aapt" >&2; exit 1; }
+
+## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
+bindings:
+	$(CARGO) build -p shared
+	rm -rf $(BINDINGS_DIR) && mkdir -p $(BINDINGS_DIR)
+	$(DEBUG_DIR)/uniffi-bindgen generate --library $(DEBUG_DIR)/libshared.so --language kotlin --no-format \
+	  --config android/uniffi.toml --out-dir $(BINDINGS_DIR)
+
+## On this machine: the core module (bindings + FieldSession) compiles and its JVM tests drive the real Rust
+## library (and a real tepat-server on loopback); the app module compiles against android.jar with its resources.
+test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR)
+	$(CARGO) build -p shared -p tepat-server
+	$(MAKE) --no-print-directory bindings
+	rm -rf $(JVM_DIR) && mkdir -p $(JVM_DIR)/gen
+	@# One kotlinc run per module (each costs ~10 s of start-up): core = bindings + main + JVM tests.
+	$(KOTLINC) -jvm-target 17 -Werror -cp $(JNA_JAR):$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar \
+	  -d $(JVM_DIR)/core $(BINDINGS_DIR) android/core/src/main/kotlin android/core/src/test/kotlin
+	java -Djna.library.path=$(DEBUG_DIR) -Dtepat.server=$(DEBUG_DIR)/tepat-server \
+	  -Dtepat.forms=$(CURDIR)/schemas/forms -Dtepat.testForm=$(CURDIR)/shared/src/app/tests/test_form.json \
+	  -cp $(JVM_DIR)/core:$(KOTLIN_LIB)/kotlin-stdlib.jar:$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar:$(JNA_JAR) \
+	  id.tepat.core.test.MainKt
+	sed 's|<manifest |<manifest package="id.tepat.field" |' android/app/src/main/AndroidManifest.xml > $(JVM_DIR)/AndroidManifest.xml
+	aapt2 compile --dir android/app/src/main/res -o $(JVM_DIR)/res.zip
+	aapt2 link -I $(ANDROID_JAR) --manifest $(JVM_DIR)/AndroidManifest.xml --min-sdk-version 24 \
+	  --target-sdk-version 35 --java $(JVM_DIR)/gen -o $(JVM_DIR)/resources.apk $(JVM_DIR)/res.zip
+	$(KOTLINC) -jvm-target 17 -Werror -no-jdk -cp $(ANDROID_JAR):$(JVM_DIR)/core:$(JNA_JAR):$(COROUTINES_JAR) \
+	  -d $(JVM_DIR)/app android/app/src/main/kotlin $(JVM_DIR)/gen
+	@echo "test-android: core JVM tests passed; app module compiles against android.jar (API 23)"
+
+## The APK (debug-signed release build), on a machine with the Android SDK, NDK and cargo-ndk (android/README.md).
+android:
+	@test -n "$${ANDROID_HOME:-$$ANDROID_SDK_ROOT}" || { echo "make android needs the Android SDK and NDK: set ANDROID_HOME (see android/README.md). This machine can only run make test-android." >&2; exit 1; }
+	@command -v cargo-ndk >/dev/null || { echo "make android needs cargo-ndk: cargo install cargo-ndk --version 3.5.4 (see android/README.md)" >&2; exit 1; }
+	@command -v gradle >/dev/null || test -x android/gradlew || { echo "make android needs Gradle 8.14.3 (see android/README.md)" >&2; exit 1; }
+	rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+	$(CARGO) ndk $(ANDROID_ABIS) --platform 24 -o android/app/build/jniLibs build -p shared --lib --release
+	$(MAKE) --no-print-directory bindings
+	cd android && $$(test -x gradlew && echo ./gradlew || echo gradle) --no-daemon :app:assembleRelease
+	@ls -l android/app/build/outputs/apk/release/

@@ -1,0 +1,186 @@
+package id.tepat.field
+
+import android.widget.EditText
+import android.widget.HorizontalScrollView
+import android.widget.LinearLayout
+import android.widget.ProgressBar
+import id.tepat.core.ffi.FieldEvent
+import id.tepat.core.ffi.FinaliseView
+import id.tepat.core.ffi.FindingItem
+import id.tepat.core.ffi.ItemStatus
+import id.tepat.core.ffi.Notice
+import id.tepat.core.ffi.NoticeLevel
+import id.tepat.core.ffi.SyncView
+import id.tepat.core.ffi.TodayView
+import id.tepat.core.ffi.VisitView
+
+/** The sync line on top of every screen: what waits, when it last worked, what went wrong; sync by hand. */
+fun Ui.syncBar(sync: SyncView, user: String?): LinearLayout {
+    val bar = column(8)
+    bar.setBackgroundColor(color(R.color.current))
+    user?.let { bar.add(small(it)) }
+    val line = row()
+    val status = column()
+    status.add(text(if (sync.syncing) string(R.string.syncing) else sync.summary, R.dimen.small))
+    sync.lastSuccess?.let { status.add(small(string(R.string.last_sync, it))) }
+    sync.lastError?.let { status.add(small(string(R.string.sync_problem, it), R.color.warning)) }
+    line.addWeighted(status)
+    line.addView(action(string(R.string.sync_now), FieldEvent.SyncNow, enabled = sync.canSync))
+    bar.add(line)
+    return bar
+}
+
+fun Ui.notice(notice: Notice): LinearLayout {
+    val colour = when (notice.level) {
+        NoticeLevel.ERROR -> R.color.error
+        NoticeLevel.WARNING -> R.color.warning
+        NoticeLevel.SUCCESS -> R.color.success
+        NoticeLevel.INFO -> R.color.muted
+    }
+    val line = row()
+    line.setBackgroundColor(color(R.color.banner))
+    line.addWeighted(text(notice.text, colorId = colour).apply { setPadding(dp(12), dp(8), dp(8), dp(8)) })
+    line.addView(action(string(R.string.dismiss), FieldEvent.DismissNotice))
+    return line
+}
+
+/**
+ * Before enrolment: the code from the admin (with a server), or a word that this is training (without one).
+ * [enrol] gets the code typed.
+ */
+fun Ui.enrolment(server: Boolean, enrol: (String) -> Unit, into: LinearLayout) {
+    if (!server) {
+        into.add(banner(string(R.string.training_mode)))
+        return
+    }
+    val card = column(8)
+    card.setBackgroundColor(color(R.color.banner))
+    card.add(text(string(R.string.enrol_title), bold = true))
+    val code = EditText(context).apply {
+        tag = "enrol-code"
+        hint = string(R.string.enrol_hint)
+        inputType = android.text.InputType.TYPE_CLASS_TEXT or android.text.InputType.TYPE_TEXT_FLAG_CAP_CHARACTERS
+    }
+    card.add(code, button(string(R.string.enrol)) { enrol(code.text.toString()) })
+    into.add(card)
+}
+
+/** Today's list: progress against the daily target, then what needs the enumerator, then new cases. */
+fun Ui.today(today: TodayView, into: LinearLayout) {
+    into.add(title(string(R.string.today) + " · " + today.date))
+    into.add(text(today.progressText, bold = true))
+    into.add(ProgressBar(context, null, android.R.attr.progressBarStyleHorizontal).apply {
+        max = today.counts.target.toInt()
+        progress = today.counts.doneToday.toInt()
+    })
+    val counts = today.counts
+    into.add(small(listOf(
+        string(R.string.drafts, counts.drafts.toInt()),
+        string(R.string.in_outbox, counts.inOutbox.toInt()),
+        string(R.string.returned, counts.returned.toInt()),
+        string(R.string.revisits, counts.revisits.toInt()),
+    ).joinToString(" · ")))
+    into.add(divider())
+    into.add(text(string(R.string.assignments), bold = true))
+    if (today.items.isEmpty()) into.add(small(string(R.string.no_assignments)))
+    for (item in today.items) {
+        val card = column(8)
+        card.add(text(item.label, bold = true))
+        card.add(small(item.region))
+        card.add(text(item.statusText, R.dimen.small, colorId = statusColour(item.status)))
+        item.supervisorComment?.let { card.add(banner(string(R.string.supervisor_comment, it))) }
+        item.withdrawnText?.let { card.add(small(it, R.color.warning)) }
+        card.add(action(item.actionText, FieldEvent.OpenAssignment(item.assignmentId)))
+        into.add(card, divider())
+    }
+    if (today.cases.isNotEmpty() || today.caseForms.isNotEmpty()) {
+        into.add(text(string(R.string.cases), bold = true))
+    }
+    for (case in today.cases) {
+        val card = column(8)
+        card.add(text(case.title, bold = true), small(case.formTitle))
+        card.add(text(case.statusText, R.dimen.small, colorId = statusColour(case.status)))
+        case.supervisorComment?.let { card.add(banner(string(R.string.supervisor_comment, it))) }
+        card.add(action(string(R.string.open_member), FieldEvent.OpenVisit(case.visitId)))
+        into.add(card, divider())
+    }
+    for (form in today.caseForms) {
+        into.add(action(string(R.string.start_case, form.title), FieldEvent.StartNewCase(form.formId)))
+    }
+}
+
+private fun statusColour(status: ItemStatus): Int = when (status) {
+    ItemStatus.RETURNED, ItemStatus.REFUSED -> R.color.error
+    ItemStatus.CORRECTING, ItemStatus.DRAFT, ItemStatus.REVISIT -> R.color.warning
+    ItemStatus.ACCEPTED, ItemStatus.APPROVED, ItemStatus.IN_OUTBOX -> R.color.success
+    ItemStatus.NOT_STARTED -> R.color.muted
+}
+
+/** A visit: its header, the section tabs, the visible fields of this page, and the way on. */
+fun Ui.visit(visit: VisitView, into: LinearLayout) {
+    into.add(title(visit.title))
+    into.add(small(visit.formTitle + " · " + string(R.string.revision, visit.revision.toInt(), visit.stateText)))
+    visit.banner?.let { into.add(banner(it)) }
+    visit.supervisorComment?.let { into.add(banner(string(R.string.supervisor_comment, it))) }
+    visit.waitingFor?.let { into.add(banner(it, R.color.current)) }
+    if (visit.errors > 0u || visit.warnings > 0u) {
+        val colour = if (visit.errors > 0u) R.color.error else R.color.warning
+        into.add(small(string(R.string.findings_count, visit.errors.toInt(), visit.warnings.toInt()), colour))
+    }
+    val tabs = row()
+    for (tab in visit.sections) {
+        val marks = (if (tab.errors > 0u) " !" else "") + (if (tab.warnings > 0u) " ?" else "")
+        tabs.addView(action(tab.title + marks, FieldEvent.GoToSection(tab.index)).apply {
+            if (tab.current) setBackgroundColor(color(R.color.current))
+        })
+    }
+    into.add(HorizontalScrollView(context).apply { addView(tabs) })
+    into.add(title(visit.sectionTitle))
+    visit.member?.let { member ->
+        into.add(action(string(R.string.back_to_roster), FieldEvent.CloseMember))
+        into.add(text(member.title, bold = true))
+    }
+    for (field in visit.fields) into.add(field(field), divider())
+    val nav = row()
+    val back = if (visit.member != null) FieldEvent.CloseMember else FieldEvent.PreviousSection
+    nav.addWeighted(
+        action(string(R.string.previous), back, enabled = visit.canPrevious),
+        action(string(R.string.next), FieldEvent.NextSection, enabled = visit.canNext),
+    )
+    into.add(nav)
+    if (!visit.readOnly) into.add(action(string(R.string.review), FieldEvent.ReviewFinalise))
+    if (visit.canEditAgain) into.add(action(string(R.string.edit_again), FieldEvent.EditAgain))
+    into.add(action(string(R.string.back_to_list), FieldEvent.CloseVisit))
+}
+
+/** What still blocks finishing: errors to fix (with a way there), warnings to explain with a note. */
+fun Ui.finalise(screen: FinaliseView, into: LinearLayout) {
+    into.add(title(string(R.string.finalise_title)), text(screen.title))
+    into.add(
+        screen.blockedReason?.let { banner(it) } ?: text(string(R.string.nothing_blocks), colorId = R.color.success),
+    )
+    if (screen.errors.isNotEmpty()) into.add(text(string(R.string.errors_title), bold = true, colorId = R.color.error))
+    for (error in screen.errors) into.add(finding(error, note = false), divider())
+    if (screen.warnings.isNotEmpty()) {
+        into.add(text(string(R.string.warnings_title), bold = true, colorId = R.color.warning))
+    }
+    for (warning in screen.warnings) into.add(finding(warning, note = true), divider())
+    into.add(action(string(R.string.finalise), FieldEvent.Finalise, enabled = screen.canFinalise))
+    into.add(action(string(R.string.back_to_visit), FieldEvent.PreviousSection))
+}
+
+private fun Ui.finding(item: FindingItem, note: Boolean): LinearLayout {
+    val box = column(4)
+    box.add(text(item.field, bold = true), text(item.text, R.dimen.small))
+    if (note) {
+        val input = EditText(context).apply {
+            tag = "note:" + item.path
+            hint = string(R.string.note_hint)
+            setText(item.note.orEmpty())
+        }
+        box.add(input)
+        box.add(button(string(R.string.save_note)) { send(FieldEvent.SetNote(item.path, input.text.toString())) })
+    }
+    box.add(action(string(R.string.go_there), FieldEvent.GoToSection(item.section)))
+    return box
+}
