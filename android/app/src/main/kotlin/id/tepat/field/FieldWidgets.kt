@@ -67,8 +67,10 @@ private fun FieldType.clearable(): Boolean = when (this) {
 
 /** Typed answers are sent when the person leaves the box or presses Done, and only when they changed. */
 private fun Ui.textInput(field: FieldView, editable: Boolean): EditText {
+    // What the form engine reads back: dates as YYYY-MM-DD, numbers as shown, text as typed.
     val current = when (val answer = field.answer) {
         is AnswerView.Text -> answer.value
+        is AnswerView.Date -> answer.value
         AnswerView.Empty -> ""
         else -> field.display ?: ""
     }

@@ -152,6 +152,45 @@ fun sessionTests(runner: Runner) = with(runner) {
         }
     }
 
+    test("an assessor starts a PPKS case without an assignment, and it is listed as a case") {
+        Phone(forms = realForms).use { phone ->
+            phone.send(FieldEvent.UseIdentity(
+                id.tepat.core.ffi.Identity("D-3", "U-3", "Andi", Role.ASSESSOR, listOf("17.71")),
+            ))
+            val forms = phone.view.today().caseForms
+            assertTrue(forms.any { it.formId == "ppks_asesmen" }, "$forms")
+            var view = phone.send(FieldEvent.StartNewCase("ppks_asesmen"))
+            assertEquals("Kasus baru", view.visit().title)
+            val source = view.field("case_source").choices.first().code
+            view = phone.choose("case_source", source)
+            assertEquals(AnswerView.Choice(source), view.field("case_source").answer)
+            view = phone.send(FieldEvent.CloseVisit)
+            assertEquals(1, view.today().cases.size)
+            assertEquals(ItemStatus.DRAFT, view.today().cases.single().status)
+        }
+    }
+
+    test("actions sent from several threads at once are all kept, in the order each thread sent them") {
+        Phone().enrolled().use { phone ->
+            phone.send(FieldEvent.OpenAssignment("A-1"))
+            phone.choose("visit_outcome", "1")
+            val paths = listOf("head_name", "kk_members", "floor_area")
+            val threads = paths.map { path ->
+                Thread {
+                    for (n in 1..25) {
+                        phone.session.send(FieldEvent.Answer(path, if (path == "head_name") "Nama $n" else "$n"))
+                    }
+                }.apply { start() }
+            }
+            threads.forEach { it.join() }
+            val view = phone.goTo("Identitas")
+            assertEquals(AnswerView.Text("Nama 25"), view.field("head_name").answer)
+            assertEquals(AnswerView.Number(25.0), view.field("kk_members").answer)
+            assertEquals(AnswerView.Number(25.0), view.field("floor_area").answer)
+            assertTrue(phone.recorder.errors.isEmpty(), "${phone.recorder.errors}")
+        }
+    }
+
     test("English on request, Bahasa Indonesia by default") {
         Phone().enrolled().use { phone ->
             assertEquals(Lang.ID, phone.view.lang)
