@@ -8,7 +8,9 @@ TOOLS := $(CURDIR)/.tools
 .PHONY: demo test test-rust test-api lint bench bindings android check-system
 
 ## The main job on an embedded default: a server, a field day offline, a flaky sync, a supervisor review.
+## The server is built first, in the open, so the demo itself starts at once (it runs the server binary).
 demo:
+	$(CARGO) build -p tepat-server --bin tepat-server
 	$(CARGO) run -q -p tepat-e2e --bin tepat-demo
 
 ## Every test: Rust unit/property/integration/end-to-end tests, then schemathesis against a running server.

@@ -1,1 +1,29 @@
-//! Harness for end-to-end tests and the demo: a real server process, simulated phones, a faulty proxy.
+//! End-to-end harness: the real `tepat-server` process on a loopback port, simulated phones running the real
+//! `shared` runtime over HTTP, a proxy that makes the link bad, and the supervisor's HTTP side.
+//!
+//! - [`server`]: start/kill the server binary; the admin CLI;
+//! - [`proxy`]: latency, 2G bandwidth, cuts at byte offsets in either direction, "no signal";
+//! - [`phone`]: a phone driven through its screens (answers, GPS, photos, finalise, sync);
+//! - [`supervisor`]: pull, review, progress, exports;
+//! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory.
+
+pub mod field;
+pub mod phone;
+pub mod proxy;
+pub mod server;
+pub mod supervisor;
+
+/// What can go wrong in the harness (always with the detail needed to see why).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("set-up: {0}")]
+    Setup(String),
+    #[error("tepat-server admin {command}: {stderr}")]
+    Admin { command: String, stderr: String },
+    #[error("phone: {0}")]
+    Phone(String),
+    #[error("http: {0}")]
+    Http(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}

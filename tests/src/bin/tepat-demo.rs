@@ -1,0 +1,296 @@
+//! `make demo`: one field day in Kota Bengkulu, end to end, on this machine.
+//!
+//! A server on an embedded SQLite database in a temporary directory; a supervisor and four enumerators
+//! (Pendamping PKH) with 12 assigned households each, imported from CSV through the admin CLI; a field day on
+//! each phone while offline, through the real core; the link back over a slow, flaky 2G connection; the
+//! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a summary.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use shared::protocol::{Decision, ReviewStatus};
+use shared::runtime::WireStats;
+use shared::synth::Outcome;
+use tepat_e2e::Error;
+use tepat_e2e::field::{Field, REGION};
+use tepat_e2e::proxy::{Cut, Link};
+
+const ENUMERATORS: [&str; 4] = [
+    "Siti Rahma",
+    "Bambang Supriadi",
+    "Yuliana Putri",
+    "Rudi Hartono",
+];
+const HOUSEHOLDS: usize = 12;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\ndemo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn outcome_name(code: &str) -> &'static str {
+    match code {
+        "1" => "found (ditemukan)",
+        "0" => "not found (tidak ditemukan)",
+        "3" => "died (meninggal)",
+        "4" => "not eligible (tidak memenuhi syarat)",
+        "5" => "not reachable (tidak dapat ditemui)",
+        "6" => "refused (menolak)",
+        "7" => "moved (pindah)",
+        _ => "other",
+    }
+}
+
+/// A day's outcomes: mostly found, one not found, one moved, one not reachable, exactly one refused.
+fn day_outcomes(rng: &mut StdRng) -> Vec<Outcome> {
+    let mut outcomes = vec![Outcome::Found; HOUSEHOLDS];
+    for (slot, outcome) in outcomes.iter_mut().zip([
+        Outcome::Refused,
+        Outcome::NotFound,
+        Outcome::Moved,
+        Outcome::NotReachable,
+    ]) {
+        *slot = outcome;
+    }
+    outcomes.shuffle(rng);
+    outcomes
+}
+
+fn run() -> Result<(), Error> {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("tepat-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    println!("Tepat demo — one field day in Kota Bengkulu (region {REGION})\n");
+
+    println!("1. Server");
+    let mut field = Field::start(&dir, 2026)?;
+    println!(
+        "   tepat-server is running on {} with its SQLite database in {}",
+        field.server.url(),
+        field.server.data().display()
+    );
+    println!(
+        "   forms published: DTSEN ground check v1, PPKS asesmen v1; supervisor: Korkab Kota Bengkulu"
+    );
+
+    println!("\n2. Enumerators and their assignments");
+    field.add_enumerators(&ENUMERATORS, HOUSEHOLDS, &[])?;
+    for e in &field.enumerators {
+        println!(
+            "   {:<18} ({}) — {} households imported from CSV, phone enrolled and synced",
+            e.name,
+            e.user_id,
+            e.assignments.len()
+        );
+    }
+
+    println!("\n3. A field day with no signal");
+    field.proxy.set_offline(true)?;
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut entered = BTreeMap::new();
+    for i in 0..field.enumerators.len() {
+        let outcomes = day_outcomes(&mut rng);
+        let assignments = field.enumerators[i].assignments.clone();
+        let mut mix: BTreeMap<&str, u32> = BTreeMap::new();
+        for (assignment, outcome) in assignments.iter().zip(outcomes) {
+            let doc = field.visit_for(assignment, outcome)?;
+            let frozen = field.enumerators[i]
+                .phone
+                .enter(&assignment.assignment_id, &doc)?;
+            *mix.entry(outcome_name(outcome.code())).or_default() += 1;
+            entered.insert(frozen.visit_id, (i, frozen));
+        }
+        let e = &field.enumerators[i];
+        let view = e.phone.sync();
+        let mix: Vec<String> = mix.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "   {:<18} {} visits: {}",
+            e.name,
+            HOUSEHOLDS,
+            mix.join(", ")
+        );
+        println!(
+            "   {:<18} tried to sync: \"{}\"",
+            "",
+            view.last_error.unwrap_or_default()
+        );
+    }
+
+    println!("\n4. Back in signal: a slow, flaky 2G link (30 kB/s, 300 ms, connections dropping)");
+    field.proxy.set_offline(false)?;
+    field.proxy.set_link(Link::edge());
+    // The first connections break half-way, one on the way up and one on the way back.
+    field.proxy.plan_cuts([
+        Some(Cut::Up(2_500)),
+        Some(Cut::Down(300)),
+        None,
+        Some(Cut::Up(900)),
+    ]);
+    let link_start = field.proxy.stats();
+    let phones_start: Vec<WireStats> = field.enumerators.iter().map(|e| e.phone.wire()).collect();
+    let sync_started = Instant::now();
+    for e in &field.enumerators {
+        let attempts = e.phone.sync_until_clean(10)?;
+        println!("   {:<18} outbox empty after {attempts} sync(s)", e.name);
+    }
+    let flaky = field.proxy.stats();
+    let (mut round_trips, mut failed) = (0, 0);
+    for (e, before) in field.enumerators.iter().zip(&phones_start) {
+        let after = e.phone.wire();
+        round_trips += after.round_trips - before.round_trips;
+        failed += after.failed_round_trips - before.failed_round_trips;
+    }
+    println!(
+        "   {} connections, {} cut mid-way; {:.1} s for all four phones",
+        flaky.connections - link_start.connections,
+        flaky.cuts - link_start.cuts,
+        sync_started.elapsed().as_secs_f64()
+    );
+    field.proxy.set_link(Link::default());
+
+    println!("\n5. The supervisor");
+    let pulled = field.supervisor.pull_all()?;
+    let submitted = pulled
+        .iter()
+        .filter(|v| v.status == ReviewStatus::Submitted)
+        .count();
+    println!(
+        "   pulled {} visits ({} waiting for review), {} expected",
+        pulled.len(),
+        submitted,
+        entered.len()
+    );
+    if pulled.len() != entered.len() {
+        return Err(Error::Setup(format!(
+            "the supervisor sees {} visits, {} were entered",
+            pulled.len(),
+            entered.len()
+        )));
+    }
+    let found = pulled
+        .iter()
+        .find(|v| {
+            v.visit
+                .answers
+                .get("visit_outcome")
+                .and_then(|o| o.as_str())
+                == Some("1")
+        })
+        .ok_or_else(|| Error::Setup("no visit found a family".into()))?;
+    let visit_id = found.visit.visit_id;
+    let (who, rev1) = entered
+        .get(&visit_id)
+        .cloned()
+        .ok_or_else(|| Error::Setup("pulled a visit nobody entered".into()))?;
+    let comment = "Alamat kurang lengkap: tambahkan nomor rumah";
+    field
+        .supervisor
+        .review(visit_id, 1, Decision::Return, comment)?;
+    let enumerator = &field.enumerators[who];
+    println!(
+        "   returned one of {}'s visits: \"{comment}\"",
+        enumerator.name
+    );
+    enumerator.phone.sync_until_clean(5)?;
+    let on_phone = enumerator.phone.supervisor_comment(visit_id)?;
+    println!(
+        "   {}'s phone shows it as returned, with the comment: \"{}\"",
+        enumerator.name,
+        on_phone.unwrap_or_default()
+    );
+    let assignment_id = rev1.assignment_id.clone().unwrap_or_default();
+    let address = rev1
+        .answers
+        .get("street_address")
+        .and_then(|a| a.as_str())
+        .unwrap_or_default();
+    let rev2 = enumerator.phone.correct(
+        &assignment_id,
+        "street_address",
+        &format!("{address} No. 12A"),
+    )?;
+    enumerator.phone.sync_until_clean(5)?;
+    println!(
+        "   corrected on the phone and sent again as revision {}",
+        rev2.revision
+    );
+    field
+        .supervisor
+        .review(visit_id, rev2.revision, Decision::Approve, "")?;
+    enumerator.phone.sync_until_clean(5)?;
+    let (revision, state) = enumerator.phone.visit_state(visit_id)?;
+    println!("   approved; the phone now shows revision {revision} as {state}");
+
+    let exports = dir.join("exports");
+    std::fs::create_dir_all(&exports)?;
+    let households = exports.join("households.csv");
+    let members = exports.join("members.csv");
+    field
+        .supervisor
+        .export("households", "dtsen_groundcheck", &households)?;
+    field
+        .supervisor
+        .export("members", "dtsen_groundcheck", &members)?;
+
+    println!("\nSummary");
+    let pulled = field.supervisor.pull_all()?;
+    let latest: BTreeMap<_, _> = pulled
+        .iter()
+        .map(|v| (v.visit.visit_id, v))
+        .collect::<BTreeMap<_, _>>();
+    let mut by_outcome: BTreeMap<&str, u32> = BTreeMap::new();
+    for v in latest.values() {
+        let code = v
+            .visit
+            .answers
+            .get("visit_outcome")
+            .and_then(|o| o.as_str())
+            .unwrap_or("?");
+        *by_outcome.entry(outcome_name(code)).or_default() += 1;
+    }
+    println!("   visits by outcome ({} households):", latest.len());
+    for (outcome, n) in &by_outcome {
+        println!("     {n:>3}  {outcome}");
+    }
+    let progress = field.supervisor.progress()?;
+    println!(
+        "   progress against {} visits a day:",
+        progress.daily_target
+    );
+    for day in &progress.enumerator_days {
+        let bar = "#".repeat(day.visits.min(30) as usize);
+        println!(
+            "     {:<18} {}  {:>2}/{}  {bar}",
+            day.name, day.date, day.visits, day.target
+        );
+    }
+    println!(
+        "   the day's sync over 2G: {:.1} kB up, {:.1} kB down (every byte on the wire, HTTP included), \
+         {round_trips} round trips, {failed} of them cut and retried",
+        (flaky.bytes_up - link_start.bytes_up) as f64 / 1000.0,
+        (flaky.bytes_down - link_start.bytes_down) as f64 / 1000.0,
+    );
+    println!(
+        "   nothing lost, nothing doubled: {} visits entered, {} on the server, every outbox empty",
+        entered.len(),
+        latest.len()
+    );
+    println!("   CSV exports: {}", households.display());
+    println!("                {}", members.display());
+    println!(
+        "   everything (server database, phones, logs) is in {}",
+        dir.display()
+    );
+    field.server.stop()?;
+    println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}

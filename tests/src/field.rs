@@ -1,0 +1,297 @@
+//! A whole field set-up in one directory: the server (behind the proxy), its forms, a supervisor, enumerators
+//! with assignments imported from CSV through the admin CLI, and one phone per enumerator, enrolled and synced
+//! once (so forms and assignments are on the phones before they go offline).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use shared::protocol::{Assignment, ServerVisit, VisitDoc};
+use shared::runtime::{Clock, FixedClock};
+use shared::synth::Generator;
+
+use crate::Error;
+use crate::phone::Phone;
+use crate::proxy::Proxy;
+use crate::server::{Admin, Server, form_file};
+use crate::supervisor::Supervisor;
+
+/// Kota Bengkulu.
+pub const REGION: &str = "17.71";
+
+/// The supervisor's user id.
+pub const SUPERVISOR: &str = "korkab1771";
+
+/// One enumerator: their user, assignments, phone and clock.
+pub struct Enumerator {
+    pub user_id: String,
+    pub name: String,
+    pub assignments: Vec<Assignment>,
+    pub phone: Phone,
+    pub clock: Arc<FixedClock>,
+    pub dir: PathBuf,
+}
+
+/// The server side and the people.
+pub struct Field {
+    pub dir: PathBuf,
+    pub server: Server,
+    pub proxy: Proxy,
+    pub admin: Admin,
+    pub supervisor: Supervisor,
+    pub generator: Generator,
+    pub enumerators: Vec<Enumerator>,
+}
+
+/// 08:00 WIB on the generator's visit day: when the phones' clocks start.
+pub fn morning(date: NaiveDate) -> Result<DateTime<FixedOffset>, Error> {
+    let wib = FixedOffset::east_opt(7 * 3600).ok_or_else(|| Error::Setup("WIB offset".into()))?;
+    date.and_hms_opt(8, 0, 0)
+        .and_then(|t| t.and_local_timezone(wib).single())
+        .ok_or_else(|| Error::Setup(format!("08:00 on {date}")))
+}
+
+impl Field {
+    /// Starts the server in `dir/server` behind a proxy, publishes both forms and enrols the supervisor.
+    pub fn start(dir: &Path, seed: u64) -> Result<Field, Error> {
+        let data = dir.join("server");
+        let admin = Admin::new(&data);
+        for form in ["dtsen_groundcheck", "ppks_asesmen"] {
+            admin.publish_form(&form_file(form))?;
+        }
+        admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;
+        let server = Server::start(&data)?;
+        let proxy = Proxy::start(server.addr())?;
+        // Through the proxy too, so a restarted server is the same address for everyone.
+        let supervisor = Supervisor::enrol(&proxy.url(), &admin.enrol_code(SUPERVISOR)?)?;
+        Ok(Field {
+            dir: dir.to_path_buf(),
+            server,
+            proxy,
+            admin,
+            supervisor,
+            generator: Generator::new(seed),
+            enumerators: Vec::new(),
+        })
+    }
+
+    /// Adds enumerators with `households` assignments each (one CSV import for all), their phones enrolled
+    /// through the proxy and synced once. `clock_skew[i]` (if given) sets phone i's clock off by that much.
+    pub fn add_enumerators(
+        &mut self,
+        names: &[&str],
+        households: usize,
+        clock_skew: &[Duration],
+    ) -> Result<(), Error> {
+        let mut new = Vec::new();
+        let first = self.enumerators.len();
+        for (i, name) in names.iter().enumerate() {
+            let user_id = format!("pkh{:02}", first + i + 1);
+            self.admin
+                .create_user(&user_id, name, "enumerator", &[REGION])?;
+            let assignments = self
+                .generator
+                .assignments(REGION, households)
+                .map_err(|e| Error::Setup(e.to_string()))?;
+            new.push((user_id, name.to_string(), assignments));
+        }
+        let csv = self.dir.join(format!("assignments-{first}.csv"));
+        let rows: Vec<(&str, &Assignment)> = new
+            .iter()
+            .flat_map(|(user, _, list)| list.iter().map(move |a| (user.as_str(), a)))
+            .collect();
+        std::fs::write(&csv, assignments_csv(&rows))?;
+        self.admin.import_assignments(&csv)?;
+        let start = morning(self.generator.visit_date())?;
+        for (i, (user_id, name, assignments)) in new.into_iter().enumerate() {
+            let skew = clock_skew.get(i).copied().unwrap_or_else(Duration::zero);
+            let clock = Arc::new(FixedClock::new(start + skew));
+            let dir = self.dir.join(&user_id);
+            let phone = Phone::open(&dir, &self.proxy.url(), clock.clone() as Arc<dyn Clock>)?;
+            phone.enrol(&self.admin.enrol_code(&user_id)?, &format!("HP {name}"))?;
+            phone.sync_until_clean(5)?;
+            let on_phone: BTreeSet<String> = phone.assignment_ids()?.into_iter().collect();
+            let expected: BTreeSet<String> = assignments
+                .iter()
+                .map(|a| a.assignment_id.clone())
+                .collect();
+            if on_phone != expected {
+                return Err(Error::Setup(format!(
+                    "{user_id}'s phone has assignments {on_phone:?}, expected {expected:?}"
+                )));
+            }
+            self.enumerators.push(Enumerator {
+                user_id,
+                name,
+                assignments,
+                phone,
+                clock,
+                dir,
+            });
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same data directory (after [`Server::kill`]) behind the same proxy.
+    pub fn restart_server(&mut self) -> Result<(), Error> {
+        self.server.kill();
+        self.server = Server::start(&self.dir.join("server"))?;
+        self.proxy.set_upstream(self.server.addr());
+        Ok(())
+    }
+
+    /// The generated visit of an assignment (what the enumerator will type).
+    pub fn visit_for(
+        &mut self,
+        assignment: &Assignment,
+        outcome: shared::synth::Outcome,
+    ) -> Result<VisitDoc, Error> {
+        self.generator
+            .visit_for(assignment, outcome)
+            .map_err(|e| Error::Setup(e.to_string()))
+    }
+}
+
+/// The assignment CSV of `schemas/assignments.md` for `(user, assignment)` rows: the fixed columns, then
+/// every prefill key as a column (a key the fixed columns already hold is left out).
+pub fn assignments_csv(rows: &[(&str, &Assignment)]) -> String {
+    const FIXED: [&str; 6] = [
+        "assignment_id",
+        "user_id",
+        "form_id",
+        "form_version",
+        "region_code",
+        "label",
+    ];
+    let keys: BTreeSet<&str> = rows
+        .iter()
+        .flat_map(|(_, a)| a.prefill.keys().map(String::as_str))
+        .filter(|k| !FIXED.contains(k))
+        .collect();
+    let mut out = String::new();
+    let header: Vec<&str> = FIXED.iter().copied().chain(keys.iter().copied()).collect();
+    out.push_str(&header.join(","));
+    out.push('\n');
+    for (user, a) in rows {
+        let version = a.form_version.to_string();
+        let mut cells: Vec<&str> = vec![
+            &a.assignment_id,
+            user,
+            &a.form_id,
+            &version,
+            &a.region_code,
+            &a.label,
+        ];
+        for key in &keys {
+            cells.push(a.prefill.get(*key).map_or("", String::as_str));
+        }
+        let quoted: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&quoted.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Differences between what a phone froze and what the server holds, field by field (empty = equal).
+pub fn differences(entered: &VisitDoc, stored: &VisitDoc) -> Vec<String> {
+    let mut out = Vec::new();
+    let a = serde_json::to_value(entered).unwrap_or_default();
+    let b = serde_json::to_value(stored).unwrap_or_default();
+    diff_values("", &a, &b, &mut out);
+    out
+}
+
+fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match (x.get(key), y.get(key)) {
+                    (Some(p), Some(q)) => diff_values(&sub, p, q, out),
+                    (p, q) => out.push(format!("{sub}: {p:?} ≠ {q:?}")),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff_values(&format!("{path}[{i}]"), p, q, out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} ≠ {b}")),
+        _ => {}
+    }
+}
+
+/// Submissions (not conflicts) of visits, by `(visit id, revision)`, for counting.
+pub fn submissions(visits: &[ServerVisit]) -> Vec<&ServerVisit> {
+    visits
+        .iter()
+        .filter(|v| v.status != shared::protocol::ReviewStatus::Conflict)
+        .collect()
+}
+
+/// The promise: the supervisor's pull holds every visit the phones froze, exactly once, unchanged, and no
+/// conflicting copy. `entered` is what the phones froze, by visit id (one revision each).
+pub fn check_exactly_once(
+    pulled: &[ServerVisit],
+    entered: &std::collections::BTreeMap<uuid::Uuid, VisitDoc>,
+) -> Result<(), String> {
+    let conflicts: Vec<_> = pulled
+        .iter()
+        .filter(|v| v.status == shared::protocol::ReviewStatus::Conflict)
+        .map(|v| v.visit.visit_id)
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(format!("conflicting copies of {conflicts:?}"));
+    }
+    let keys: BTreeSet<_> = pulled
+        .iter()
+        .map(|v| (v.visit.visit_id, v.visit.revision))
+        .collect();
+    if keys.len() != pulled.len() {
+        return Err(format!(
+            "{} rows for {} visits: duplicated",
+            pulled.len(),
+            keys.len()
+        ));
+    }
+    let missing: Vec<_> = entered
+        .keys()
+        .filter(|id| !pulled.iter().any(|v| v.visit.visit_id == **id))
+        .collect();
+    if !missing.is_empty() || pulled.len() != entered.len() {
+        return Err(format!(
+            "{} entered, {} on the server; lost: {missing:?}",
+            entered.len(),
+            pulled.len()
+        ));
+    }
+    for visit in pulled {
+        let Some(doc) = entered.get(&visit.visit.visit_id) else {
+            return Err(format!("{} was never entered", visit.visit.visit_id));
+        };
+        let diff = differences(doc, &visit.visit);
+        if !diff.is_empty() {
+            return Err(format!(
+                "{} changed on the way: {diff:?}",
+                visit.visit.visit_id
+            ));
+        }
+    }
+    Ok(())
+}
