@@ -70,18 +70,27 @@ check-android-tools:
 	@test -f $(JNA_JAR) || { echo "JNA is missing ($(JNA_JAR)): apt-get install -y libjna-java libjna-jni" >&2; exit 1; }
 	@command -v aapt2 >/dev/null || { echo "aapt2 is missing: apt-get install -y aapt" >&2; exit 1; }
 
-## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
-bindings:
-	$(CARGO) build -p shared
+## What test-android builds with cargo. Under `make test` it is the set `cargo test --workspace` has just built
+## (same packages, targets and features), so nothing is compiled twice.
+ANDROID_CARGO_BUILD := -p shared -p tepat-server
+test: ANDROID_CARGO_BUILD := --workspace --lib --bins --tests
+
+define generate_bindings
 	rm -rf $(BINDINGS_DIR) && mkdir -p $(BINDINGS_DIR)
 	$(DEBUG_DIR)/uniffi-bindgen generate --library $(DEBUG_DIR)/libshared.so --language kotlin --no-format \
 	  --config android/uniffi.toml --out-dir $(BINDINGS_DIR)
+endef
+
+## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
+bindings:
+	$(CARGO) build -p shared
+	$(generate_bindings)
 
 ## On this machine: the core module (bindings + FieldSession) compiles and its JVM tests drive the real Rust
 ## library (and a real tepat-server on loopback); the app module compiles against android.jar with its resources.
 test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR)
-	$(CARGO) build -p shared -p tepat-server
-	$(MAKE) --no-print-directory bindings
+	$(CARGO) build $(ANDROID_CARGO_BUILD)
+	$(generate_bindings)
 	rm -rf $(JVM_DIR) && mkdir -p $(JVM_DIR)/gen
 	@# One kotlinc run per module (each costs ~10 s of start-up): core = bindings + main + JVM tests.
 	$(KOTLINC) -jvm-target 17 -Werror -cp $(JNA_JAR):$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar \

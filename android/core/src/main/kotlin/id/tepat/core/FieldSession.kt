@@ -57,13 +57,13 @@ class FieldSession(
     val views: StateFlow<ViewModel?> = state.asStateFlow()
 
     init {
-        run {
+        onWorker {
             val opened = try {
                 FieldCore(config, Shell())
             } catch (e: Exception) {
                 // Listeners come after the constructor: each hears of this when it is added.
                 openFailure = e
-                return@run
+                return@onWorker
             }
             core = opened
             publish(opened.view())
@@ -73,7 +73,7 @@ class FieldSession(
 
     fun addListener(listener: Listener) {
         listeners.add(listener)
-        run {
+        onWorker {
             state.value?.let(listener::onView)
             openFailure?.let(listener::onError)
         }
@@ -110,15 +110,29 @@ class FieldSession(
         submit { publish(it.enrol(code, deviceName)) }
     }
 
-    /** Starts a sync now; [done] gets the view once no round trip is in flight any more (on another thread). */
+    /**
+     * Starts a sync now; [done] is called exactly once, on another thread, with the view once no round trip is in
+     * flight any more (`null` if the core is not open). What the background job waits for.
+     */
     fun syncInBackground(done: (ViewModel?) -> Unit) {
-        submit { core ->
-            publish(core.dispatch(FieldEvent.SyncNow))
+        val queued = onWorker {
+            val core = try {
+                openCore().also { publish(it.dispatch(FieldEvent.SyncNow)) }
+            } catch (e: Exception) {
+                done(null)
+                throw e
+            }
             Thread({
-                core.waitForSync()
-                done(core.view())
+                val view = try {
+                    core.waitForSync()
+                    core.view()
+                } catch (_: Exception) {
+                    null // closed meanwhile
+                }
+                done(view)
             }, "tepat-sync-wait").apply { isDaemon = true }.start()
         }
+        if (!queued) done(null)
     }
 
     /** Makes what was saved durable against power loss (call when the app goes to the background). */
@@ -151,12 +165,17 @@ class FieldSession(
         core ?: throw IllegalStateException("the core is not open (see the error reported when it was opened)")
 
     /** Runs [block] with the open core on the worker. */
-    private fun submit(block: (FieldCore) -> Unit) = run { block(openCore()) }
+    private fun submit(block: (FieldCore) -> Unit) {
+        onWorker { block(openCore()) }
+    }
 
-    /** Runs [block] on the worker; a failure goes to the listeners (a session that was closed ignores work). */
-    private fun run(block: () -> Unit) {
-        if (closed) return
-        try {
+    /**
+     * Runs [block] on the worker; a failure goes to the listeners. Returns false when the session is closed and
+     * the block will not run.
+     */
+    private fun onWorker(block: () -> Unit): Boolean {
+        if (closed) return false
+        return try {
             worker.execute {
                 try {
                     block()
@@ -164,8 +183,9 @@ class FieldSession(
                     listeners.forEach { it.onError(e) }
                 }
             }
+            true
         } catch (_: RejectedExecutionException) {
-            // Closed meanwhile: nothing more runs.
+            false
         }
     }
 

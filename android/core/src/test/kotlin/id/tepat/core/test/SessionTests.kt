@@ -224,6 +224,13 @@ fun sessionTests(runner: Runner) = with(runner) {
             assertFailsWith<IllegalStateException> { session.awaitIdle() }
             assertTrue(recorder.errors.single() is FieldException.Open, "${recorder.errors}")
             assertNull(session.views.value)
+            // A background job still hears back, so it can finish.
+            val done = java.util.concurrent.LinkedBlockingQueue<Any>()
+            session.syncInBackground { done.put(it ?: "no core") }
+            assertEquals("no core", done.poll(30, java.util.concurrent.TimeUnit.SECONDS))
+            session.close()
+            session.syncInBackground { done.put(it ?: "closed") }
+            assertEquals("closed", done.poll(30, java.util.concurrent.TimeUnit.SECONDS))
         }
     }
 
