@@ -133,9 +133,20 @@ impl Proxy {
         *lock(&self.shared.link) = link;
     }
 
-    /// Plans how the next connections break, in order (`None` = that connection is left alone).
+    /// Plans how the next connections break, in order (`None` = that connection is left alone). Open
+    /// connections are closed first, so the phone's next request opens a new one (and meets the plan) rather
+    /// than reusing a kept-alive one.
     pub fn plan_cuts(&self, cuts: impl IntoIterator<Item = Option<Cut>>) {
         lock(&self.shared.plan).extend(cuts);
+        self.drop_connections();
+    }
+
+    fn drop_connections(&self) {
+        for (_, streams) in lock(&self.shared.open).drain() {
+            for stream in streams {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
     }
 
     /// Forgets planned cuts not used yet.
@@ -154,13 +165,7 @@ impl Proxy {
             return Ok(());
         }
         self.stop_listening();
-        {
-            for (_, streams) in lock(&self.shared.open).drain() {
-                for stream in streams {
-                    let _ = stream.shutdown(Shutdown::Both);
-                }
-            }
-        }
+        self.drop_connections();
         Ok(())
     }
 
