@@ -377,7 +377,11 @@ mod tests {
             visit_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
             answers: Answers::new(),
             warning_notes: BTreeMap::new(),
-            device_times: DeviceTimes { started_at: DateTime::UNIX_EPOCH, finalised_at: None, device_seq: 1 },
+            device_times: DeviceTimes {
+                started_at: DateTime::UNIX_EPOCH,
+                finalised_at: None,
+                device_seq: 1,
+            },
         }
     }
 
