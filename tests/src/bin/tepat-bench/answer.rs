@@ -1,0 +1,180 @@
+//! Figure 1: a person's answer to the view model through the real runtime (`Runtime::dispatch`: the crux App,
+//! the form session, the SQLite write of the answer row and its audit event, the new view), on the DTSEN form with
+//! a 10-member roster; against a bare single-row SQLite transaction with the same pragmas on the same disk.
+
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+use serde_json::Value;
+use shared::app::{Screen, UiEvent};
+use shared::store::AnswerRow;
+use uuid::Uuid;
+
+use crate::household::{self, MEMBER, ROSTER};
+use crate::stats::Samples;
+
+pub struct AnswerFigure {
+    pub dispatch: Samples,
+    pub bare: Samples,
+    pub answers: usize,
+}
+
+pub fn run(dir: &Path, seed: u64, answers: usize) -> Result<AnswerFigure, String> {
+    let hh = household::household(seed)?;
+    let form = household::dtsen()?;
+    let mix = household::answer_mix(form.form(), &hh);
+    let phone = household::offline_phone(
+        &dir.join("phone"),
+        hh.visit_date,
+        vec![hh.assignment.clone()],
+    )?;
+    let runtime = phone.runtime();
+    let id = hh.assignment.assignment_id.clone();
+    // The whole household through the screens; finalising may be refused (the padded roster repeats a member),
+    // which leaves the visit a draft with every answer: what is measured is answering into it.
+    let finalised = phone.enter(&id, &hh.doc).is_ok();
+    runtime.dispatch(UiEvent::ShowToday);
+    let view = runtime.dispatch(UiEvent::OpenAssignment {
+        assignment_id: id.clone(),
+    });
+    if finalised {
+        runtime.dispatch(UiEvent::EditAgain);
+    }
+    let Screen::Visit(visit) = view.screen else {
+        return Err(format!("{id} did not open: {:?}", view.notice));
+    };
+    let visit_id: Uuid = visit
+        .visit_id
+        .parse()
+        .map_err(|e| format!("visit id: {e}"))?;
+    let roster = runtime
+        .inspect_store(|s| s.answer(visit_id, "members"))
+        .map_err(|e| e.to_string())?;
+    if roster != Some(AnswerRow::Members(ROSTER as u32)) {
+        return Err(format!(
+            "the draft's roster is {roster:?}, not {ROSTER} members"
+        ));
+    }
+    // Page by page as a person goes: each top-level answer on its section, member answers on the member's page.
+    let mut page: Option<Option<u32>> = None;
+    let mut go_to = |section: Option<u32>| {
+        if page == Some(section) {
+            return;
+        }
+        if page == Some(None) {
+            runtime.dispatch(UiEvent::CloseMember);
+        }
+        match section {
+            Some(index) => runtime.dispatch(UiEvent::GoToSection { index }),
+            None => runtime.dispatch(UiEvent::OpenMember {
+                repeat_path: "members".into(),
+                index: MEMBER as u32,
+            }),
+        };
+        page = Some(section);
+    };
+    let mut times = Vec::with_capacity(answers);
+    let warmup = answers / 10;
+    let mut notices = Vec::new();
+    for i in 0..warmup + answers {
+        let k = i % mix.len();
+        let Some(answer) = mix.get(k) else { continue };
+        go_to(answer.section);
+        let text = answer.texts[(i / mix.len()) % 2].clone();
+        let started = std::time::Instant::now();
+        let view = runtime.dispatch(UiEvent::Answer {
+            path: answer.path.clone(),
+            text,
+        });
+        let took = started.elapsed();
+        if i >= warmup {
+            times.push(took);
+        }
+        if let Some(notice) = view.notice {
+            notices.push(format!("{}: {notice:?}", answer.path));
+            runtime.dispatch(UiEvent::DismissNotice);
+        }
+    }
+    if let Some(first) = notices.first() {
+        return Err(format!(
+            "{} answers gave a notice, e.g. {first}",
+            notices.len()
+        ));
+    }
+    // Every answer of the last round must be in the store as typed.
+    let last_round = (warmup + answers - 1) / mix.len();
+    for (k, answer) in mix.iter().enumerate() {
+        let round = if (warmup + answers - 1) % mix.len() >= k {
+            last_round
+        } else {
+            last_round.saturating_sub(1)
+        };
+        let typed = &answer.texts[round % 2];
+        let stored = runtime
+            .inspect_store(|s| s.answer(visit_id, &answer.path))
+            .map_err(|e| e.to_string())?;
+        let shown = match stored {
+            Some(AnswerRow::Value(Value::String(s))) => s,
+            Some(AnswerRow::Value(v)) => v.to_string(),
+            other => format!("{other:?}"),
+        };
+        let same = shown == *typed
+            || shown
+                .parse::<f64>()
+                .ok()
+                .zip(typed.parse::<f64>().ok())
+                .is_some_and(|(a, b)| a == b);
+        if !same {
+            return Err(format!(
+                "{}: stored {shown:?}, typed {typed:?}",
+                answer.path
+            ));
+        }
+    }
+    let bare = bare_transactions(&dir.join("bare.db"), answers)?;
+    Ok(AnswerFigure {
+        dispatch: Samples::new(times),
+        bare,
+        answers: mix.len(),
+    })
+}
+
+/// One upsert of one answer-sized row per transaction, with the device store's pragmas for answers (WAL,
+/// `synchronous=NORMAL`, foreign keys on), in the same directory.
+fn bare_transactions(path: &Path, n: usize) -> Result<Samples, String> {
+    let sql = |e: rusqlite::Error| format!("bare SQLite: {e}");
+    let mut conn = Connection::open(path).map_err(sql)?;
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(sql)?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         CREATE TABLE IF NOT EXISTS answers (visit_id TEXT NOT NULL, path TEXT NOT NULL, kind INTEGER NOT NULL,
+             value TEXT NOT NULL, PRIMARY KEY (visit_id, path)) WITHOUT ROWID;",
+    )
+    .map_err(sql)?;
+    let visit = Uuid::now_v7().to_string();
+    let mut failed = None;
+    let samples = Samples::measure(n / 10, n, |i| {
+        let result = (|| {
+            let tx = conn.transaction()?;
+            tx.prepare_cached(
+                "INSERT INTO answers (visit_id, path, kind, value) VALUES (?1, ?2, 0, ?3)
+                 ON CONFLICT (visit_id, path) DO UPDATE SET value = ?3",
+            )?
+            .execute(params![
+                visit,
+                "members[4].birth_date",
+                format!("\"1985-01-{:02}\"", 1 + i % 2)
+            ])?;
+            tx.commit()
+        })();
+        if let Err(e) = result {
+            failed = Some(e);
+        }
+    });
+    match failed {
+        Some(e) => Err(sql(e)),
+        None => Ok(samples),
+    }
+}

@@ -1,0 +1,348 @@
+//! Figure 5: the supervisor's CSV exports (households, and members in long format) of 100,000 visits, fetched
+//! over HTTP from the real release server into files; against a plain SQLite query (`json_extract`,
+//! `json_each`) writing the same rows and columns to CSV files on the same disk.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use shared::form::{FieldType, Form};
+use shared::protocol::EnrolRequest;
+use shared::runtime::{HttpConfig, HttpTransport, Transport};
+use tepat_e2e::field::{Field, SUPERVISOR};
+use uuid::Uuid;
+
+use crate::household;
+
+pub struct Export {
+    pub visits: u64,
+    pub households: Duration,
+    pub members: Duration,
+    pub household_rows: u64,
+    pub member_rows: u64,
+    pub bytes: u64,
+    pub plain_households: Duration,
+    pub plain_members: Duration,
+    pub plain_household_rows: u64,
+    pub plain_member_rows: u64,
+}
+
+impl Export {
+    pub fn total(&self) -> Duration {
+        self.households + self.members
+    }
+    pub fn plain_total(&self) -> Duration {
+        self.plain_households + self.plain_members
+    }
+}
+
+pub fn run(field: &Field, dir: &Path, visits: u64) -> Result<Export, String> {
+    let db = field.server.data().join("tepat.db");
+    let stored = copy_up_to(&db, visits)?;
+    let transport =
+        HttpTransport::new(&HttpConfig::new(field.server.url())).map_err(|e| e.to_string())?;
+    let enrolled = transport
+        .enrol(&EnrolRequest {
+            code: field
+                .admin
+                .enrol_code(SUPERVISOR)
+                .map_err(|e| e.to_string())?,
+            device_name: "bench laptop".into(),
+        })
+        .map_err(|e| format!("enrol the supervisor: {}", e.detail))?;
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(900))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let fetch = |table: &str| -> Result<(Duration, u64, u64), String> {
+        let file = dir.join(format!("{table}.csv"));
+        let started = Instant::now();
+        let mut response = client
+            .get(format!(
+                "{}/api/v1/supervisor/export/{table}.csv?form_id=dtsen_groundcheck",
+                field.server.url()
+            ))
+            .bearer_auth(&enrolled.token)
+            .send()
+            .map_err(|e| format!("export {table}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("export {table}: {}", response.status()));
+        }
+        let mut out = BufWriter::new(File::create(&file).map_err(|e| e.to_string())?);
+        let bytes = std::io::copy(&mut response, &mut out).map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        Ok((took, lines(&file)?.saturating_sub(1), bytes))
+    };
+    let (households, household_rows, hb) = fetch("households")?;
+    let (members, member_rows, mb) = fetch("members")?;
+    let form: Form = serde_json::from_str(household::DTSEN).map_err(|e| e.to_string())?;
+    let (plain_households, plain_household_rows) = plain_households(&db, &form, dir)?;
+    let (plain_members, plain_member_rows) = plain_members(&db, &form, dir)?;
+    Ok(Export {
+        visits: stored,
+        households,
+        members,
+        household_rows,
+        member_rows,
+        bytes: hb + mb,
+        plain_households,
+        plain_members,
+        plain_household_rows,
+        plain_member_rows,
+    })
+}
+
+/// Lines in a CSV file (quoted cells never hold a newline in these exports' generated data).
+fn lines(file: &Path) -> Result<u64, String> {
+    let bytes = std::fs::read(file).map_err(|e| e.to_string())?;
+    Ok(bytes.iter().filter(|b| **b == b'\n').count() as u64)
+}
+
+/// Copies the visits the server stored (distinct households from the ingest figure) under new ids until there
+/// are `target`, straight into the database: the export is what is measured, ingest was measured before.
+fn copy_up_to(db: &Path, target: u64) -> Result<u64, String> {
+    let sql = |e: rusqlite::Error| format!("copying visits: {e}");
+    let mut conn = Connection::open(db).map_err(sql)?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+    let templates: Vec<(String, i64)> = conn
+        .prepare("SELECT visit_id, revision FROM visits WHERE form_id = 'dtsen_groundcheck' AND is_latest = 1")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(sql)?;
+    if templates.is_empty() {
+        return Err("no stored visit to copy".into());
+    }
+    let have = templates.len() as u64;
+    let tx = conn.transaction().map_err(sql)?;
+    let mut seq: i64 = tx
+        .query_row("SELECT max(seq) FROM visits", [], |r| r.get(0))
+        .map_err(sql)?;
+    {
+        let columns: Vec<String> = tx
+            .prepare("SELECT name FROM pragma_table_info('visits')")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(sql)?;
+        let picked: Vec<String> = columns
+            .iter()
+            .map(|c| match c.as_str() {
+                "visit_id" => "?1".to_string(),
+                "doc" => "json_set(doc, '$.visit_id', ?1)".to_string(),
+                "seq" => "?2".to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        let mut insert = tx
+            .prepare(&format!(
+                "INSERT INTO visits ({}) SELECT {} FROM visits WHERE visit_id = ?3 AND revision = ?4",
+                columns.join(", "),
+                picked.join(", ")
+            ))
+            .map_err(sql)?;
+        for k in 0..target.saturating_sub(have) {
+            let (id, revision) = templates
+                .get((k % have) as usize)
+                .cloned()
+                .unwrap_or_default();
+            seq += 1;
+            insert
+                .execute(rusqlite::params![
+                    Uuid::now_v7().to_string(),
+                    seq,
+                    id,
+                    revision
+                ])
+                .map_err(sql)?;
+        }
+        tx.execute("UPDATE counters SET value = ?1 WHERE name = 'pull'", [seq])
+            .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    conn.query_row(
+        "SELECT count(*) FROM visits WHERE form_id = 'dtsen_groundcheck' AND is_latest = 1",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .map_err(sql)
+}
+
+/// Top-level answer fields and member fields of the form, in form order (what the export's columns hold).
+fn columns(form: &Form) -> (Vec<String>, Vec<String>, Option<String>, Option<String>) {
+    let holds = |kind: FieldType| !matches!(kind, FieldType::Note | FieldType::Repeat);
+    let mut top = Vec::new();
+    let mut member = Vec::new();
+    let (mut nik, mut kk) = (None, None);
+    for section in &form.sections {
+        for field in &section.fields {
+            if field.kind == FieldType::Repeat {
+                member.extend(
+                    field
+                        .fields
+                        .iter()
+                        .filter(|f| holds(f.kind))
+                        .map(|f| f.id.clone()),
+                );
+            } else if holds(field.kind) {
+                top.push(field.id.clone());
+            }
+            if field.kind == FieldType::Nik && nik.is_none() {
+                nik = Some(field.id.clone());
+            }
+            if field.kind == FieldType::Kk && kk.is_none() {
+                kk = Some(field.id.clone());
+            }
+        }
+    }
+    (top, member, nik, kk)
+}
+
+fn path(field: &str) -> String {
+    format!("'$.answers.{field}'")
+}
+
+/// Region names of every level, looked up once per code.
+struct Names(HashMap<String, Vec<String>>);
+
+impl Names {
+    fn cells(&mut self, village: &str) -> &[String] {
+        self.0.entry(village.to_string()).or_insert_with(|| {
+            let regions = shared::form::region::regions();
+            let parts: Vec<&str> = village.split('.').collect();
+            (1..=4)
+                .flat_map(|depth| {
+                    let code = parts.get(..depth).map(|p| p.join(".")).unwrap_or_default();
+                    let name = regions.name(&code).unwrap_or_default().to_string();
+                    [code, name]
+                })
+                .collect()
+        })
+    }
+}
+
+fn cell(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).to_string(),
+    }
+}
+
+const SCOPE: &str = "v.form_id = 'dtsen_groundcheck' AND v.is_latest = 1 AND \
+    (v.region_code = '17.71' OR substr(v.region_code, 1, 6) = '17.71.')";
+
+/// The header row of the server's export (the same columns are written, in the same order).
+fn header_of(export: &Path) -> Result<Vec<String>, String> {
+    let mut reader = csv::Reader::from_path(export).map_err(|e| e.to_string())?;
+    Ok(reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Runs `query` and writes each row as `fill` lays it out, under `header`. Returns the time and the rows.
+fn write_plain(
+    db: &Path,
+    query: &str,
+    header: &[String],
+    file: &Path,
+    mut fill: impl FnMut(&rusqlite::Row<'_>, &mut Names, &mut Vec<String>) -> rusqlite::Result<()>,
+) -> Result<(Duration, u64), String> {
+    let sql = |e: rusqlite::Error| format!("plain export: {e}");
+    let started = Instant::now();
+    let conn = Connection::open(db).map_err(sql)?;
+    let file = File::create(file).map_err(|e| e.to_string())?;
+    let mut out = csv::Writer::from_writer(BufWriter::new(file));
+    out.write_record(header).map_err(|e| e.to_string())?;
+    let mut names = Names(HashMap::new());
+    let mut stmt = conn.prepare(query).map_err(sql)?;
+    let mut rows = stmt.query([]).map_err(sql)?;
+    let mut written = 0;
+    let mut record: Vec<String> = Vec::with_capacity(header.len());
+    while let Some(row) = rows.next().map_err(sql)? {
+        record.clear();
+        fill(row, &mut names, &mut record).map_err(sql)?;
+        out.write_record(&record).map_err(|e| e.to_string())?;
+        written += 1;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok((started.elapsed(), written))
+}
+
+fn key(field: Option<&str>, json: &str) -> String {
+    field.map_or("NULL".to_string(), |f| {
+        format!("json_extract({json}, {})", path(f))
+    })
+}
+
+/// Households: the visit columns, the keys, then every top-level field.
+fn plain_households(db: &Path, form: &Form, dir: &Path) -> Result<(Duration, u64), String> {
+    let (top, _, nik, kk) = columns(form);
+    let header = header_of(&dir.join("households.csv"))?;
+    let fields: Vec<String> = top
+        .iter()
+        .map(|f| format!("json_extract(v.doc, {})", path(f)))
+        .collect();
+    let query = format!(
+        "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
+             v.received_at, v.error_count, v.warning_count, v.region_code, {}, {}, {} FROM visits v
+         WHERE {SCOPE} ORDER BY v.seq",
+        key(nik.as_deref(), "v.doc"),
+        key(kk.as_deref(), "v.doc"),
+        fields.join(", ")
+    );
+    let file = dir.join("plain-households.csv");
+    write_plain(db, &query, &header, &file, |row, names, record| {
+        for i in 0..10 {
+            record.push(cell(row.get_ref(i)?));
+        }
+        let region = cell(row.get_ref(10)?);
+        record.push(cell(row.get_ref(11)?));
+        record.push(cell(row.get_ref(12)?));
+        record.extend(names.cells(&region).iter().cloned());
+        for i in 0..top.len() {
+            record.push(cell(row.get_ref(13 + i)?));
+        }
+        Ok(())
+    })
+}
+
+/// Members (long format): visit, keys, group and member number, then every member field.
+fn plain_members(db: &Path, form: &Form, dir: &Path) -> Result<(Duration, u64), String> {
+    let (_, member, nik, kk) = columns(form);
+    let header = header_of(&dir.join("members.csv"))?;
+    let fields: Vec<String> = member
+        .iter()
+        .map(|f| format!("json_extract(m.value, '$.{f}')"))
+        .collect();
+    let query = format!(
+        "SELECT v.visit_id, v.revision, v.region_code, {}, {}, m.key, {} FROM visits v,
+             json_each(v.doc, '$.answers.members') m WHERE {SCOPE} ORDER BY v.seq, m.key",
+        key(nik.as_deref(), "v.doc"),
+        key(kk.as_deref(), "v.doc"),
+        fields.join(", ")
+    );
+    let file = dir.join("plain-members.csv");
+    write_plain(db, &query, &header, &file, |row, names, record| {
+        record.push(cell(row.get_ref(0)?));
+        record.push(cell(row.get_ref(1)?));
+        let region = cell(row.get_ref(2)?);
+        record.push(cell(row.get_ref(3)?));
+        record.push(cell(row.get_ref(4)?));
+        record.extend(names.cells(&region).iter().cloned());
+        record.push("members".to_string());
+        let index: i64 = row.get(5)?;
+        record.push((index + 1).to_string());
+        for i in 0..member.len() {
+            record.push(cell(row.get_ref(6 + i)?));
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,287 @@
+//! Figure 4: server ingest with 20 devices syncing at once over loopback, each through the phone's own HTTP
+//! transport (gzip JSON, one batch = one day of 12 visits), against the real release `tepat-server`; against raw
+//! rusqlite inserts of the rows the server stored (same schema and pragmas, one transaction per batch).
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, TransactionBehavior};
+use shared::protocol::{
+    Assignment, EnrolRequest, PROTOCOL_VERSION, ReceiptStatus, SyncRequest, VisitDoc,
+};
+use shared::runtime::{HttpConfig, HttpTransport, Transport};
+use tepat_e2e::field::{Field, REGION, assignments_csv};
+use uuid::Uuid;
+
+use crate::memory::{DAY, Rss, rss_of};
+
+pub const DEVICES: usize = 20;
+
+pub struct Ingest {
+    pub devices: usize,
+    pub visits: usize,
+    pub batches: usize,
+    pub batch_size: usize,
+    pub elapsed: Duration,
+    pub raw_elapsed: Duration,
+    /// The server before the load (started, set up) and after it.
+    pub server_before: Rss,
+    pub server_after: Rss,
+}
+
+impl Ingest {
+    pub fn rate(&self) -> f64 {
+        self.visits as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    pub fn raw_rate(&self) -> f64 {
+        self.visits as f64 / self.raw_elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+struct Device {
+    transport: HttpTransport,
+    device_id: String,
+    cursor: u64,
+    days: Vec<Vec<VisitDoc>>,
+}
+
+pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String> {
+    let e = |e: tepat_e2e::Error| e.to_string();
+    let mut people: Vec<(String, Vec<Assignment>)> = Vec::new();
+    for i in 0..DEVICES {
+        let user = format!("ingest{:02}", i + 1);
+        field
+            .admin
+            .create_user(
+                &user,
+                &format!("Pendamping {}", i + 1),
+                "enumerator",
+                &[REGION],
+            )
+            .map_err(e)?;
+        let assignments = field
+            .generator
+            .assignments(REGION, days * DAY.len())
+            .map_err(|e| e.to_string())?;
+        people.push((user, assignments));
+    }
+    let rows: Vec<(&str, &Assignment)> = people
+        .iter()
+        .flat_map(|(user, list)| list.iter().map(move |a| (user.as_str(), a)))
+        .collect();
+    let csv = dir.join("ingest-assignments.csv");
+    std::fs::write(&csv, assignments_csv(&rows)).map_err(|e| e.to_string())?;
+    field.admin.import_assignments(&csv).map_err(e)?;
+    // Straight to the server: the proxy is the test harness's, not part of what is measured.
+    let url = field.server.url();
+    let mut devices = Vec::new();
+    for (user, assignments) in &people {
+        let transport =
+            HttpTransport::new(&HttpConfig::new(url.clone())).map_err(|e| e.to_string())?;
+        let enrolled = transport
+            .enrol(&EnrolRequest {
+                code: field.admin.enrol_code(user).map_err(e)?,
+                device_name: format!("HP {user}"),
+            })
+            .map_err(|e| format!("enrol {user}: {}", e.detail))?;
+        transport.set_token(Some(&enrolled.token));
+        let mut docs = Vec::new();
+        for (k, assignment) in assignments.iter().enumerate() {
+            let outcome = DAY.get(k % DAY.len()).copied().unwrap_or_default();
+            docs.push(
+                field
+                    .generator
+                    .visit_for(assignment, outcome)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        let mut device = Device {
+            transport,
+            device_id: enrolled.device_id,
+            cursor: 0,
+            days: docs.chunks(DAY.len()).map(<[VisitDoc]>::to_vec).collect(),
+        };
+        // The morning sync brings the assignments; the measured syncs then carry only the day's visits.
+        loop {
+            let morning = sync(&device, Vec::new())?;
+            device.cursor = morning.0;
+            if !morning.1 {
+                break;
+            }
+        }
+        devices.push(device);
+    }
+    let db_path = field.server.data().join("tepat.db");
+    let baseline = dir.join("raw.db");
+    snapshot(&db_path, &baseline)?;
+    let first_seq = max_seq(&db_path)?;
+    let pid = server_pid(field.server.data()).ok_or("the server process is not found in /proc")?;
+    let server_before = rss_of(&pid).unwrap_or_default();
+    let barrier = Arc::new(Barrier::new(DEVICES + 1));
+    let handles: Vec<_> = devices
+        .into_iter()
+        .map(|mut device| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || -> Result<usize, String> {
+                barrier.wait();
+                let mut sent = 0;
+                for day in std::mem::take(&mut device.days) {
+                    let n = day.len();
+                    let (cursor, _) = sync(&device, day)?;
+                    device.cursor = cursor;
+                    sent += n;
+                }
+                Ok(sent)
+            })
+        })
+        .collect();
+    barrier.wait();
+    let started = Instant::now();
+    let mut visits = 0;
+    for handle in handles {
+        visits += handle.join().map_err(|_| "a device thread panicked")??;
+    }
+    let elapsed = started.elapsed();
+    let server_after = rss_of(&pid).unwrap_or_default();
+    let batches = DEVICES * days;
+    let raw_elapsed = raw_inserts(&db_path, &baseline, first_seq, DAY.len())?;
+    Ok(Ingest {
+        devices: DEVICES,
+        visits,
+        batches,
+        batch_size: DAY.len(),
+        elapsed,
+        raw_elapsed,
+        server_before,
+        server_after,
+    })
+}
+
+/// One sync with these visits; every receipt must be `accepted` (or `duplicate` after a retry). Returns the next
+/// cursor and whether more changes wait.
+fn sync(device: &Device, visits: Vec<VisitDoc>) -> Result<(u64, bool), String> {
+    let n = visits.len();
+    let request = SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        device_id: device.device_id.clone(),
+        batch_id: Uuid::now_v7(),
+        cursor: device.cursor,
+        visits,
+    };
+    let response = device
+        .transport
+        .sync(&request)
+        .map_err(|e| format!("sync of {}: {:?} {}", device.device_id, e.kind, e.detail))?;
+    let accepted = response
+        .receipts
+        .iter()
+        .filter(|r| matches!(r.status, ReceiptStatus::Accepted | ReceiptStatus::Duplicate))
+        .count();
+    if accepted != n {
+        return Err(format!(
+            "{} of {n} visits accepted: {:?}",
+            accepted,
+            response
+                .receipts
+                .iter()
+                .find(|r| r.status == ReceiptStatus::Rejected)
+        ));
+    }
+    Ok((response.next_cursor, response.more))
+}
+
+/// A consistent copy of the server's database as it is now (schema, users, assignments, forms).
+fn snapshot(db: &Path, to: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_file(to);
+    let conn = Connection::open(db).map_err(|e| e.to_string())?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    conn.execute("VACUUM INTO ?1", [to.display().to_string()])
+        .map_err(|e| format!("VACUUM INTO: {e}"))?;
+    Ok(())
+}
+
+fn max_seq(db: &Path) -> Result<i64, String> {
+    let conn = Connection::open(db).map_err(|e| e.to_string())?;
+    conn.query_row("SELECT coalesce(max(seq), 0) FROM visits", [], |r| r.get(0))
+        .map_err(|e| e.to_string())
+}
+
+/// The server's rows of this run, inserted again into the snapshot `raw` with the server's pragmas (WAL,
+/// `synchronous=FULL`, foreign keys), `batch` rows per IMMEDIATE transaction. Returns the time taken.
+fn raw_inserts(
+    server_db: &Path,
+    raw: &Path,
+    after_seq: i64,
+    batch: usize,
+) -> Result<Duration, String> {
+    let sql = |e: rusqlite::Error| format!("raw inserts: {e}");
+    let source = Connection::open(server_db).map_err(sql)?;
+    let mut select = source
+        .prepare("SELECT * FROM visits WHERE seq > ?1 ORDER BY seq")
+        .map_err(sql)?;
+    let columns: Vec<String> = select.column_names().map(str::to_string).collect();
+    let rows: Vec<Vec<SqlValue>> = select
+        .query_map([after_seq], |row| {
+            (0..columns.len())
+                .map(|i| row.get::<_, SqlValue>(i))
+                .collect()
+        })
+        .map_err(sql)?
+        .collect::<Result<_, _>>()
+        .map_err(sql)?;
+    let mut conn = Connection::open(raw).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql)?;
+    let insert = format!(
+        "INSERT INTO visits ({}) VALUES ({})",
+        columns.join(", "),
+        (1..=columns.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let started = Instant::now();
+    for chunk in rows.chunks(batch.max(1)) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        {
+            let mut stmt = tx.prepare_cached(&insert).map_err(sql)?;
+            for row in chunk {
+                stmt.execute(rusqlite::params_from_iter(row.iter()))
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+    }
+    Ok(started.elapsed())
+}
+
+/// The pid of the `tepat-server serve` whose data directory is `data` (the harness keeps its child private).
+pub fn server_pid(data: &Path) -> Option<String> {
+    let data = data.as_os_str();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid = entry.file_name().to_string_lossy().to_string();
+            if !pid.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).to_string())
+                .collect();
+            let serves = args.iter().any(|a| a == "serve");
+            let ours = args.iter().any(|a| std::ffi::OsStr::new(a) == data);
+            (serves && ours).then_some(pid)
+        })
+}
