@@ -29,6 +29,11 @@ pub struct Export {
     pub plain_members: Duration,
     pub plain_household_rows: u64,
     pub plain_member_rows: u64,
+    /// Whether the plain files are byte for byte the server's (the same rows, same cells).
+    pub identical: bool,
+    /// What limits the export: the form engine re-deriving relevance for every visit, timed alone in this
+    /// process (one thread, as the server's export), once per visit.
+    pub relevance: Duration,
 }
 
 impl Export {
@@ -84,7 +89,16 @@ pub fn run(field: &Field, dir: &Path, visits: u64) -> Result<Export, String> {
     let form: Form = serde_json::from_str(household::DTSEN).map_err(|e| e.to_string())?;
     let (plain_households, plain_household_rows) = plain_households(&db, &form, dir)?;
     let (plain_members, plain_member_rows) = plain_members(&db, &form, dir)?;
+    let same = |a: &str, b: &str| -> Result<bool, String> {
+        let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| e.to_string());
+        Ok(read(a)? == read(b)?)
+    };
+    let identical = same("households.csv", "plain-households.csv")?
+        && same("members.csv", "plain-members.csv")?;
+    let relevance = relevance_alone(&db)?;
     Ok(Export {
+        relevance,
+        identical,
         visits: stored,
         households,
         members,
@@ -96,6 +110,28 @@ pub fn run(field: &Field, dir: &Path, visits: u64) -> Result<Export, String> {
         plain_household_rows,
         plain_member_rows,
     })
+}
+
+/// `CompiledForm::relevant_answers` for every stored visit (documents read and parsed first, untimed).
+fn relevance_alone(db: &Path) -> Result<Duration, String> {
+    let sql = |e: rusqlite::Error| format!("relevance: {e}");
+    let conn = Connection::open(db).map_err(sql)?;
+    let docs: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT v.doc FROM visits v WHERE {SCOPE} ORDER BY v.seq"
+        ))
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sql)?;
+    let docs: Vec<shared::protocol::VisitDoc> = docs
+        .iter()
+        .map(|d| serde_json::from_str(d).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let form = household::dtsen()?;
+    let started = Instant::now();
+    for doc in &docs {
+        std::hint::black_box(form.relevant_answers(&doc.answers, doc.visit_date));
+    }
+    Ok(started.elapsed())
 }
 
 /// Lines in a CSV file (quoted cells never hold a newline in these exports' generated data).
@@ -224,12 +260,22 @@ impl Names {
     }
 }
 
+/// A SQL value as the export writes it: a list of codes space-separated, decimals as JSON writes them.
 fn cell(value: ValueRef<'_>) -> String {
     match value {
         ValueRef::Null => String::new(),
         ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).to_string(),
+        ValueRef::Real(f) => format!("{f:?}"),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            let text = String::from_utf8_lossy(t);
+            if text.starts_with('[')
+                && let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&text)
+                && let Some(codes) = items.iter().map(|i| i.as_str()).collect::<Option<Vec<_>>>()
+            {
+                return codes.join(" ");
+            }
+            text.into_owned()
+        }
     }
 }
 
