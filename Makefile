@@ -99,6 +99,10 @@ test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR)
 	  -Dtepat.forms=$(CURDIR)/schemas/forms -Dtepat.testForm=$(CURDIR)/shared/src/app/tests/test_form.json \
 	  -cp $(JVM_DIR)/core:$(KOTLIN_LIB)/kotlin-stdlib.jar:$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar:$(JNA_JAR) \
 	  id.tepat.core.test.MainKt
+	@# Every translatable string in Bahasa Indonesia (values/) has its English (values-en/), and no more.
+	diff <(grep -v 'translatable="false"' android/app/src/main/res/values/strings.xml | grep -o 'name="[a-z_]*"' | sort) \
+	  <(grep -o 'name="[a-z_]*"' android/app/src/main/res/values-en/strings.xml | sort) \
+	  || { echo "android: values/ and values-en/strings.xml name different strings (see the diff above)" >&2; exit 1; }
 	sed 's|<manifest |<manifest package="id.tepat.field" |' android/app/src/main/AndroidManifest.xml > $(JVM_DIR)/AndroidManifest.xml
 	aapt2 compile --dir android/app/src/main/res -o $(JVM_DIR)/res.zip
 	aapt2 link -I $(ANDROID_JAR) --manifest $(JVM_DIR)/AndroidManifest.xml --min-sdk-version 24 \
