@@ -42,7 +42,12 @@ const val ASSIGNMENTS = """[
    "label": "Budi · RT 004"}
 ]"""
 
-fun tempDir(): File = Files.createTempDirectory("tepat-jvm").toFile().apply { deleteOnExit() }
+private val tempDirs = CopyOnWriteArrayList<File>().also { dirs ->
+    Runtime.getRuntime().addShutdownHook(Thread { dirs.forEach { it.deleteRecursively() } })
+}
+
+/** A fresh directory, removed with everything in it when the test run ends. */
+fun tempDir(): File = Files.createTempDirectory("tepat-jvm").toFile().also { tempDirs += it }
 
 /** GPS requests wait here until the test answers them (as a phone's location service answers later). */
 class FakeLocation : LocationProvider {
