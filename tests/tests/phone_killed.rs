@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -59,7 +59,10 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
                 entered.insert(frozen.visit_id, frozen);
             }
         }
-        // The sync runs in the phone's own process, which dies at a random moment.
+        // The sync runs in the phone's own process, which dies at a random moment of it: once its first bytes
+        // are on the wire (so the kill lands in the sync, however fast the machine), after a random delay that
+        // falls anywhere from the request's first bytes to after the server's answer.
+        let sent_before = field.proxy.stats().bytes_up;
         let mut child = Command::new(env!("CARGO_BIN_EXE_tepat-phone"))
             .arg(&phone_dir)
             .arg(&url)
@@ -67,7 +70,14 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..2000)));
+        let waiting_since = Instant::now();
+        while field.proxy.stats().bytes_up == sent_before
+            && child.try_wait().unwrap().is_none()
+            && waiting_since.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..1200)));
         if child.try_wait().unwrap().is_none() {
             killed += 1;
         }
