@@ -72,7 +72,7 @@ check-android-tools:
 
 ## What test-android builds with cargo. Under `make test` it is the set `cargo test --workspace` has just built
 ## (same packages, targets and features), so nothing is compiled twice.
-ANDROID_CARGO_BUILD := -p shared -p tepat-server
+ANDROID_CARGO_BUILD := -p shared -p uniffi-bindgen -p tepat-server
 test: ANDROID_CARGO_BUILD := --workspace --lib --bins --tests
 
 define generate_bindings
@@ -83,7 +83,7 @@ endef
 
 ## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
 bindings:
-	$(CARGO) build -p shared
+	$(CARGO) build -p shared -p uniffi-bindgen
 	$(generate_bindings)
 
 ## On this machine: the core module (bindings + FieldSession) compiles and its JVM tests drive the real Rust
