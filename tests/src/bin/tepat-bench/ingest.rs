@@ -29,6 +29,15 @@ pub struct Ingest {
     /// The server before the load (started, set up) and after it.
     pub server_before: Rss,
     pub server_after: Rss,
+    /// CPU seconds used during the load by the server and by the 20 simulated devices (this process): both share
+    /// the machine's cores.
+    pub server_cpu: f64,
+    pub devices_cpu: f64,
+    /// Every raw run's time (the median is the baseline): commits are fsynced, and fsync time on a shared VM
+    /// varies from run to run.
+    pub raw_runs: Vec<Duration>,
+    /// `CompiledForm::validate` of the same visits in one thread of this process: the form engine's share.
+    pub validation: Duration,
 }
 
 impl Ingest {
@@ -113,12 +122,17 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         }
         devices.push(device);
     }
+    let all: Vec<VisitDoc> = devices
+        .iter()
+        .flat_map(|d| d.days.iter().flatten().cloned())
+        .collect();
     let db_path = field.server.data().join("tepat.db");
     let baseline = dir.join("raw.db");
     snapshot(&db_path, &baseline)?;
     let first_seq = max_seq(&db_path)?;
     let pid = server_pid(field.server.data()).ok_or("the server process is not found in /proc")?;
     let server_before = rss_of(&pid).unwrap_or_default();
+    let (server_cpu_before, own_cpu_before) = (cpu_seconds(&pid), cpu_seconds("self"));
     let barrier = Arc::new(Barrier::new(DEVICES + 1));
     let handles: Vec<_> = devices
         .into_iter()
@@ -144,10 +158,29 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         visits += handle.join().map_err(|_| "a device thread panicked")??;
     }
     let elapsed = started.elapsed();
+    let server_cpu = cpu_seconds(&pid) - server_cpu_before;
+    let devices_cpu = cpu_seconds("self") - own_cpu_before;
     let server_after = rss_of(&pid).unwrap_or_default();
     let batches = DEVICES * days;
-    let raw_elapsed = raw_inserts(&db_path, &baseline, first_seq, DAY.len())?;
+    let mut raw_runs = Vec::new();
+    for run in 0..3 {
+        let copy = dir.join(format!("raw-{run}.db"));
+        std::fs::copy(&baseline, &copy).map_err(|e| e.to_string())?;
+        raw_runs.push(raw_inserts(&db_path, &copy, first_seq, DAY.len())?);
+    }
+    raw_runs.sort_unstable();
+    let form = crate::household::dtsen()?;
+    let started = Instant::now();
+    for doc in &all {
+        std::hint::black_box(form.validate(&doc.answers, doc.visit_date));
+    }
+    let validation = started.elapsed();
+    let raw_elapsed = raw_runs.get(1).copied().unwrap_or_default();
     Ok(Ingest {
+        validation,
+        server_cpu,
+        devices_cpu,
+        raw_runs,
         devices: DEVICES,
         visits,
         batches,
@@ -262,6 +295,24 @@ fn raw_inserts(
         tx.commit().map_err(sql)?;
     }
     Ok(started.elapsed())
+}
+
+/// User + system CPU time of a process (`self` or a pid), in seconds (clock ticks of 1/100 s, as Linux reports).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; the fields after its closing parenthesis are plain.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The pid of the `tepat-server serve` whose data directory is `data` (the harness keeps its child private).

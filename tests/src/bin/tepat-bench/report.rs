@@ -368,6 +368,48 @@ pub fn ingest(f: &Ingest) -> Figure {
                 f.batch_size,
                 show(f.raw_elapsed)
             ),
+            format!(
+                "- Raw runs (each into a fresh copy of the snapshot; the median is the baseline): {}. Commits are \
+                 fsynced, and fsync time on a shared VM varies from run to run, so this baseline moves more than \
+                 any other.",
+                f.raw_runs
+                    .iter()
+                    .map(|d| show(*d))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "- CPU during the load: the server {:.2} s ({:.2} ms per visit), the 20 simulated devices in the \
+                 benchmark process {:.2} s (building, gzipping and sending their batches, reading receipts), on {} \
+                 cores for {}: server and devices share the machine, so the server's own rate is higher than \
+                 measured here. Per visit the server gunzips and parses JSON, checks token, assignment and \
+                 revision, re-validates with the form engine (a full evaluation, as `validate` in figure 2), \
+                 hashes the content, serialises the document and its findings, and writes them with the batch's \
+                 receipts; the raw baseline only inserts the finished rows. Validation alone (the same visits, \
+                 `CompiledForm::validate`, one thread of this process): {} in all, {:.2} ms per visit.",
+                f.server_cpu,
+                f.server_cpu * 1000.0 / f.visits.max(1) as f64,
+                f.devices_cpu,
+                std::thread::available_parallelism().map_or(1, usize::from),
+                show(f.elapsed),
+                show(f.validation),
+                f.validation.as_secs_f64() * 1000.0 / f.visits.max(1) as f64
+            ),
+            format!(
+                "- What limits it: CPU per visit. The form engine is {:.0}% of the server's CPU per visit; a perf \
+                 profile of the server under this load (2026-11) puts about a quarter of its samples in malloc/free, \
+                 much of it from `api::extract::parse_json`, which parses each body three times (into a JSON value, \
+                 into the wire type, and back into a value to look for unknown fields, `format!`ing a path for \
+                 every key it walks), then gzip both ways and the SQLite statements of each visit. Cheap fixes \
+                 (server code): build the path only once a problem is found (or `#[serde(deny_unknown_fields)]` on \
+                 the wire types instead of the round trip); a faster allocator. Ingest was 2.4× slower before \
+                 `+is_latest` kept the latest-revision lookups on the primary key (SQLite had chosen \
+                 `visits_latest_by_user` and read every stored visit for each new one). The raw baseline does none \
+                 of the per-visit work, so ≥ 25% of it needs about {:.2} ms of server CPU per visit on these cores.",
+                ratio(f.validation.as_secs_f64(), f.server_cpu) * 100.0,
+                std::thread::available_parallelism().map_or(1, usize::from) as f64 * 4000.0
+                    / f.raw_rate().max(1.0)
+            ),
         ],
     }
 }
