@@ -247,7 +247,7 @@ pub fn incremental(f: &Incremental) -> Figure {
     Figure {
         title: TITLES[1],
         ours: format!(
-            "`FormSession::set` median {} ({} evaluations)",
+            "`FormSession::set` median {} ({} evaluation(s))",
             show(f.set.median()),
             f.median_evaluations()
         ),
@@ -397,10 +397,11 @@ pub fn ingest(f: &Ingest) -> Figure {
             ),
             format!(
                 "- What limits it: CPU per visit. The form engine is {:.0}% of the server's CPU per visit; a perf \
-                 profile of the server under this load (2026-11) puts about a quarter of its samples in malloc/free, \
-                 much of it from `api::extract::parse_json`, which parses each body three times (into a JSON value, \
-                 into the wire type, and back into a value to look for unknown fields, `format!`ing a path for \
-                 every key it walks), then gzip both ways and the SQLite statements of each visit. Cheap fixes \
+                 profile of the server under this load (2026-11, flat: no call graphs in release) puts about a quarter \
+                 of its samples in malloc/free, the rest spread over the engine, gzip both ways, JSON and SQLite. A \
+                 likely source of the allocations: `api::extract::parse_json` handles each body three times (into a \
+                 JSON value, into the wire type, and back into a value to look for unknown fields, `format!`ing a \
+                 path for every key it walks). Cheap fixes \
                  (server code): build the path only once a problem is found (or `#[serde(deny_unknown_fields)]` on \
                  the wire types instead of the round trip); a faster allocator. Ingest was 2.4× slower before \
                  `+is_latest` kept the latest-revision lookups on the primary key (SQLite had chosen \
