@@ -3,12 +3,13 @@
 //! lost and zero duplicated visits, every outbox empty.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shared::synth::Outcome;
 use tepat_e2e::field::{Field, check_exactly_once};
+use tepat_e2e::proxy::Link;
 
 const KILLS: usize = 8;
 
@@ -22,6 +23,11 @@ fn a_server_killed_during_ingest_and_restarted_loses_and_duplicates_nothing() {
     let mut rng = StdRng::seed_from_u64(99);
     let mut entered = BTreeMap::new();
     let per_round = 2;
+    // A slow link (one-way latency, a bandwidth cap), so a request and its answer take long enough to be cut.
+    field.proxy.set_link(Link {
+        latency: Duration::from_millis(150),
+        bytes_per_second: Some(16_000),
+    });
     // Kills that broke at least one sync in flight.
     let mut hit = 0;
 
@@ -38,14 +44,24 @@ fn a_server_killed_during_ingest_and_restarted_loses_and_duplicates_nothing() {
                 entered.insert(frozen.visit_id, frozen);
             }
         }
-        // All phones sync at once; the server dies at a random moment of it.
-        let delay = Duration::from_millis(rng.random_range(0..150));
-        let (enumerators, server) = (&field.enumerators, &mut field.server);
+        // All phones sync at once; the server dies at a random moment of it: once the first request bytes are
+        // on the wire (so the kill lands in the sync however fast or loaded the machine is), after a random
+        // delay that falls from before the request reaches the server (150 ms later) to about when its answer
+        // is back (a round trip is ~300 ms on this link).
+        let delay = Duration::from_millis(rng.random_range(0..300));
+        let sent_before = field.proxy.stats().bytes_up;
+        let (enumerators, server, proxy) = (&field.enumerators, &mut field.server, &field.proxy);
         let failed = std::thread::scope(|s| {
             let syncs: Vec<_> = enumerators
                 .iter()
                 .map(|e| s.spawn(|| e.phone.sync()))
                 .collect();
+            let waiting_since = Instant::now();
+            while proxy.stats().bytes_up == sent_before
+                && waiting_since.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
             std::thread::sleep(delay);
             server.kill();
             syncs
@@ -64,7 +80,8 @@ fn a_server_killed_during_ingest_and_restarted_loses_and_duplicates_nothing() {
         "only {hit} of {KILLS} kills landed during a sync"
     );
 
-    // Recovery.
+    // Recovery, on a good link.
+    field.proxy.set_link(Link::default());
     for e in &field.enumerators {
         e.phone.sync_until_clean(5).unwrap();
         assert_eq!(e.phone.outbox().unwrap(), 0);
