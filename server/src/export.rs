@@ -1,6 +1,11 @@
 //! CSV exports for supervisors, keyed by NIK, No. KK and region codes (with names): one row per household
 //! (visit) and, in long format, one row per member of each repeat group. The latest revision of each visit in
-//! the supervisor's regions, only its relevant answers (hidden fields are not exported).
+//! the supervisor's regions, only its relevant answers (hidden fields are not exported) and the calculated
+//! values (ages, the head's age, ...) beside them.
+//!
+//! What is exported of a visit is computed once, at ingest, with its findings (column `exported`), so an export
+//! only reads and writes. Visits stored before that column existed are filled by [`backfill`] when the server
+//! starts; until then the export computes them itself.
 //!
 //! Rows are written as they are read from one database snapshot into any `io::Write` (the API streams them in
 //! chunks), so memory stays flat however many visits there are.
@@ -14,7 +19,7 @@ use serde_json::Value;
 use shared::form::{CompiledForm, FieldType};
 use shared::protocol::{Answers, VisitDoc};
 
-use crate::db::DbError;
+use crate::db::{Db, DbError};
 use crate::forms::{self, FormCache};
 use crate::regions::{self, scope_sql};
 
@@ -47,8 +52,10 @@ pub struct Plan {
     forms: HashMap<u32, CompiledForm>,
     household_fields: Vec<String>,
     member_fields: Vec<String>,
-    nik_field: HashMap<u32, Option<String>>,
-    kk_field: HashMap<u32, Option<String>>,
+    /// Per version, the top-level NIK fields and No. KK fields in form order: a visit's key is the first one
+    /// it answered (relevant only), so a split-off family is keyed by its new KK and any other by its KK.
+    nik_fields: HashMap<u32, Vec<String>>,
+    kk_fields: HashMap<u32, Vec<String>>,
     repeats: HashMap<u32, Vec<String>>,
 }
 
@@ -100,8 +107,8 @@ pub fn plan(
         forms: HashMap::new(),
         household_fields: Vec::new(),
         member_fields: Vec::new(),
-        nik_field: HashMap::new(),
-        kk_field: HashMap::new(),
+        nik_fields: HashMap::new(),
+        kk_fields: HashMap::new(),
         repeats: HashMap::new(),
     };
     for form in versions.iter().rev() {
@@ -113,14 +120,15 @@ pub fn plan(
                 push_unique(&mut plan.member_fields, &child.id);
             }
         }
-        plan.nik_field.insert(
-            form.version,
-            forms::first_of_type(form, FieldType::Nik).map(str::to_string),
-        );
-        plan.kk_field.insert(
-            form.version,
-            forms::first_of_type(form, FieldType::Kk).map(str::to_string),
-        );
+        let of_type = |kind: FieldType| {
+            forms::top_level_fields(form)
+                .filter(|f| f.kind == kind)
+                .map(|f| f.id.clone())
+                .collect::<Vec<_>>()
+        };
+        plan.nik_fields
+            .insert(form.version, of_type(FieldType::Nik));
+        plan.kk_fields.insert(form.version, of_type(FieldType::Kk));
         plan.repeats.insert(
             form.version,
             forms::repeats(form).map(|r| r.id.clone()).collect(),
@@ -165,54 +173,56 @@ pub fn write(
 ) -> Result<u64, ExportError> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record(header(plan, table))?;
+    // The document is read only for a visit whose export was never computed (see `backfill`).
     let sql = format!(
-        "SELECT doc, status, user_id, region_code, received_at, error_count, warning_count FROM visits v
+        "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
+             v.received_at, v.error_count, v.warning_count, v.region_code, v.exported,
+             CASE WHEN v.exported IS NULL THEN v.doc END
+         FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
         scope_sql("v.region_code", "?2")
     );
     let mut stmt = tx.prepare(&sql)?;
     let mut rows = stmt.query(params![plan.form_id, supervisor_id])?;
     let mut written = 0u64;
+    let mut record: Vec<String> = Vec::new();
     while let Some(row) = rows.next()? {
-        let doc: String = row.get(0)?;
-        let doc: VisitDoc =
-            serde_json::from_str(&doc).map_err(|e| DbError::Corrupt(format!("visit: {e}")))?;
-        let meta = RowMeta {
-            status: row.get(1)?,
-            user_id: row.get(2)?,
-            region_code: row.get(3)?,
-            received_at: row.get(4)?,
-            error_count: row.get(5)?,
-            warning_count: row.get(6)?,
+        let visit_id: String = row.get(0)?;
+        let revision: u32 = row.get(1)?;
+        let form_version: u32 = row.get(3)?;
+        let region_code: String = row.get(10)?;
+        let answers = match row.get::<_, Option<String>>(11)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                DbError::Corrupt(format!("visit {visit_id}: exported answers: {e}"))
+            })?,
+            None => {
+                let doc: String = row.get(12)?;
+                let doc: VisitDoc = serde_json::from_str(&doc)
+                    .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: {e}")))?;
+                exported(plan.forms.get(&form_version), &doc)
+            }
         };
-        let answers = relevant(plan.forms.get(&doc.form_version), &doc);
-        let keys = key_cells(plan, &doc, &answers, &meta.region_code);
+        let keys = key_cells(plan, form_version, &answers, &region_code);
         match table {
             Table::Households => {
-                let mut record = vec![
-                    doc.visit_id.to_string(),
-                    doc.revision.to_string(),
-                    meta.status,
-                    doc.form_version.to_string(),
-                    doc.assignment_id.clone().unwrap_or_default(),
-                    meta.user_id,
-                    doc.visit_date.to_string(),
-                    meta.received_at,
-                    meta.error_count.to_string(),
-                    meta.warning_count.to_string(),
-                ];
+                record.clear();
+                for i in 0..10 {
+                    record.push(sql_cell(row.get_ref(i)?));
+                }
                 record.extend(keys);
                 record.extend(plan.household_fields.iter().map(|f| cell(answers.get(f))));
                 csv.write_record(&record)?;
                 written += 1;
             }
             Table::Members => {
-                for group in plan.repeats.get(&doc.form_version).into_iter().flatten() {
+                for group in plan.repeats.get(&form_version).into_iter().flatten() {
                     let Some(Value::Array(members)) = answers.get(group) else {
                         continue;
                     };
                     for (index, member) in members.iter().enumerate() {
-                        let mut record = vec![doc.visit_id.to_string(), doc.revision.to_string()];
+                        record.clear();
+                        record.push(visit_id.clone());
+                        record.push(revision.to_string());
                         record.extend(keys.iter().cloned());
                         record.push(group.clone());
                         record.push((index + 1).to_string());
@@ -233,37 +243,88 @@ pub fn write(
     Ok(written)
 }
 
-struct RowMeta {
-    status: String,
-    user_id: String,
-    region_code: String,
-    received_at: String,
-    error_count: u32,
-    warning_count: u32,
+/// A stored column as a cell (visit columns are text and integers; an assignment may be NULL).
+fn sql_cell(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+    }
 }
 
-/// The answers to export: only relevant ones. Should the engine fail on a stored visit, nothing of its answers
-/// is exported rather than possibly hidden ones (the key columns still are).
-fn relevant(form: Option<&CompiledForm>, doc: &VisitDoc) -> Answers {
+/// What is exported of a visit: its relevant answers and calculated values. Should the engine fail on a stored
+/// visit, nothing of its answers is exported rather than possibly hidden ones (the key columns still are).
+pub fn exported(form: Option<&CompiledForm>, doc: &VisitDoc) -> Answers {
     let Some(form) = form else {
         return Answers::new();
     };
-    catch_unwind(AssertUnwindSafe(|| form.relevant_answers(&doc.answers, doc.visit_date))).unwrap_or_else(|_| {
-        tracing::error!(visit_id = %doc.visit_id, "form engine panicked computing relevant answers for export");
+    catch_unwind(AssertUnwindSafe(|| {
+        form.evaluate(&doc.answers, doc.visit_date).exported
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(visit_id = %doc.visit_id, "form engine panicked computing what to export");
         Answers::new()
     })
 }
 
-fn key_cells(plan: &Plan, doc: &VisitDoc, answers: &Answers, region_code: &str) -> Vec<String> {
-    let answer = |field: Option<&Option<String>>| {
-        field
-            .and_then(|f| f.as_deref())
+/// Visits filled per write transaction by [`backfill`], so the writer is never held for long.
+const BACKFILL_CHUNK: usize = 500;
+
+/// Computes what is exported for every visit stored without it (before schema version 3). Returns how many
+/// visits were filled. Each chunk is one transaction: stopping half-way leaves the rest for the next start.
+pub fn backfill(db: &Db, cache: &FormCache) -> Result<u64, DbError> {
+    let mut filled = 0u64;
+    loop {
+        let done =
+            db.write(|tx| -> Result<usize, DbError> {
+                let pending: Vec<(String, u32, String)> = tx
+                .prepare(
+                    "SELECT visit_id, revision, doc FROM visits WHERE exported IS NULL LIMIT ?1",
+                )?
+                .query_map([BACKFILL_CHUNK as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+                for (visit_id, revision, doc) in &pending {
+                    let doc: VisitDoc = serde_json::from_str(doc)
+                        .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: {e}")))?;
+                    let form = cache.get(tx, &doc.form_id, doc.form_version)?;
+                    let answers = exported(form.as_ref(), &doc);
+                    let json = serde_json::to_string(&answers)
+                        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+                    tx.execute(
+                        "UPDATE visits SET exported = ?1 WHERE visit_id = ?2 AND revision = ?3",
+                        params![json, visit_id, revision],
+                    )?;
+                }
+                Ok(pending.len())
+            })?;
+        filled += done as u64;
+        if done < BACKFILL_CHUNK {
+            break;
+        }
+    }
+    if filled > 0 {
+        tracing::info!(
+            visits = filled,
+            "export answers computed for visits stored before schema version 3"
+        );
+    }
+    Ok(filled)
+}
+
+fn key_cells(plan: &Plan, form_version: u32, answers: &Answers, region_code: &str) -> Vec<String> {
+    let first_answered = |fields: Option<&Vec<String>>| {
+        fields
+            .into_iter()
+            .flatten()
             .map(|f| cell(answers.get(f)))
+            .find(|c| !c.is_empty())
             .unwrap_or_default()
     };
     let mut out = vec![
-        answer(plan.nik_field.get(&doc.form_version)),
-        answer(plan.kk_field.get(&doc.form_version)),
+        first_answered(plan.nik_fields.get(&form_version)),
+        first_answered(plan.kk_fields.get(&form_version)),
     ];
     for (code, name) in regions::levels(region_code) {
         out.push(code);

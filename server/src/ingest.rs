@@ -45,6 +45,8 @@ struct Validated {
     outcome: Option<String>,
     /// The region the visit's own answers name (used for new cases without an assignment).
     region_answer: Option<String>,
+    /// What the export shows of the visit (JSON), computed with the findings.
+    exported: String,
 }
 
 /// Checks what can be checked without the writer and re-validates each visit with its form.
@@ -92,11 +94,23 @@ fn check(
 fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCode, String)> {
     // The engine is shared code; should it ever panic on some input, that visit is rejected (the phone keeps
     // it) instead of taking the whole batch down.
-    let findings = catch_unwind(AssertUnwindSafe(|| form.validate(&doc.answers, doc.visit_date))).map_err(|_| {
+    let evaluation = catch_unwind(AssertUnwindSafe(|| form.evaluate(&doc.answers, doc.visit_date))).map_err(|_| {
         tracing::error!(visit_id = %doc.visit_id, form = %doc.form_id, "form engine panicked while validating");
         (RejectCode::Invalid, "the server could not validate this visit; it was not stored".to_string())
     })?;
-    let count = |level: Level| findings.iter().filter(|f| f.level == level).count() as u32;
+    let exported = serde_json::to_string(&evaluation.exported).map_err(|e| {
+        (
+            RejectCode::Invalid,
+            format!("the server could not store this visit: {e}"),
+        )
+    })?;
+    let count = |level: Level| {
+        evaluation
+            .findings
+            .iter()
+            .filter(|f| f.level == level)
+            .count() as u32
+    };
     let definition = form.form();
     let answer_text = |field: Option<&str>| {
         field
@@ -107,14 +121,21 @@ fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCod
                 _ => None,
             })
     };
-    let region_answer = answer_text(forms::first_of_type(definition, FieldType::Region))
-        .filter(|code| regions::check_scope_code(code).is_ok());
+    // The first region the visit answered (a form may have several, some hidden for this visit).
+    let region_answer = forms::top_level_fields(definition)
+        .filter(|f| f.kind == FieldType::Region)
+        .filter_map(|f| match evaluation.exported.get(&f.id) {
+            Some(serde_json::Value::String(code)) => Some(code.clone()),
+            _ => None,
+        })
+        .find(|code| regions::check_scope_code(code).is_ok());
     Ok(Validated {
         error_count: count(Level::Error),
         warning_count: count(Level::Warning),
         outcome: answer_text(forms::outcome_field(definition)),
         region_answer,
-        findings,
+        findings: evaluation.findings,
+        exported,
     })
 }
 
@@ -287,8 +308,8 @@ fn apply_visit(
     tx.execute(
         "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
              form_version, assignment_id, region_code, visit_date, received_at, findings, error_count, warning_count,
-             status, seq, outcome, is_latest)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1)",
+             status, seq, outcome, is_latest, exported)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1, ?19)",
         params![
             visit_id,
             doc.revision,
@@ -308,6 +329,7 @@ fn apply_visit(
             validated.warning_count,
             seq as i64,
             validated.outcome,
+            validated.exported,
         ],
     )?;
     Ok(receipt(doc, ReceiptStatus::Accepted, validated.error_count))

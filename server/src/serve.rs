@@ -31,9 +31,14 @@ pub async fn bind(
 ) -> Result<(tokio::net::TcpListener, axum::Router), ServeError> {
     let db = {
         let data = data.to_path_buf();
-        tokio::task::spawn_blocking(move || Db::open(&data))
-            .await
-            .map_err(|e| ServeError::Io(std::io::Error::other(e)))??
+        tokio::task::spawn_blocking(move || {
+            let db = Db::open(&data)?;
+            // Visits stored by an older version get what the export needs before the first export.
+            crate::export::backfill(&db, &crate::forms::FormCache::default())?;
+            Ok::<_, DbError>(db)
+        })
+        .await
+        .map_err(|e| ServeError::Io(std::io::Error::other(e)))??
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

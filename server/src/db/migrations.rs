@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use super::DbError;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROGRESS_COLUMNS];
+pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROGRESS_COLUMNS, V3_EXPORTED_ANSWERS];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -149,6 +149,13 @@ UPDATE visits SET is_latest =
 -- Visits stored before version 2 keep the conventional outcome answer, if any.
 UPDATE visits SET outcome = CAST(json_extract(doc, '$.answers.outcome') AS TEXT);
 CREATE INDEX visits_latest_by_user ON visits (is_latest, user_id, visit_date);
+";
+
+/// What the export shows of each visit (relevant answers and calculated values, as JSON), computed once at
+/// ingest instead of at every export. Rows stored before version 3 hold NULL until `export::backfill` (run when
+/// the server starts) fills them; the export computes a NULL row itself meanwhile.
+const V3_EXPORTED_ANSWERS: &str = "
+ALTER TABLE visits ADD COLUMN exported TEXT;
 ";
 
 /// The schema version recorded in the database.

@@ -128,6 +128,16 @@ pub fn load(json: &str) -> Result<CompiledForm, LoadErrors> {
     }
 }
 
+/// One full evaluation of a visit's answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// As [`CompiledForm::validate`] gives them.
+    pub findings: Vec<Finding>,
+    /// The relevant answers with the relevant calculated values beside them (inside member objects for
+    /// members): what an export shows of the visit.
+    pub exported: Answers,
+}
+
 /// Checks an already-parsed form.
 pub fn compile(form: Form) -> Result<CompiledForm, LoadErrors> {
     Ok(CompiledForm {
@@ -154,6 +164,15 @@ impl CompiledForm {
     /// [`CompiledForm::relevant_answers`], which holds only what was answered.
     pub fn calculated(&self, answers: &Answers, visit_date: NaiveDate) -> Answers {
         session::State::new(self, answers.clone(), visit_date).calculated()
+    }
+
+    /// Findings and exported answers from one evaluation of the form (what the server keeps of a visit).
+    pub fn evaluate(&self, answers: &Answers, visit_date: NaiveDate) -> Evaluation {
+        let state = session::State::new(self, answers.clone(), visit_date);
+        Evaluation {
+            findings: state.findings(),
+            exported: state.exported(),
+        }
     }
 
     /// A live evaluation state for one visit, for the App. Fails only when a repeat's answer is not a list of

@@ -659,6 +659,31 @@ impl State {
         out
     }
 
+    /// What is exported of a visit: the relevant answers with the relevant calculated values beside them
+    /// (members' calculated values inside their member objects). A hidden repeat stays out, whatever its
+    /// members' calculations give.
+    pub(crate) fn exported(&self) -> Answers {
+        let mut out = self.relevant_answers();
+        for (key, value) in self.calculated() {
+            match value {
+                Json::Array(calculated) => {
+                    let Some(Json::Array(members)) = out.get_mut(&key) else {
+                        continue;
+                    };
+                    for (member, values) in members.iter_mut().zip(calculated) {
+                        if let (Json::Object(member), Json::Object(values)) = (member, values) {
+                            member.extend(values);
+                        }
+                    }
+                }
+                value => {
+                    out.insert(key, value);
+                }
+            }
+        }
+        out
+    }
+
     /// The answers of relevant input fields only (what is exported).
     pub(crate) fn relevant_answers(&self) -> Answers {
         let mut out = Answers::new();

@@ -426,6 +426,36 @@ fn hidden_fields_are_neither_validated_nor_exported() {
 }
 
 #[test]
+fn the_export_holds_relevant_answers_and_calculated_values_from_one_evaluation() {
+    let form = household();
+    let mut a = valid_answers();
+    member(&mut a, 0).insert("pregnant".into(), json!("1"));
+    let evaluation = form.evaluate(&a, visit_date());
+    assert_eq!(evaluation.findings, form.validate(&a, visit_date()));
+    let exported = evaluation.exported;
+    // Calculated values sit beside the answers: top-level ones as keys, members' inside each member.
+    assert_eq!(exported["n_members"], json!(2));
+    let calculated = form.calculated(&a, visit_date());
+    assert_eq!(
+        exported["members"][0]["age"],
+        calculated["members"][0]["age"]
+    );
+    assert!(exported["members"][0]["age"].is_number());
+    // Every relevant answer is there unchanged, and the hidden one is still out.
+    for (key, value) in form.relevant_answers(&a, visit_date()) {
+        if key != "members" {
+            assert_eq!(exported[&key], value, "{key}");
+        }
+    }
+    assert!(exported["members"][0].get("pregnant").is_none());
+    // A visit that ends early has no roster, so no members' calculated values either.
+    a.insert("outcome".into(), json!("0"));
+    let exported = form.evaluate(&a, visit_date()).exported;
+    assert!(exported.get("members").is_none(), "{exported:?}");
+    assert!(exported.get("n_members").is_none(), "{exported:?}");
+}
+
+#[test]
 fn answer_shapes_per_type() {
     let found = validate_with(|a| {
         a.insert("kk_count".into(), json!(2.5));

@@ -4,6 +4,7 @@
 mod bad_input;
 mod concurrency;
 mod enrol;
+mod export;
 mod routes;
 mod supervisor;
 mod sync;

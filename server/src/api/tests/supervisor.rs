@@ -455,9 +455,9 @@ async fn the_export_streams_a_hundred_thousand_visits_in_bounded_chunks() {
             let mut insert = tx.prepare(
                 "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
                      form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,
-                     warning_count, status, seq, outcome, is_latest)
+                     warning_count, status, seq, outcome, is_latest, exported)
                  SELECT ?1, 1, content_hash, ?2, user_id, device_id, batch_id, form_id, form_version, assignment_id,
-                     region_code, visit_date, received_at, findings, 0, 0, 'submitted', ?3, outcome, 1
+                     region_code, visit_date, received_at, findings, 0, 0, 'submitted', ?3, outcome, 1, exported
                  FROM visits LIMIT 1",
             )?;
             for i in 1..VISITS {
