@@ -217,7 +217,8 @@ pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Fa
         }
     })?;
     let round_trip = serde_json::to_value(&parsed).map_err(|_| Failure::internal())?;
-    if let Some((path, problem)) = shape_problem(&value, &round_trip, String::new()) {
+    if let Some((at, problem)) = shape_problem(&value, &round_trip) {
+        let path = path_text(&at);
         return Err(match (path.is_empty(), problem) {
             (true, _) => Failure::bad_request("invalid_body", "the body must be a JSON object"),
             (false, Shape::Unknown) => {
@@ -239,29 +240,51 @@ enum Shape {
     NotObject,
 }
 
+/// One step of a path into a body.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 /// The first key present in `input` but not in `known` (what `T` serialises back), or a non-object where `T`
-/// has an object, with its path.
-fn shape_problem(input: &Value, known: &Value, path: String) -> Option<(String, Shape)> {
+/// has an object, with its path (innermost step first). The path is only built once a problem is found: bodies
+/// are walked key by key on every sync.
+fn shape_problem<'a>(input: &'a Value, known: &Value) -> Option<(Vec<Step<'a>>, Shape)> {
     match (input, known) {
         (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(key, value)| {
-            let here = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
+            let (mut at, shape) = match b.get(key) {
+                None => (Vec::new(), Shape::Unknown),
+                Some(known) => shape_problem(value, known)?,
             };
-            match b.get(key) {
-                None => Some((here, Shape::Unknown)),
-                Some(known) => shape_problem(value, known, here),
-            }
+            at.push(Step::Key(key));
+            Some((at, shape))
         }),
-        (_, Value::Object(_)) => Some((path, Shape::NotObject)),
-        (Value::Array(a), Value::Array(b)) => a
-            .iter()
-            .zip(b)
-            .enumerate()
-            .find_map(|(i, (x, y))| shape_problem(x, y, format!("{path}[{i}]"))),
+        (_, Value::Object(_)) => Some((Vec::new(), Shape::NotObject)),
+        (Value::Array(a), Value::Array(b)) => {
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| {
+                let (mut at, shape) = shape_problem(x, y)?;
+                at.push(Step::Index(i));
+                Some((at, shape))
+            })
+        }
         _ => None,
     }
+}
+
+/// `visits[0].answers.x` from steps innermost first.
+fn path_text(at: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in at.iter().rev() {
+        match step {
+            Step::Key(key) if out.is_empty() => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 /// A query string parsed into `T`, with a JSON error naming the parameter.

@@ -448,7 +448,7 @@ pub fn export(f: &Export) -> Figure {
                 bytes(f.bytes)
             ),
             format!(
-                "- What limits it: the server parses each visit's stored answers into a JSON tree to pick the \
+                "- Where the time goes: the server parses each visit's stored answers into a JSON tree to pick the \
                  cells (and the No. KK and NIK keys: the first one answered) where the plain query lets SQLite's \
                  `json_extract` read the text. Parsing alone, for these {} visits in one thread: {} per pass, i.e. \
                  {} of the {} the two exports took.",
