@@ -1,7 +1,6 @@
 //! `tepat-field` driven through its stdin: a whole DTSEN ground-check visit with a 10-member roster, from the
 //! list to the outbox, with nonsense typed along the way.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -9,6 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use shared::form::{FieldType, Level};
 use shared::protocol::{Answers, Assignment, VisitDoc};
+use shared::runtime::script::{OUTCOME, Step, field_kinds, steps, typed_text};
 use shared::store::{Durability, Store, VisitState};
 use shared::synth::{Generator, Outcome};
 
@@ -41,59 +41,51 @@ fn household_of_ten() -> (Assignment, VisitDoc) {
     panic!("no 10-member household in 10,000 draws");
 }
 
-/// Field kinds by id.
-fn kinds(form: &shared::form::Form) -> BTreeMap<String, FieldType> {
-    fn walk(fields: &[shared::form::Field], out: &mut BTreeMap<String, FieldType>) {
-        for f in fields {
-            out.insert(f.id.clone(), f.kind);
-            walk(&f.fields, out);
-        }
-    }
-    let mut out = BTreeMap::new();
-    for s in &form.sections {
-        walk(&s.fields, &mut out);
-    }
-    out
-}
-
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Array(codes) => codes
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
-    }
-}
-
-/// The command answering `path` with `value` (a photo is written to `photos` first).
-fn command_for(path: &str, kind: FieldType, value: &Value, photos: &Path) -> Option<String> {
-    Some(match kind {
-        FieldType::Calculate | FieldType::Note | FieldType::Repeat => return None,
-        FieldType::Geopoint => format!(
+/// The command typing `step` (a photo is written to `photos` first).
+fn command_for(step: Step, photos: &Path) -> String {
+    match step {
+        Step::Answer {
+            path,
+            kind: FieldType::Geopoint,
+            value,
+        } => format!(
             "gps {path} {} {} {}",
             value["lat"], value["lon"], value["accuracy_m"]
         ),
-        FieldType::Photo => {
+        Step::Answer {
+            path,
+            kind: FieldType::Photo,
+            ..
+        } => {
             let file = photos.join(format!("{}.jpg", path.replace(['[', ']', '.'], "_")));
             std::fs::write(&file, format!("photo of {path}")).unwrap();
             format!("foto {path} {}", file.display())
         }
-        FieldType::Region => format!("pilih {path} {}", text_of(value)),
-        _ => format!("jawab {path} {}", text_of(value)),
-    })
+        Step::Answer {
+            path,
+            kind: FieldType::Region,
+            value,
+        } => format!("pilih {path} {}", typed_text(value)),
+        Step::Answer { path, value, .. } => format!("jawab {path} {}", typed_text(value)),
+        Step::AddMember { repeat, .. } => format!("tambah {repeat}"),
+        Step::CloseMember => "tutup".into(),
+        Step::Note { path, note } => format!("catatan {path} {note}"),
+    }
 }
 
 fn script(doc: &VisitDoc, form: &shared::form::Form, photos: &Path) -> String {
-    let kinds = kinds(form);
     let outcome_number = form.sections[0]
         .fields
         .iter()
-        .position(|f| f.id == "visit_outcome")
+        .position(|f| f.id == OUTCOME)
         .unwrap()
         + 1;
+    let kinds = field_kinds(form);
+    let mut steps = steps(doc, &kinds).into_iter();
+    let Some(Step::Answer { path, value, .. }) = steps.next() else {
+        panic!("no answer to begin with");
+    };
+    assert_eq!(path, OUTCOME, "the outcome is answered first");
     let mut lines = vec![
         "bantuan".to_string(),
         "blabla".into(),
@@ -101,7 +93,7 @@ fn script(doc: &VisitDoc, form: &shared::form::Form, photos: &Path) -> String {
         "1 jawaban tanpa kunjungan".into(),
         "buka 1".into(),
         // The outcome first, by its number on the page, as a person would.
-        format!("{outcome_number} 1"),
+        format!("{outcome_number} {}", typed_text(value)),
         "2 x y z".into(),
         "gps".into(),
         "foto 3".into(),
@@ -109,34 +101,7 @@ fn script(doc: &VisitDoc, form: &shared::form::Form, photos: &Path) -> String {
         "lanjut".into(),
         "kembali".into(),
     ];
-    for (key, value) in &doc.answers {
-        if key == "members" || key == "visit_outcome" {
-            continue;
-        }
-        let kind = kinds.get(key).copied().unwrap_or(FieldType::Text);
-        lines.extend(command_for(key, kind, value, photos));
-    }
-    for (i, member) in doc.answers["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
-        lines.push("tambah members".into());
-        for (key, value) in member.as_object().unwrap() {
-            let kind = kinds.get(key).copied().unwrap_or(FieldType::Text);
-            lines.extend(command_for(
-                &format!("members[{i}].{key}"),
-                kind,
-                value,
-                photos,
-            ));
-        }
-        lines.push("tutup".into());
-    }
-    for (path, note) in &doc.warning_notes {
-        lines.push(format!("catatan {path} {note}"));
-    }
+    lines.extend(steps.map(|step| command_for(step, photos)));
     // The KK lists eleven: a warning on the roster, which needs a note before finalising.
     lines.push("jawab kk_member_count 11".into());
     lines.push("periksa".into());
@@ -252,7 +217,7 @@ fn a_whole_dtsen_visit_with_ten_members_from_the_keyboard() {
     assert_eq!(doc.answers["kk_member_count"], serde_json::json!(11));
     let members = doc.answers["members"].as_array().unwrap();
     assert_eq!(members.len(), 10);
-    let kinds = kinds(form);
+    let kinds = field_kinds(form);
     let compare = |got: &Answers, want: &Answers, prefix: &str| {
         for (key, value) in want {
             let kind = kinds.get(key).copied();

@@ -6,6 +6,7 @@
 //! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
 
 mod clock;
+pub mod script;
 mod store_effect;
 mod sync;
 mod transport;
