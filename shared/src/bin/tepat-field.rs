@@ -4,11 +4,10 @@
 //! Type `bantuan` (or `help`) for the commands. Commands are read line by line from stdin, so a session can be
 //! scripted: `tepat-field --db latihan.db < kunjungan.txt`.
 
-use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use clap::Parser;
 use shared::app::LocationOutput;
@@ -20,7 +19,7 @@ use shared::form::{FieldType, Lang, Level};
 use shared::protocol::{Assignment, Role};
 use shared::runtime::{
     Clock, FixedClock, HttpConfig, HttpTransport, NoServer, Parts, PhotoResult, Runtime,
-    ShellEffects, SystemClock, Transport,
+    SystemClock, Transport, script::ScriptedShell,
 };
 use shared::store::{Durability, Identity};
 
@@ -64,45 +63,9 @@ struct Args {
     ca: Option<PathBuf>,
 }
 
-/// The terminal plays the phone: GPS and camera requests wait here until the command that asked answers them.
-#[derive(Default)]
-struct TerminalShell {
-    locations: Mutex<VecDeque<u64>>,
-    photos: Mutex<VecDeque<u64>>,
-}
-
-impl ShellEffects for TerminalShell {
-    fn request_location(&self, request_id: u64, _path: String) {
-        self.locations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(request_id);
-    }
-    fn request_photo(&self, request_id: u64, _path: String) {
-        self.photos
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(request_id);
-    }
-    fn view_changed(&self, _view: ViewModel) {
-        // Sync is awaited by the `sync` command, which prints the view itself.
-    }
-}
-
-impl TerminalShell {
-    fn next_location(&self) -> Option<u64> {
-        self.locations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-    fn next_photo(&self) -> Option<u64> {
-        self.photos
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-}
+/// The terminal plays the phone: GPS and camera requests wait in a [`ScriptedShell`] until the command that asked
+/// answers them.
+type TerminalShell = ScriptedShell;
 
 /// A simulated fix near Kota Bengkulu, for training without a GPS.
 const SIMULATED_FIX: (f64, f64, f64) = (-3.79556, 102.25917, 6.0);
