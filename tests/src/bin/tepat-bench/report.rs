@@ -396,17 +396,19 @@ pub fn ingest(f: &Ingest) -> Figure {
                 f.validation.as_secs_f64() * 1000.0 / f.visits.max(1) as f64
             ),
             format!(
-                "- What limits it: CPU per visit. The form engine is {:.0}% of the server's CPU per visit; a perf \
-                 profile of the server under this load (2026-11, flat: no call graphs in release) puts about a quarter \
-                 of its samples in malloc/free, the rest spread over the engine, gzip both ways, JSON and SQLite. A \
-                 likely source of the allocations: `api::extract::parse_json` handles each body three times (into a \
-                 JSON value, into the wire type, and back into a value to look for unknown fields, `format!`ing a \
-                 path for every key it walks). Cheap fixes \
-                 (server code): build the path only once a problem is found (or `#[serde(deny_unknown_fields)]` on \
-                 the wire types instead of the round trip); a faster allocator. Ingest was 2.4× slower before \
-                 `+is_latest` kept the latest-revision lookups on the primary key (SQLite had chosen \
-                 `visits_latest_by_user` and read every stored visit for each new one). The raw baseline does none \
-                 of the per-visit work, so ≥ 25% of it needs about {:.2} ms of server CPU per visit on these cores.",
+                "- What limits it: CPU per visit, and most of it is work the server must do. Validation alone is \
+                 {:.0}% of the server's CPU per visit here. A profile of the server's request threads under this load \
+                 (2026-11-23: release build with line tables, `perf record -e cpu-clock --call-graph dwarf` around \
+                 `tepat-bench --only 4`) splits them as: re-validating with the form engine (`CompiledForm::evaluate`, \
+                 findings and what the export shows, in one pass) 34%; reading the body (gunzip, JSON into a tree, \
+                 into the wire types, and the unknown-field check) 17%; the write transaction (checks, inserts, \
+                 commit) 16%; content hashes 7%; the changes sent down 5%; the rest HTTP and scheduling. Tried and \
+                 dropped: mimalloc as the server's allocator (0.48–0.54 ms per visit against 0.52, within the noise). \
+                 What would move it: a cheaper full evaluation in the engine (building a visit's state evaluates every \
+                 expression once, as figure 2's fresh session shows), and parsing bodies straight into the wire \
+                 types with unknown fields denied instead of through a tree. Ingest was 2.4× slower before \
+                 `+is_latest` kept the latest-revision lookups on the primary key. The raw baseline does none of the \
+                 per-visit work, so ≥ 25% of it needs about {:.2} ms of server CPU per visit on these cores.",
                 ratio(f.validation.as_secs_f64(), f.server_cpu) * 100.0,
                 std::thread::available_parallelism().map_or(1, usize::from) as f64 * 4000.0
                     / f.raw_rate().max(1.0)
