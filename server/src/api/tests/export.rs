@@ -213,3 +213,34 @@ async fn visits_stored_before_the_exported_column_export_the_same_before_and_aft
         0
     );
 }
+
+#[tokio::test]
+async fn a_server_starting_on_rows_stored_before_the_column_fills_them() {
+    let world = world().await;
+    let unexported = |kit: &Kit| -> i64 {
+        kit.db()
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT count(*) FROM visits WHERE exported IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap()
+    };
+    world
+        .kit
+        .db()
+        .write(|tx| tx.execute("UPDATE visits SET exported = NULL", []))
+        .unwrap();
+    assert_eq!(unexported(&world.kit), 3);
+    // What `tepat-server serve` does before it accepts a request.
+    let (_listener, _router) = crate::serve::bind(
+        "127.0.0.1:0",
+        world.kit.dir.path(),
+        crate::config::Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unexported(&world.kit), 0);
+}
