@@ -172,6 +172,19 @@ async fn calculated_columns_hold_the_engine_s_values() {
     );
 }
 
+/// Visits whose export is not computed yet.
+fn unexported(kit: &Kit) -> i64 {
+    kit.db()
+        .read(|tx| {
+            tx.query_row(
+                "SELECT count(*) FROM visits WHERE exported IS NULL",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap()
+}
+
 fn cell(value: &Value) -> String {
     crate::export::cell(Some(value))
 }
@@ -193,18 +206,7 @@ async fn visits_stored_before_the_exported_column_export_the_same_before_and_aft
     let filled =
         crate::export::backfill(world.kit.db(), &crate::forms::FormCache::default()).unwrap();
     assert_eq!(filled, 3);
-    let missing: i64 = world
-        .kit
-        .db()
-        .read(|tx| {
-            tx.query_row(
-                "SELECT count(*) FROM visits WHERE exported IS NULL",
-                [],
-                |r| r.get(0),
-            )
-        })
-        .unwrap();
-    assert_eq!(missing, 0);
+    assert_eq!(unexported(&world.kit), 0);
     assert_eq!(export(&world, "households").await, households);
     assert_eq!(export(&world, "members").await, members);
     // Nothing left to do the next time the server starts.
@@ -217,17 +219,6 @@ async fn visits_stored_before_the_exported_column_export_the_same_before_and_aft
 #[tokio::test]
 async fn a_server_starting_on_rows_stored_before_the_column_fills_them() {
     let world = world().await;
-    let unexported = |kit: &Kit| -> i64 {
-        kit.db()
-            .read(|tx| {
-                tx.query_row(
-                    "SELECT count(*) FROM visits WHERE exported IS NULL",
-                    [],
-                    |r| r.get(0),
-                )
-            })
-            .unwrap()
-    };
     world
         .kit
         .db()
