@@ -120,12 +120,7 @@ pub fn plan(
                 push_unique(&mut plan.member_fields, &child.id);
             }
         }
-        let of_type = |kind: FieldType| {
-            forms::top_level_fields(form)
-                .filter(|f| f.kind == kind)
-                .map(|f| f.id.clone())
-                .collect::<Vec<_>>()
-        };
+        let of_type = |kind| forms::of_type(form, kind).map(str::to_string).collect();
         plan.nik_fields
             .insert(form.version, of_type(FieldType::Nik));
         plan.kk_fields.insert(form.version, of_type(FieldType::Kk));

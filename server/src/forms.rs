@@ -219,10 +219,11 @@ pub fn outcome_field(form: &Form) -> Option<&str> {
         .map(|f| f.id.as_str())
 }
 
-/// The first top-level field of a type (the household's NIK, No. KK, region).
-pub fn first_of_type(form: &Form, kind: FieldType) -> Option<&str> {
+/// The top-level fields of a type, in form order (the household's NIK, No. KK, region fields). A visit's key is
+/// the first of them it answered: a form may have several, some hidden for a given visit.
+pub fn of_type(form: &Form, kind: FieldType) -> impl Iterator<Item = &str> {
     top_level_fields(form)
-        .find(|f| f.kind == kind)
+        .filter(move |f| f.kind == kind)
         .map(|f| f.id.as_str())
 }
 

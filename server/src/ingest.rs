@@ -121,10 +121,9 @@ fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCod
                 _ => None,
             })
     };
-    // The first region the visit answered (a form may have several, some hidden for this visit).
-    let region_answer = forms::top_level_fields(definition)
-        .filter(|f| f.kind == FieldType::Region)
-        .filter_map(|f| match evaluation.exported.get(&f.id) {
+    // The first region the visit answered.
+    let region_answer = forms::of_type(definition, FieldType::Region)
+        .filter_map(|id| match evaluation.exported.get(id) {
             Some(serde_json::Value::String(code)) => Some(code.clone()),
             _ => None,
         })

@@ -29,13 +29,14 @@ pub async fn bind(
     data: &Path,
     limits: Limits,
 ) -> Result<(tokio::net::TcpListener, axum::Router), ServeError> {
-    let db = {
+    let state = {
         let data = data.to_path_buf();
         tokio::task::spawn_blocking(move || {
-            let db = Db::open(&data)?;
+            let state = AppState::new(Db::open(&data)?, limits);
             // Visits stored by an older version get what the export needs before the first export.
-            crate::export::backfill(&db, &crate::forms::FormCache::default())?;
-            Ok::<_, DbError>(db)
+            let app = state.app();
+            crate::export::backfill(&app.db, &app.forms)?;
+            Ok::<_, DbError>(state)
         })
         .await
         .map_err(|e| ServeError::Io(std::io::Error::other(e)))??
@@ -46,7 +47,7 @@ pub async fn bind(
             addr: listen.to_string(),
             source,
         })?;
-    Ok((listener, api::router(AppState::new(db, limits))))
+    Ok((listener, api::router(state)))
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests.

@@ -169,36 +169,26 @@ pub fn assignments_csv(rows: &[(&str, &Assignment)]) -> String {
         .flat_map(|(_, a)| a.prefill.keys().map(String::as_str))
         .filter(|k| !FIXED.contains(k))
         .collect();
-    let mut out = String::new();
-    let header: Vec<&str> = FIXED.iter().copied().chain(keys.iter().copied()).collect();
-    out.push_str(&header.join(","));
-    out.push('\n');
+    // Written to memory: the writer's only failure would be the sink's, and a Vec does not fail.
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = FIXED.iter().copied().chain(keys.iter().copied());
+    let _ = out.write_record(header);
     for (user, a) in rows {
         let version = a.form_version.to_string();
-        let mut cells: Vec<&str> = vec![
-            &a.assignment_id,
+        let fixed = [
+            a.assignment_id.as_str(),
             user,
             &a.form_id,
             &version,
             &a.region_code,
             &a.label,
         ];
-        for key in &keys {
-            cells.push(a.prefill.get(*key).map_or("", String::as_str));
-        }
-        let quoted: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&quoted.join(","));
-        out.push('\n');
+        let prefill = keys
+            .iter()
+            .map(|key| a.prefill.get(*key).map_or("", String::as_str));
+        let _ = out.write_record(fixed.into_iter().chain(prefill));
     }
-    out
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Differences between what a phone froze and what the server holds, field by field (empty = equal).

@@ -156,6 +156,8 @@ CREATE INDEX visits_latest_by_user ON visits (is_latest, user_id, visit_date);
 /// the server starts) fills them; the export computes a NULL row itself meanwhile.
 const V3_EXPORTED_ANSWERS: &str = "
 ALTER TABLE visits ADD COLUMN exported TEXT;
+-- Only rows still to fill: empty once filled, so finding them at every start reads nothing else.
+CREATE INDEX visits_unexported ON visits (visit_id, revision) WHERE exported IS NULL;
 ";
 
 /// The schema version recorded in the database.

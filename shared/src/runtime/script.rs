@@ -231,8 +231,9 @@ impl<'a> Typist<'a> {
                     stored(&path)?;
                 }
                 Step::AddMember { repeat, count } => {
-                    while self.members(visit_id, repeat)? < count {
-                        self.add_member(visit_id, repeat)?;
+                    let mut members = self.members(visit_id, repeat)?;
+                    while members < count {
+                        members = self.add_member(visit_id, repeat, members)?;
                         stored(repeat)?;
                     }
                 }
@@ -274,13 +275,19 @@ impl<'a> Typist<'a> {
         })
     }
 
-    fn add_member(&self, visit_id: Uuid, repeat: &str) -> Result<(), ScriptError> {
-        let before = self.members(visit_id, repeat)?;
+    /// Taps "Add" on a roster holding `before` members; how many it holds now.
+    fn add_member(
+        &self,
+        visit_id: Uuid,
+        repeat: &str,
+        before: usize,
+    ) -> Result<usize, ScriptError> {
         self.runtime.dispatch(UiEvent::AddMember {
             repeat_path: repeat.to_string(),
         });
-        if self.members(visit_id, repeat)? > before {
-            Ok(())
+        let now = self.members(visit_id, repeat)?;
+        if now > before {
+            Ok(now)
         } else {
             Err(ScriptError::MemberNotAdded {
                 repeat: repeat.to_string(),

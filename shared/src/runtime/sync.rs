@@ -256,9 +256,8 @@ fn run_timer(runtime: &Runtime, control: &Control, policy: SyncPolicy) {
 mod tests {
     use super::*;
     use crate::protocol::{EnrolResponse, Role, SyncRequest, SyncResponse, UserInfo};
-    use crate::runtime::tests::{RecordingShell, finalise_one, parts, set_up};
+    use crate::runtime::tests::{RecordingShell, finalise_one, in_memory, parts, set_up};
     use crate::runtime::{FakeServer, Transport};
-    use crate::store::Store;
     use proptest::prelude::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
@@ -286,10 +285,7 @@ mod tests {
     fn the_timer_retries_failures_until_the_outbox_is_empty_then_rests() {
         let server = Arc::new(FakeServer::new());
         let shell = Arc::new(RecordingShell::default());
-        let runtime = Runtime::start(
-            Store::open_in_memory().unwrap(),
-            parts(shell, server.clone()),
-        );
+        let runtime = in_memory(shell, server.clone());
         set_up(&runtime);
         finalise_one(&runtime, "A-1");
         for _ in 0..3 {
@@ -317,10 +313,7 @@ mod tests {
     fn offline_pauses_the_timer_and_coming_back_online_syncs_at_once() {
         let server = Arc::new(FakeServer::new());
         let shell = Arc::new(RecordingShell::default());
-        let runtime = Runtime::start(
-            Store::open_in_memory().unwrap(),
-            parts(shell, server.clone()),
-        );
+        let runtime = in_memory(shell, server.clone());
         set_up(&runtime);
         let timer = runtime.start_sync_timer(SyncPolicy {
             period: Duration::from_secs(3600),

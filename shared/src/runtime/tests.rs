@@ -59,6 +59,11 @@ fn assignment(id: &str) -> Assignment {
     }
 }
 
+/// A runtime on an in-memory store with this shell and transport.
+pub(super) fn in_memory(shell: Arc<dyn ShellEffects>, transport: Arc<dyn Transport>) -> Runtime {
+    Runtime::start(Store::open_in_memory().unwrap(), parts(shell, transport))
+}
+
 pub(super) fn set_up(runtime: &Runtime) {
     runtime.dispatch(UiEvent::InstallForm { json: FORM.into() });
     runtime.dispatch(UiEvent::UseIdentity {
@@ -145,10 +150,7 @@ fn a_first_start_with_no_data_shows_an_empty_list_and_data_survives_reopening() 
 #[test]
 fn dispatch_is_safe_from_many_threads() {
     let shell = Arc::new(RecordingShell::default());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell, Arc::new(NoServer)),
-    );
+    let runtime = in_memory(shell, Arc::new(NoServer));
     open_found(&runtime);
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -188,10 +190,7 @@ fn dispatch_is_safe_from_many_threads() {
 #[test]
 fn gps_goes_to_the_shell_and_its_answer_is_saved() {
     let shell = Arc::new(RecordingShell::default());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), Arc::new(NoServer)),
-    );
+    let runtime = in_memory(shell.clone(), Arc::new(NoServer));
     open_found(&runtime);
     runtime.dispatch(UiEvent::CaptureLocation { path: "gps".into() });
     let (id, path) = shell.locations.lock().unwrap().pop().unwrap();
@@ -224,10 +223,7 @@ fn a_photo_file_is_hashed_by_the_core() {
     let file = dir.path().join("front.jpg");
     std::fs::write(&file, b"not really a jpeg").unwrap();
     let shell = Arc::new(RecordingShell::default());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), Arc::new(NoServer)),
-    );
+    let runtime = in_memory(shell.clone(), Arc::new(NoServer));
     open_found(&runtime);
     runtime.dispatch(UiEvent::GoToSection { index: 2 });
     runtime.dispatch(UiEvent::TakePhoto {
@@ -300,10 +296,7 @@ fn a_shell_may_answer_from_inside_its_callback() {
     let shell = Arc::new(EagerShell {
         runtime: OnceLock::new(),
     });
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), Arc::new(NoServer)),
-    );
+    let runtime = in_memory(shell.clone(), Arc::new(NoServer));
     let _ = shell.runtime.set(runtime.clone());
     open_found(&runtime);
     runtime.dispatch(UiEvent::CaptureLocation { path: "gps".into() });
@@ -334,10 +327,7 @@ pub(super) fn finalise_one(runtime: &Runtime, assignment_id: &str) {
 fn sync_runs_in_the_background_and_tells_the_shell() {
     let shell = Arc::new(RecordingShell::default());
     let server = Arc::new(FakeServer::new());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), server.clone()),
-    );
+    let runtime = in_memory(shell.clone(), server.clone());
     set_up(&runtime);
     finalise_one(&runtime, "A-1");
     server.push_assignments(vec![assignment("A-3")]);
@@ -371,10 +361,7 @@ fn sync_runs_in_the_background_and_tells_the_shell() {
 fn a_lost_answer_is_retried_and_nothing_is_duplicated() {
     let shell = Arc::new(RecordingShell::default());
     let server = Arc::new(FakeServer::new());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), server.clone()),
-    );
+    let runtime = in_memory(shell.clone(), server.clone());
     set_up(&runtime);
     finalise_one(&runtime, "A-1");
     finalise_one(&runtime, "A-2");
@@ -408,10 +395,7 @@ fn a_lost_answer_is_retried_and_nothing_is_duplicated() {
 #[test]
 fn a_device_without_a_server_keeps_everything_and_says_it_is_offline() {
     let shell = Arc::new(RecordingShell::default());
-    let runtime = Runtime::start(
-        Store::open_in_memory().unwrap(),
-        parts(shell.clone(), Arc::new(NoServer)),
-    );
+    let runtime = in_memory(shell.clone(), Arc::new(NoServer));
     set_up(&runtime);
     finalise_one(&runtime, "A-1");
     runtime.dispatch(UiEvent::SyncNow);

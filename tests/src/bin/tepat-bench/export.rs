@@ -321,13 +321,13 @@ fn write_plain(
     Ok((started.elapsed(), written))
 }
 
+/// The first of `fields` the visit answered (`coalesce` wants two arguments at least: a trailing NULL).
 fn key(fields: &[String], json: &str) -> String {
     let extracts: Vec<String> = fields
         .iter()
-        .map(|f| format!("json_extract({json}, {})", path(f)))
-        .chain(["NULL".to_string(), "NULL".to_string()])
+        .map(|f| format!("json_extract({json}, {}), ", path(f)))
         .collect();
-    format!("coalesce({})", extracts.join(", "))
+    format!("coalesce({}NULL)", extracts.concat())
 }
 
 /// Households: the visit columns, the keys, then every top-level field.
