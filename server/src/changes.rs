@@ -288,3 +288,55 @@ fn materialise(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::Kit;
+
+    fn count(changes: &Changes) -> usize {
+        changes.assignments.len()
+            + changes.withdrawn.len()
+            + changes.returned.len()
+            + changes.approved.len()
+            + changes.forms.len()
+    }
+
+    #[test]
+    fn a_page_stops_before_exceeding_its_bytes_but_always_holds_one_change() {
+        let kit = Kit::world();
+        let read = |cursor, max_bytes| {
+            kit.db()
+                .read(|tx| page(tx, "enum1", cursor, 100, max_bytes))
+                .unwrap()
+        };
+        // The form published and enum1's two assignments.
+        let whole = read(0, usize::MAX);
+        assert_eq!(count(&whole.changes), 3);
+        assert!(!whole.more);
+
+        // One byte a page: one change each, `more` until the last.
+        let mut cursor = 0;
+        let mut pages = Vec::new();
+        loop {
+            let page = read(cursor, 1);
+            assert_eq!(count(&page.changes), 1, "{page:?}");
+            assert!(page.next_cursor > cursor);
+            cursor = page.next_cursor;
+            pages.push(page.changes);
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(pages.len(), 3);
+        assert_eq!(cursor, whole.next_cursor);
+        // The form, whose stored JSON is the largest change, does not fit with anything else in its size.
+        let form_bytes = kit
+            .db()
+            .read(|tx| tx.query_row("SELECT length(json) FROM forms", [], |r| r.get::<_, i64>(0)))
+            .unwrap() as usize;
+        let page = read(0, form_bytes);
+        assert!(page.more);
+        assert!(count(&page.changes) < 3);
+    }
+}

@@ -129,3 +129,56 @@ pub fn one(
         .optional()?;
     row.map(finish).transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::protocol::ReceiptStatus;
+
+    use super::*;
+    use crate::testkit::{Kit, visit};
+
+    #[tokio::test]
+    async fn a_page_stops_before_exceeding_its_bytes_but_always_holds_one_visit() {
+        let kit = Kit::world();
+        let enum1 = kit.enrol("enum1").await;
+        let enum2 = kit.enrol("enum2").await;
+        for (device, assignment) in [(&enum1, "A-1"), (&enum2, "B-1")] {
+            let response = kit.sync(device, 0, vec![visit(Some(assignment))]).await;
+            assert_eq!(response.receipts[0].status, ReceiptStatus::Accepted);
+        }
+        let page = |since, max_bytes| {
+            kit.db()
+                .read(|tx| page(tx, "sup", since, 100, max_bytes))
+                .unwrap()
+        };
+        let whole = page(0, usize::MAX);
+        assert_eq!(whole.visits.len(), 2);
+        assert!(!whole.more);
+
+        // One byte: each page holds the one visit that exceeds it, and says there is more.
+        let first = page(0, 1);
+        assert_eq!(first.visits.len(), 1);
+        assert!(first.more);
+        assert_eq!(first.visits[0].seq, whole.visits[0].seq);
+        let second = page(first.next_since, 1);
+        assert_eq!(second.visits.len(), 1);
+        assert_eq!(second.visits[0].seq, whole.visits[1].seq);
+        assert!(!second.more);
+
+        // Room for the first visit and not the second.
+        let first_bytes = kit
+            .db()
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT length(doc) + length(findings) FROM visits WHERE seq = ?1",
+                    [whole.visits[0].seq as i64],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap() as usize;
+        let exact = page(0, first_bytes);
+        assert_eq!(exact.visits.len(), 1);
+        assert!(exact.more);
+        assert_eq!(page(0, first_bytes * 3).visits.len(), 2);
+    }
+}

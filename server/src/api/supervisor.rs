@@ -142,6 +142,8 @@ pub async fn export_members(
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the writer waits for a slow client instead of filling memory.
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// SQLite page cache of an export's reader (`PRAGMA cache_size`; negative: KiB).
+const EXPORT_CACHE_SIZE: i64 = -256;
 
 async fn export(
     State(state): State<AppState>,
@@ -176,8 +178,14 @@ async fn export(
             sender,
         };
         let result = app.app().db.read(|tx| {
-            export::write(tx, &plan, table, &caller.user_id, &mut sink)
-                .map_err(|e| ExportFailure(e.to_string()))
+            // A sequential scan gains nothing from SQLite's page cache (2 MiB per connection by default), and a
+            // reader held by a stalled client keeps it: exports read through a small one.
+            let cache: i64 = tx.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+            tx.pragma_update(None, "cache_size", EXPORT_CACHE_SIZE)?;
+            let written = export::write(tx, &plan, table, &caller.user_id, &mut sink)
+                .map_err(|e| ExportFailure(e.to_string()));
+            tx.pragma_update(None, "cache_size", cache)?;
+            written
         });
         match result.and_then(|rows| {
             sink.finish()
