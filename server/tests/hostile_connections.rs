@@ -348,6 +348,29 @@ fn forty_stalled_exports_keep_rss_under_200_mib_and_a_slot_limit_answers_503() {
     }
 }
 
+/// Reads one response with a Content-Length body from a kept-alive connection (byte by byte, so nothing after
+/// it is consumed); returns its status line.
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no content-length: {head}"));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    head.lines().next().unwrap_or_default().to_string()
+}
+
 /// Opens `count` connections that never send a byte, each with the moment it was connected.
 fn silent(addr: &str, count: usize) -> Vec<(TcpStream, Instant)> {
     (0..count)
@@ -447,23 +470,8 @@ fn beyond_the_connection_limit_silent_connections_make_room_and_healthz_still_an
         phone
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
-        let mut reader = BufReader::new(&phone);
-        let mut status = String::new();
-        reader.read_line(&mut status).unwrap();
+        let status = read_response(&mut phone);
         assert!(status.starts_with("HTTP/1.1 200"), "{status:?}");
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-            if line == "\r\n" {
-                break;
-            }
-        }
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body).unwrap();
     }
     // The server survived: new connections still get answers.
     assert!(healthz(&server.addr) < Duration::from_secs(1));
@@ -516,4 +524,83 @@ fn http_level_errors_answer_with_a_json_body() {
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     assert!(healthz(&server.addr) < Duration::from_secs(1));
+}
+
+#[test]
+fn request_and_idle_timeouts_close_slow_uploads_idle_connections_and_stalled_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    prepare(&data);
+    let token = world(&data, &start(&data, &[], None).addr);
+    let server = start(
+        &data,
+        &[
+            "--request-timeout-secs",
+            "1",
+            "--idle-timeout-secs",
+            "2",
+            "--max-concurrent-requests",
+            "1",
+            "--queue-wait-ms",
+            "100",
+        ],
+        None,
+    );
+
+    // A body that stops half-way: 408 with a JSON body after the request timeout, and the connection closes.
+    let mut upload = TcpStream::connect(&server.addr).unwrap();
+    upload
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    upload
+        .write_all(
+            b"POST /api/v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\":",
+        )
+        .unwrap();
+    let mut answer = String::new();
+    let _ = upload.read_to_string(&mut answer);
+    let took = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let error: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(error["error"], "request_timeout");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+
+    // A kept-alive connection that sends nothing more is closed after the idle timeout, not before.
+    let mut idle = TcpStream::connect(&server.addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let status = read_response(&mut idle);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let answered = Instant::now();
+    assert!(!closed_within(&mut idle, Duration::from_millis(1000)));
+    assert!(closed_within(&mut idle, Duration::from_secs(3)));
+    let idle_for = answered.elapsed();
+    assert!(
+        idle_for >= Duration::from_millis(1500) && idle_for < Duration::from_secs(4),
+        "closed after {idle_for:?}"
+    );
+
+    // An export whose client stopped reading holds the only slot until the idle timeout cuts it.
+    let stalled = stalled_export(&server.addr, &token);
+    let (status, _, _) = get(&server.addr, "/healthz", None);
+    assert_eq!(status, 503, "the stalled export holds the only slot");
+    let cut = Instant::now();
+    loop {
+        let (status, _, _) = get(&server.addr, "/healthz", None);
+        if status == 200 {
+            break;
+        }
+        assert!(
+            cut.elapsed() < Duration::from_secs(8),
+            "the stalled export was never cut"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(stalled);
 }

@@ -180,6 +180,9 @@ pub(super) struct Activity {
     state: Mutex<(Phase, Instant)>,
     /// Told to close by [`Registry::evict_longest_waiting`].
     evicted: Notify,
+    /// Wakes the watchdog when the phase changes, since the new deadline may be nearer (10 s to send a request
+    /// head, then 2 s of idling).
+    phase_changed: Notify,
 }
 
 impl Activity {
@@ -187,6 +190,7 @@ impl Activity {
         Activity {
             state: Mutex::new((Phase::Opening, Instant::now())),
             evicted: Notify::new(),
+            phase_changed: Notify::new(),
         }
     }
 
@@ -204,6 +208,7 @@ impl Activity {
 
     fn enter(&self, phase: Phase) {
         *self.lock() = (phase, Instant::now());
+        self.phase_changed.notify_one();
     }
 
     /// The response made progress: its stall clock starts again.
@@ -219,6 +224,7 @@ impl Activity {
         let mut state = self.lock();
         if state.0 == Phase::Sending {
             *state = (Phase::Idle, Instant::now());
+            self.phase_changed.notify_one();
         }
     }
 
@@ -256,7 +262,10 @@ impl Activity {
     async fn overstayed(&self, limits: &ConnectionLimits) -> &'static str {
         loop {
             let (deadline, _) = self.deadline(limits);
-            tokio::time::sleep_until(deadline).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = self.phase_changed.notified() => continue,
+            }
             let (deadline, reason) = self.deadline(limits);
             if deadline <= Instant::now() {
                 return reason;
