@@ -151,6 +151,7 @@ fn main() -> ExitCode {
                 max_visits_per_batch,
                 max_page_size,
                 default_page_size: Limits::default().default_page_size.min(max_page_size),
+                ..Limits::default()
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
