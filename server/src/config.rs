@@ -1,4 +1,6 @@
-//! The server's explicit limits: every one of them, when exceeded, is a 413 naming the limit.
+//! The server's explicit limits: every one of them, when exceeded, is a 413 or 422 naming the limit.
+
+use shared::protocol::bounds::BodyLimits;
 
 use std::time::Duration;
 
@@ -24,10 +26,46 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// How long a request waits for a free slot before it is refused with 503 and `Retry-After`.
     pub queue_wait: Duration,
+    // --- Request bodies: checked while a body is parsed, before any work is spent on it (issue 10).
+    /// Bytes of an enrolment body as sent: enrolment needs no token, so it only takes small bodies.
+    pub max_enrol_body_bytes: usize,
+    /// Bytes of an enrolment body after gzip decompression.
+    pub max_enrol_decompressed_bytes: usize,
+    /// Values in one visit's answers (keys of the answers and of each member, list items).
+    pub max_answers_per_visit: usize,
+    /// Characters of one text answer or note (a form's `max_length` may be lower).
+    pub max_text_chars: usize,
+    /// Items of one list in the answers: repeat members, `select_multiple` codes (a form's `max_count` may be
+    /// lower).
+    pub max_list_items: usize,
+    /// Lists/objects nested inside one answer.
+    pub max_answer_depth: usize,
+    /// Warning notes of one visit.
+    pub max_notes_per_visit: usize,
+    /// Characters of a key in the answers or the notes.
+    pub max_key_chars: usize,
+    /// Findings the server's re-validation may store for one visit.
+    pub max_findings_per_visit: usize,
+}
+
+impl Limits {
+    /// The limits a request body is parsed under.
+    pub fn body(&self) -> BodyLimits {
+        BodyLimits {
+            max_visits: self.max_visits_per_batch,
+            max_answers: self.max_answers_per_visit,
+            max_text_chars: self.max_text_chars,
+            max_list_items: self.max_list_items,
+            max_depth: self.max_answer_depth,
+            max_notes: self.max_notes_per_visit,
+            max_key_chars: self.max_key_chars,
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let body = BodyLimits::default();
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             max_decompressed_bytes: 16 * 1024 * 1024,
@@ -37,6 +75,15 @@ impl Default for Limits {
             max_page_bytes: 4 * 1024 * 1024,
             max_concurrent_requests: 64,
             queue_wait: Duration::from_secs(2),
+            max_enrol_body_bytes: 4 * 1024,
+            max_enrol_decompressed_bytes: 4 * 1024,
+            max_answers_per_visit: body.max_answers,
+            max_text_chars: body.max_text_chars,
+            max_list_items: body.max_list_items,
+            max_answer_depth: body.max_depth,
+            max_notes_per_visit: body.max_notes,
+            max_key_chars: body.max_key_chars,
+            max_findings_per_visit: 2_000,
         }
     }
 }

@@ -29,6 +29,8 @@ use crate::db::{self, DbError};
 use crate::forms::{self, FormCache};
 use crate::regions;
 
+pub mod limits;
+
 /// A visit checked and validated outside the write transaction.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -136,6 +138,13 @@ fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCod
         findings: evaluation.findings,
         exported,
     })
+}
+
+impl Prepared {
+    /// Findings the re-validation gave (0 for a visit rejected before validation).
+    pub fn finding_count(&self) -> usize {
+        self.checked.as_ref().map_or(0, |v| v.findings.len())
+    }
 }
 
 /// Identifies a batch's content: a re-sent batch id with other visits is a client bug, not a replay.

@@ -205,6 +205,7 @@ fn main() -> ExitCode {
                 max_page_bytes,
                 max_concurrent_requests: max_concurrent_requests as usize,
                 queue_wait: Duration::from_millis(queue_wait_ms),
+                ..Limits::default()
             };
             let connections = ConnectionLimits {
                 header_timeout: Duration::from_secs(header_timeout_secs),

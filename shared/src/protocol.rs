@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::form::{Finding, Form};
 
+pub mod bounds;
+
 /// The protocol version this build speaks; sent in every sync request.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -58,10 +60,13 @@ pub struct VisitDoc {
     pub assignment_id: Option<String>,
     /// The date `today()` and `age()` evaluate against: the day of the visit on the device.
     pub visit_date: NaiveDate,
+    /// Bounded while parsed under [`bounds::parse_within`] (text length, list sizes, answer count, depth).
+    #[serde(deserialize_with = "bounds::answers")]
     pub answers: Answers,
     /// Enumerator notes explaining warnings, keyed by the finding's field path.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounds::notes")]
     pub warning_notes: BTreeMap<String, String>,
+    #[serde(deserialize_with = "bounds::object")]
     pub device_times: DeviceTimes,
 }
 
@@ -139,6 +144,8 @@ pub struct SyncRequest {
     pub batch_id: Uuid,
     /// The `next_cursor` of the last sync response the device applied (0 at first).
     pub cursor: u64,
+    /// At most [`bounds::BodyLimits::max_visits`] (under [`bounds::parse_within`]).
+    #[serde(deserialize_with = "bounds::visits")]
     pub visits: Vec<VisitDoc>,
 }
 
@@ -358,7 +365,7 @@ pub struct ApiError {
     pub error: String,
     /// What was wrong, naming the problem (field, limit, ...).
     pub message: String,
-    /// For 413: the limit that was exceeded, in bytes or visits.
+    /// For 413 and for a 422 on a limit: the limit that was exceeded (bytes, visits, characters, items, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
 }

@@ -1,22 +1,23 @@
 //! Request extractors that answer every problem with a JSON [`Failure`] (axum's own rejections are plain text):
-//! the bearer token ([`Caller`]), JSON bodies (gzip, size limits, types and unknown fields named by path) and
-//! query strings.
+//! the bearer token ([`Caller`]), JSON bodies (gzip, size and structural limits, types and unknown fields named by
+//! path) and query strings.
 
 use std::io::Read;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use flate2::read::GzDecoder;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
-use shared::protocol::Role;
+use shared::protocol::bounds::{self, BodyLimits, Object, Refusal, RefusalKind};
+use shared::protocol::{EnrolRequest, ReviewRequest, Role, SyncRequest};
 
 use super::error::Failure;
 use super::{AppState, blocking};
 use crate::auth::{self, AuthError, Caller};
+use crate::config::Limits;
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
@@ -87,18 +88,38 @@ pub fn require_role(caller: &Caller, allowed: &[Role], what: &str) -> Result<(),
     )))
 }
 
-/// A JSON request body, checked for size, encoding, syntax, types and unknown fields.
+/// A request body type, with the byte limits it is read under (as sent, and after gzip decompression).
+pub trait RequestBody: DeserializeOwned + Send + 'static {
+    /// `(bytes as sent, bytes after decompression)`; by default the server's general body limits.
+    fn byte_limits(limits: &Limits) -> (usize, usize) {
+        (limits.max_body_bytes, limits.max_decompressed_bytes)
+    }
+}
+
+impl RequestBody for SyncRequest {}
+
+impl RequestBody for ReviewRequest {}
+
+/// Enrolment needs no token: a stranger's body is refused past a few KB, also once unpacked.
+impl RequestBody for EnrolRequest {
+    fn byte_limits(limits: &Limits) -> (usize, usize) {
+        (
+            limits.max_enrol_body_bytes,
+            limits.max_enrol_decompressed_bytes,
+        )
+    }
+}
+
+/// A JSON request body, checked for size, encoding, syntax, types, unknown fields and structural limits.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T> FromRequest<AppState> for JsonBody<T>
-where
-    T: DeserializeOwned + Serialize + Send + 'static,
-{
+impl<T: RequestBody> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limits = state.limits().clone();
+        let (max_body, max_decompressed) = T::byte_limits(state.limits());
+        let body_limits = state.limits().body();
         let headers = req.headers().clone();
         if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
             let essence = content_type
@@ -120,16 +141,17 @@ where
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
-            return Err(body_too_large(limits.max_body_bytes));
+        if declared.is_some_and(|n| n > max_body as u64) {
+            return Err(body_too_large(max_body));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limits.max_body_bytes)
+        let gzipped = content_encoding_is_gzip(&headers)?;
+        let bytes = axum::body::to_bytes(req.into_body(), max_body)
             .await
             .map_err(|e| {
                 if std::error::Error::source(&e)
                     .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 {
-                    body_too_large(limits.max_body_bytes)
+                    body_too_large(max_body)
                 } else {
                     Failure::bad_request(
                         "bad_body",
@@ -137,14 +159,13 @@ where
                     )
                 }
             })?;
-        let gzipped = content_encoding_is_gzip(&headers)?;
         blocking(state, move |_| {
             let raw = if gzipped {
-                gunzip(&bytes, limits.max_decompressed_bytes)?
+                gunzip(&bytes, max_decompressed)?
             } else {
                 bytes
             };
-            parse_json(&raw).map(JsonBody)
+            parse_json(&raw, body_limits).map(JsonBody)
         })
         .await
     }
@@ -181,7 +202,8 @@ fn content_encoding_is_gzip(headers: &HeaderMap) -> Result<bool, Failure> {
 
 /// Decompresses at most `limit` bytes: a gzip bomb is stopped at the limit, not after filling memory.
 pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Bytes, Failure> {
-    let mut out = Vec::new();
+    // Room for a typical ratio up front (sync bodies unpack ~5-10x), never more than the limit allows.
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(limit + 1));
     let mut decoder = GzDecoder::new(bytes).take(limit as u64 + 1);
     decoder.read_to_end(&mut out).map_err(|e| {
         Failure::bad_request("bad_gzip", format!("the gzip request body is corrupt: {e}"))
@@ -196,95 +218,110 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Bytes, Failure> {
     Ok(Bytes::from(out))
 }
 
-/// Parses JSON into `T`, naming the path of a wrong type and of any field `T` does not have.
-pub fn parse_json<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<T, Failure> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Failure::bad_request("bad_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    if !value.is_object() {
+/// Parses a JSON body straight from its bytes into `T`: no intermediate `serde_json::Value` of the body.
+///
+/// - Structural limits ([`BodyLimits`]: visits, answers, text length, list size, depth, notes) are checked by
+///   the wire types' own deserializers while they read ([`bounds`]), so a 200,000-member roster stops at the
+///   101st member. A broken limit is a 413 (visits per batch) or 422 naming the path and the limit.
+/// - Unknown keys are found with `serde_ignored` (which sees every key serde skips) rather than
+///   `deny_unknown_fields` on the shared types: the phone parses the same types from server responses and
+///   must stay forward-compatible with fields a newer server adds. The first one is refused by its path.
+/// - Every struct must be a JSON object ([`bounds::Object`]); serde would also take an array of its fields.
+/// - Wrong types and missing fields are named by path (`visits[1].revision: invalid type ...`), through
+///   `serde_path_to_error`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], limits: BodyLimits) -> Result<T, Failure> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
         return Err(Failure::bad_request(
             "invalid_body",
             "the body must be a JSON object",
         ));
     }
-    let parsed: T = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            Failure::bad_request("invalid_body", format!("{inner}"))
-        } else {
-            Failure::bad_request("invalid_field", format!("{path}: {inner}"))
-        }
-    })?;
-    let round_trip = serde_json::to_value(&parsed).map_err(|_| Failure::internal())?;
-    if let Some((at, problem)) = shape_problem(&value, &round_trip) {
-        let path = path_text(&at);
-        return Err(match (path.is_empty(), problem) {
-            (true, _) => Failure::bad_request("invalid_body", "the body must be a JSON object"),
-            (false, Shape::Unknown) => {
-                Failure::bad_request("unknown_field", format!("{path}: unknown field"))
+    let mut unknown: Option<String> = None;
+    let (parsed, refusal) = bounds::parse_within(limits, || {
+        let mut json = serde_json::Deserializer::from_slice(bytes);
+        let mut note_unknown = |path: serde_ignored::Path<'_>| {
+            if unknown.is_none() {
+                unknown = Some(ignored_path(&path));
             }
-            (false, Shape::NotObject) => {
-                Failure::bad_request("invalid_field", format!("{path}: expected an object"))
-            }
-        });
+        };
+        let parsed = serde_path_to_error::deserialize::<_, Object<T>>(
+            serde_ignored::Deserializer::new(&mut json, &mut note_unknown),
+        )
+        .map_err(BodyError::Path)?;
+        json.end().map_err(BodyError::Trailing)?;
+        Ok(parsed.0)
+    });
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return Err(body_failure(error, refusal)),
+    };
+    if let Some(path) = unknown {
+        return Err(Failure::bad_request(
+            "unknown_field",
+            format!("{path}: unknown field"),
+        ));
     }
     Ok(parsed)
 }
 
-/// What [`shape_problem`] found.
-enum Shape {
-    /// A key `T` does not have.
-    Unknown,
-    /// Something other than an object where `T` has a struct (serde would take an array in field order).
-    NotObject,
+/// Why a body did not parse.
+enum BodyError {
+    Path(serde_path_to_error::Error<serde_json::Error>),
+    Trailing(serde_json::Error),
 }
 
-/// One step of a path into a body.
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// The first key present in `input` but not in `known` (what `T` serialises back), or a non-object where `T`
-/// has an object, with its path (innermost step first). The path is only built once a problem is found: bodies
-/// are walked key by key on every sync.
-fn shape_problem<'a>(input: &'a Value, known: &Value) -> Option<(Vec<Step<'a>>, Shape)> {
-    match (input, known) {
-        (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(key, value)| {
-            let (mut at, shape) = match b.get(key) {
-                None => (Vec::new(), Shape::Unknown),
-                Some(known) => shape_problem(value, known)?,
-            };
-            at.push(Step::Key(key));
-            Some((at, shape))
-        }),
-        (_, Value::Object(_)) => Some((Vec::new(), Shape::NotObject)),
-        (Value::Array(a), Value::Array(b)) => {
-            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| {
-                let (mut at, shape) = shape_problem(x, y)?;
-                at.push(Step::Index(i));
-                Some((at, shape))
-            })
+fn body_failure(error: BodyError, refusal: Option<Refusal>) -> Failure {
+    let (path, inner) = match error {
+        BodyError::Path(e) => (e.path().to_string(), e.into_inner()),
+        BodyError::Trailing(e) => (".".to_string(), e),
+    };
+    if let Some(refusal) = refusal {
+        return limit_failure(&path, &refusal);
+    }
+    match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            Failure::bad_request("bad_json", format!("the body is not valid JSON: {inner}"))
         }
-        _ => None,
+        _ if path == "." => Failure::bad_request("invalid_body", format!("{inner}")),
+        _ => Failure::bad_request("invalid_field", format!("{path}: {inner}")),
     }
 }
 
-/// `visits[0].answers.x` from steps innermost first.
-fn path_text(at: &[Step<'_>]) -> String {
-    let mut out = String::new();
-    for step in at.iter().rev() {
-        match step {
-            Step::Key(key) if out.is_empty() => out.push_str(key),
-            Step::Key(key) => {
-                out.push('.');
-                out.push_str(key);
+/// A structural limit broken at `path`: 413 for the batch size (the phone splits the batch), 422 for the
+/// content of a visit (nothing the phone can resend as is).
+pub fn limit_failure(path: &str, refusal: &Refusal) -> Failure {
+    let status = match refusal.kind {
+        RefusalKind::TooManyVisits => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let mut failure = Failure::new(
+        status,
+        refusal.kind.code(),
+        format!("{path}: {}", refusal.detail),
+    );
+    failure.body.limit = refusal.limit;
+    failure
+}
+
+/// `visits[0].device_times.clock` from a `serde_ignored` path.
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let head = ignored_path(parent);
+            if head.is_empty() {
+                key.clone()
+            } else {
+                format!("{head}.{key}")
             }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
     }
-    out
 }
 
 /// A query string parsed into `T`, with a JSON error naming the parameter.
@@ -335,7 +372,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_named_by_path() {
         let body = br#"{"visit_id":"00000000-0000-0000-0000-000000000000","revision":1,"decision":"approve","extra":1}"#;
-        let err = parse_json::<ReviewRequest>(body).unwrap_err();
+        let err = parse_json::<ReviewRequest>(body, BodyLimits::default()).unwrap_err();
         assert_eq!(err.body.error, "unknown_field");
         assert_eq!(err.body.message, "extra: unknown field");
     }
@@ -343,7 +380,7 @@ mod tests {
     #[test]
     fn wrong_types_are_named_by_path() {
         let body = br#"{"visit_id":"00000000-0000-0000-0000-000000000000","revision":"one","decision":"approve"}"#;
-        let err = parse_json::<ReviewRequest>(body).unwrap_err();
+        let err = parse_json::<ReviewRequest>(body, BodyLimits::default()).unwrap_err();
         assert_eq!(err.body.error, "invalid_field");
         assert!(
             err.body.message.starts_with("revision: invalid type"),
@@ -354,7 +391,8 @@ mod tests {
 
     #[test]
     fn syntax_errors_give_the_position() {
-        let err = parse_json::<ReviewRequest>(b"{\"visit_id\": ").unwrap_err();
+        let err =
+            parse_json::<ReviewRequest>(b"{\"visit_id\": ", BodyLimits::default()).unwrap_err();
         assert_eq!(err.body.error, "bad_json");
         assert!(err.body.message.contains("line 1"), "{}", err.body.message);
     }

@@ -6,7 +6,7 @@ use axum::response::Response;
 use chrono::Utc;
 use shared::protocol::{PROTOCOL_VERSION, Role, SyncRequest, SyncResponse};
 
-use super::extract::{JsonBody, accepts_gzip, require_role};
+use super::extract::{JsonBody, accepts_gzip, limit_failure, require_role};
 use super::{AppState, Failure, blocking, json_response};
 use crate::auth::Caller;
 use crate::changes;
@@ -34,18 +34,8 @@ pub async fn sync(
             req.device_id
         )));
     }
+    // The batch size and every server-wide limit on a visit's content were checked while the body was parsed.
     let limits = state.limits().clone();
-    if req.visits.len() > limits.max_visits_per_batch {
-        return Err(Failure::too_large(
-            "too_many_visits",
-            format!(
-                "visits: {} visits in one batch; the limit is {}",
-                req.visits.len(),
-                limits.max_visits_per_batch
-            ),
-            limits.max_visits_per_batch as u64,
-        ));
-    }
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
         let now = Utc::now();
@@ -58,8 +48,14 @@ pub async fn sync(
                     format!("cursor: {} is ahead of this server's changes ({latest}); sync again from cursor 0", req.cursor),
                 ));
             }
+            if let Some((path, refusal)) = ingest::limits::check_declared(tx, &app.forms, &req.visits)? {
+                return Err(limit_failure(&path, &refusal));
+            }
             Ok(ingest::prepare(tx, &app.forms, req.visits)?)
         })?;
+        if let Some((i, p)) = prepared.iter().enumerate().find(|(_, p)| p.finding_count() > limits.max_findings_per_visit) {
+            return Err(too_many_findings(i, p.finding_count(), limits.max_findings_per_visit));
+        }
         let receipts = app.db.write(|tx| match ingest::apply_batch(tx, &caller, req.batch_id, &prepared, now) {
             Ok(receipts) => Ok(receipts),
             Err(e @ BatchError::OtherDevice(_)) => Err(Failure::conflict("batch_conflict", format!("batch_id: {e}"))),
@@ -87,4 +83,16 @@ pub async fn sync(
         )
     })
     .await
+}
+
+/// A visit whose re-validation found more than the server stores for one visit: refused before anything is
+/// written (a phone's form engine shows the same findings and would not finalise it).
+fn too_many_findings(index: usize, count: usize, max: usize) -> Failure {
+    let mut failure = Failure::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_findings",
+        format!("visits[{index}]: {count} findings; the server stores at most {max} for one visit"),
+    );
+    failure.body.limit = Some(max as u64);
+    failure
 }

@@ -49,6 +49,8 @@ pub(crate) struct FieldInfo {
     pub region_within: Option<Node>,
     pub min_count: Option<u32>,
     pub max_count: Option<u32>,
+    /// For text fields: the form's `max_length`, else the server-wide cap on any text answer.
+    pub max_length: Option<u32>,
 }
 
 impl FieldInfo {
@@ -432,6 +434,11 @@ fn add_field<'a>(
         region_within: None,
         min_count: field.min_count,
         max_count: field.max_count,
+        max_length: (field.kind == FieldType::Text).then(|| {
+            field
+                .max_length
+                .unwrap_or(crate::protocol::bounds::DEFAULT_MAX_TEXT_CHARS as u32)
+        }),
     });
     located.push(Located { field, path });
     id
@@ -488,6 +495,20 @@ fn check_field_shape(form: &Form, loc: &Located<'_>, problems: &mut Problems) {
         "max_count",
         "repeat groups",
     );
+    not_for(
+        f.kind != FieldType::Text && f.max_length.is_some(),
+        "max_length",
+        "text fields",
+    );
+    let cap = crate::protocol::bounds::DEFAULT_MAX_TEXT_CHARS;
+    if let Some(max) = f.max_length
+        && (max == 0 || max as usize > cap)
+    {
+        problems.push(
+            format!("{path}.max_length"),
+            format!("field `{name}`: max_length {max} must be from 1 to {cap}"),
+        );
+    }
     if select {
         match &f.choices {
             None => problems.push(

@@ -223,11 +223,17 @@ pub struct Field {
     /// For `repeat`: the member fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<Field>,
-    /// For `repeat`: bounds on the number of members.
+    /// For `repeat`: bounds on the number of members. The server refuses a visit with more than `max_count`
+    /// members before evaluating it; without `max_count` its server-wide list limit (100) applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count: Option<u32>,
+    /// For `text`: the most characters an answer may have (at most the server-wide cap,
+    /// [`crate::protocol::bounds::DEFAULT_MAX_TEXT_CHARS`], which applies when this is not set). Typing beyond it
+    /// is refused; a longer stored answer is an error finding (`max_length`), and the server refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
 }
 
 fn is_not_required(r: &Requirement) -> bool {

@@ -579,6 +579,17 @@ impl State {
                 };
                 super::validate::region(info, path, &value.as_text(), &within.as_text(), out);
             }
+            FieldType::Text => {
+                if let Some(problem) = super::validate::too_long(info, value) {
+                    out.push(super::validate::finding(
+                        info,
+                        path,
+                        "max_length",
+                        super::Level::Error,
+                        &problem,
+                    ));
+                }
+            }
             FieldType::Geopoint => {
                 if let Some(Ok(g)) = self.json_at(f, member).map(super::value::parse_geopoint)
                     && !g.in_indonesia()
@@ -868,6 +879,13 @@ impl FormSession {
                 format!("{}: {}", info.label.en, m.en),
             )
         })?;
+        if let Some(problem) = super::validate::too_long(info, &typed) {
+            return Err(answer_error(
+                path,
+                format!("{}: {}", info.label.id, problem.id),
+                format!("{}: {}", info.label.en, problem.en),
+            ));
+        }
         if let Some(list) = info.choices.as_ref().and_then(|l| form.form.choices.get(l)) {
             let codes: Vec<&str> = match &typed {
                 Value::Multi(codes) => codes.iter().map(|c| &**c).collect(),

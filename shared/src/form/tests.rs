@@ -1477,3 +1477,88 @@ fn measure_dtsen_answer_latency() {
          full validate {per_validate:?}, {full} evaluations"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Declared limits and hidden characters
+
+fn limited_form() -> CompiledForm {
+    let f = json!({"id": "l", "version": 1, "title": t("l"), "sections": [{"id": "s", "title": t("s"), "fields": [
+        {"id": "rt", "type": "text", "label": t("RT"), "max_length": 3},
+        {"id": "note", "type": "text", "label": t("Catatan")},
+        {"id": "members", "type": "repeat", "label": t("Anggota"), "max_count": 2, "fields": [
+            {"id": "name", "type": "text", "label": t("Nama"), "max_length": 5}
+        ]}
+    ]}]});
+    load(&f.to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn max_length_is_only_for_text_fields_and_within_the_server_cap() {
+    let f = |field: Json| {
+        json!({"id": "l", "version": 1, "title": t("l"),
+            "sections": [{"id": "s", "title": t("s"), "fields": [field]}]})
+        .to_string()
+    };
+    let err = load(&f(
+        json!({"id": "n", "type": "integer", "label": t("n"), "max_length": 3}),
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`max_length` is only for text fields"),
+        "{err}"
+    );
+    for bad in [0, 4001] {
+        let err = load(&f(
+            json!({"id": "n", "type": "text", "label": t("n"), "max_length": bad}),
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("must be from 1 to 4000"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn typing_past_max_length_is_refused_and_a_stored_long_text_is_an_error() {
+    let form = limited_form();
+    let mut s = form.session(Answers::new(), visit_date()).unwrap();
+    assert!(s.set("rt", json!("001")).is_ok());
+    let err = s.set("rt", json!("0012")).unwrap_err();
+    assert!(err.message.en.contains("at most 3 characters"), "{err}");
+    assert_eq!(
+        s.answers()["rt"],
+        json!("001"),
+        "a refused answer changes nothing"
+    );
+    s.add_member("members").unwrap();
+    assert!(s.set("members[0].name", json!("Budi S")).is_err());
+    // Without max_length the server-wide cap applies.
+    assert!(s.set("note", json!("x".repeat(4000))).is_ok());
+    assert!(s.set("note", json!("x".repeat(4001))).is_err());
+
+    let stored = answers(json!({"rt": "0012", "members": [{"name": "Budi S"}]}));
+    let found = rules(&form.validate(&stored, visit_date()));
+    assert!(has(&found, "rt", "max_length"), "{found:?}");
+    assert!(has(&found, "members[0].name", "max_length"), "{found:?}");
+}
+
+#[test]
+fn max_count_is_an_error_finding() {
+    let found =
+        rules(&limited_form().validate(&answers(json!({"members": [{}, {}, {}]})), visit_date()));
+    assert!(has(&found, "members", "max_count"), "{found:?}");
+}
+
+#[test]
+fn direction_marks_and_control_characters_are_refused_as_typed_and_flagged_when_stored() {
+    let form = limited_form();
+    let mut s = form.session(Answers::new(), visit_date()).unwrap();
+    for bad in ["a\u{202E}b", "a\u{0}", "\u{200F}", "a\tb", "a\rb"] {
+        assert!(s.set("note", json!(bad)).is_err(), "{bad:?}");
+    }
+    assert!(s.set("note", json!("baris satu\nbaris dua")).is_ok());
+    let found = rules(&form.validate(&answers(json!({"note": "Siti\u{2066}"})), visit_date()));
+    assert!(has(&found, "note", "type"), "{found:?}");
+}

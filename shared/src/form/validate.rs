@@ -76,6 +76,21 @@ pub(crate) fn member_counts(info: &FieldInfo, path: &str, count: usize, out: &mu
     }
 }
 
+/// A text answer longer than the field's `max_length` (characters): what is wrong, in both languages.
+pub(crate) fn too_long(info: &FieldInfo, value: &super::Value) -> Option<Text> {
+    let max = info.max_length? as usize;
+    let super::Value::Text(text) = value else {
+        return None;
+    };
+    let count = text.chars().count();
+    (count > max).then(|| {
+        Text::new(
+            format!("paling banyak {max} karakter (sekarang {count})"),
+            format!("allows at most {max} characters (there are {count})"),
+        )
+    })
+}
+
 pub(crate) fn not_in_list(info: &FieldInfo, path: &str, code: &str) -> Finding {
     let msg = Text::new(
         format!("pilihan {code} tidak ada dalam daftar"),

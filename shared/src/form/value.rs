@@ -164,7 +164,15 @@ pub fn parse_answer(kind: FieldType, v: &Json) -> Result<Value, TypeProblem> {
         | FieldType::Kk
         | FieldType::Region
         | FieldType::SelectOne => match v {
-            Json::String(s) => Ok(Value::text(s)),
+            // Control characters and invisible direction marks are never an answer (the server refuses them):
+            // they can hide or reorder what a supervisor reads.
+            Json::String(s) => match crate::protocol::bounds::text_problem(s) {
+                None => Ok(Value::text(s)),
+                Some(_) => Err(problem(
+                    "berisi karakter kontrol atau tanda arah yang tidak terlihat",
+                    "contains a control character or an invisible direction mark",
+                )),
+            },
             _ => Err(problem("harus berupa teks", "must be text")),
         },
         FieldType::Integer => match v.as_f64() {

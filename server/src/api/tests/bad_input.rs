@@ -148,12 +148,25 @@ async fn malformed_bodies_get_clear_json_errors() {
 }
 
 #[tokio::test]
-async fn odd_text_in_answers_is_stored_and_returned_verbatim() {
+async fn odd_text_in_answers_is_stored_and_returned_verbatim_but_hidden_characters_are_refused() {
     let kit = Kit::world();
     let device = kit.enrol("enum1").await;
     let supervisor = kit.enrol("sup").await;
     let mut v = visit(Some("A-1"));
-    let name = "Robert'); DROP TABLE visits;-- \u{202E}\u{0}👪 Nguye\u{0302}n \"x\" %_";
+    // Direction marks and control characters are refused at ingest (below); everything else is kept as sent.
+    let name = "Robert'); DROP TABLE visits;-- 👪 Nguye\u{0302}n \"x\" %_\nbaris dua";
+    let mut hidden = v.clone();
+    hidden
+        .answers
+        .insert("head_name".into(), json!("Siti \u{202E}\u{0}"));
+    let error = kit
+        .sync_raw(&device, &Kit::sync_request(&device, 0, vec![hidden]))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text");
+    assert!(
+        error.message.starts_with("visits[0].answers.head_name:"),
+        "{error:?}"
+    );
     v.answers.insert("head_name".into(), json!(name));
     let response = kit.sync(&device, 0, vec![v.clone()]).await;
     assert_ne!(response.receipts[0].status, ReceiptStatus::Duplicate);
