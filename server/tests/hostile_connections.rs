@@ -1,5 +1,5 @@
 //! The real `tepat-server serve` under hostile connections, with its memory read from /proc (issue 10): stalled
-//! exports cost a bounded buffer, silent connections are closed within the header timeout while `/healthz`
+//! exports cost a bounded buffer (over HTTP and HTTPS), silent connections are closed within the header timeout while `/healthz`
 //! keeps answering (also beyond the connection limit, under a low file limit), busy slots answer 503 with
 //! `Retry-After`, and HTTP-level errors carry a JSON body.
 
@@ -71,6 +71,7 @@ fn start(data: &Path, flags: &[&str], file_limit: Option<u32>) -> Server {
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
+        .or_else(|| first.trim().strip_prefix("listening on https://"))
         .unwrap_or_else(|| panic!("{first:?}"))
         .to_string();
     Server { child, addr }
@@ -602,5 +603,90 @@ fn request_and_idle_timeouts_close_slow_uploads_idle_connections_and_stalled_res
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    drop(stalled);
+}
+
+/// An export over HTTPS whose client reads the status line and then stops reading.
+fn stalled_tls_export(
+    addr: &str,
+    token: &str,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, TcpStream::connect(addr).unwrap());
+    write!(
+        stream,
+        "GET {EXPORT} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut status = [0u8; 12];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(
+        &status,
+        b"HTTP/1.1 200",
+        "{}",
+        String::from_utf8_lossy(&status)
+    );
+    stream
+}
+
+#[test]
+fn forty_stalled_exports_over_tls_keep_rss_under_200_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    prepare(&data);
+    let token = world(&data, &start(&data, &[], None).addr);
+
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let (cert_file, key_file) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+
+    let server = start(
+        &data,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let before = server.memory("VmRSS");
+    let stalled: Vec<_> = (0..40)
+        .map(|_| stalled_tls_export(&server.addr, &token, &config))
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let peak = server.memory("VmHWM");
+    eprintln!(
+        "40 stalled exports over TLS: RSS {:.1} MiB before, peak {:.1} MiB",
+        before as f64 / MIB as f64,
+        peak as f64 / MIB as f64
+    );
+    assert!(
+        peak <= 200 * MIB,
+        "peak RSS {peak} bytes with 40 stalled exports over TLS"
+    );
     drop(stalled);
 }
