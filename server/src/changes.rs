@@ -144,12 +144,15 @@ pub struct Page {
     pub more: bool,
 }
 
-/// Up to `limit` changes for `user_id` after `cursor`, materialised.
+/// Up to `limit` changes for `user_id` after `cursor`, materialised, and no more than `max_bytes` of stored
+/// content (assignments, returned visits, forms): the page stops before the change that would exceed it (but
+/// always holds one, however large) and says `more`.
 pub fn page(
     tx: &Transaction<'_>,
     user_id: &str,
     cursor: u64,
     limit: usize,
+    max_bytes: usize,
 ) -> Result<Page, DbError> {
     let cursor_i = i64::try_from(cursor).unwrap_or(i64::MAX);
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
@@ -175,7 +178,19 @@ pub fn page(
         more,
         ..Page::default()
     };
-    for (seq, kind, ref_id, ref_rev, payload) in rows.into_iter().take(limit) {
+    let mut bytes = 0usize;
+    for (taken, (seq, kind, ref_id, ref_rev, payload)) in rows.into_iter().take(limit).enumerate() {
+        bytes = bytes.saturating_add(stored_bytes(
+            tx,
+            &kind,
+            &ref_id,
+            ref_rev,
+            payload.as_deref(),
+        )?);
+        if taken > 0 && bytes > max_bytes {
+            out.more = true;
+            break;
+        }
         out.next_cursor = seq.max(0) as u64;
         materialise(
             tx,
@@ -187,6 +202,32 @@ pub fn page(
         )?;
     }
     Ok(out)
+}
+
+/// What a change costs in a page, near enough: the stored text it is materialised from.
+fn stored_bytes(
+    tx: &Transaction<'_>,
+    kind: &str,
+    ref_id: &str,
+    ref_rev: Option<u32>,
+    payload: Option<&str>,
+) -> Result<usize, DbError> {
+    let stored = |sql: &str| -> Result<usize, DbError> {
+        let length: Option<i64> = tx
+            .query_row(sql, params![ref_id, ref_rev.unwrap_or_default()], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(length.unwrap_or(0).max(0) as usize)
+    };
+    let content = match kind {
+        KIND_RETURNED => {
+            stored("SELECT length(doc) FROM visits WHERE visit_id = ?1 AND revision = ?2")?
+        }
+        KIND_FORM => stored("SELECT length(json) FROM forms WHERE form_id = ?1 AND version = ?2")?,
+        _ => 0,
+    };
+    Ok(ref_id.len() + payload.map_or(0, str::len) + content)
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> DbError {

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shared::protocol::Role;
 use tepat_server::admin;
-use tepat_server::config::Limits;
+use tepat_server::config::{ConnectionLimits, Limits};
 use tepat_server::db::Db;
 use tepat_server::serve;
 
@@ -23,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP API until SIGTERM/SIGINT.
+    /// Serve the HTTP(S) API until SIGTERM/SIGINT.
     Serve {
         /// Address to listen on, e.g. 0.0.0.0:8080 (port 0 picks a free port; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -46,6 +47,37 @@ enum Command {
         /// Most items in one page (sync changes, supervisor pull).
         #[arg(long, default_value_t = Limits::default().max_page_size)]
         max_page_size: usize,
+        /// Most bytes of stored visits or changes in one page (a page stops before exceeding it and says `more`).
+        #[arg(long, default_value_t = Limits::default().max_page_bytes)]
+        max_page_bytes: usize,
+        /// Requests served at once (an export counts until its last byte); more wait up to --queue-wait-ms for a
+        /// slot, then get 503 with Retry-After. Also the number of threads doing blocking work.
+        #[arg(long, default_value_t = Limits::default().max_concurrent_requests as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_concurrent_requests: u32,
+        /// How long a request waits for a free slot, in milliseconds.
+        #[arg(long, default_value_t = Limits::default().queue_wait.as_millis() as u64)]
+        queue_wait_ms: u64,
+        /// Seconds a new connection has to complete its request head (TLS handshake included).
+        #[arg(long, default_value_t = ConnectionLimits::default().header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        header_timeout_secs: u64,
+        /// Seconds from a request's head to its response (body upload and the work); then 408.
+        #[arg(long, default_value_t = ConnectionLimits::default().request_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        request_timeout_secs: u64,
+        /// Seconds a kept-alive connection may wait for its next request, and a response may wait for a client
+        /// that stopped reading it.
+        #[arg(long, default_value_t = ConnectionLimits::default().idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        idle_timeout_secs: u64,
+        /// Connections held at once (default 4096, and never more than the open-file limit leaves room for);
+        /// beyond it new connections wait in the kernel's backlog.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: Option<u32>,
+        /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Reloaded on SIGHUP and
+        /// when the file changes.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Administration: users, enrolment codes, assignments, forms.
     Admin {
@@ -143,17 +175,49 @@ fn main() -> ExitCode {
             max_decompressed_bytes,
             max_visits_per_batch,
             max_page_size,
+            max_page_bytes,
+            max_concurrent_requests,
+            queue_wait_ms,
+            header_timeout_secs,
+            request_timeout_secs,
+            idle_timeout_secs,
+            max_connections,
+            tls_cert,
+            tls_key,
         } => {
             init_logging(log_format);
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(serve::TlsFiles { cert, key }),
+                _ => {
+                    tracing::warn!(
+                        "serving plain HTTP (no --tls-cert/--tls-key): put the server behind a TLS-terminating \
+                         proxy (nginx, Caddy) before phones sync over any network"
+                    );
+                    None
+                }
+            };
             let limits = Limits {
                 max_body_bytes,
                 max_decompressed_bytes,
                 max_visits_per_batch,
                 max_page_size,
                 default_page_size: Limits::default().default_page_size.min(max_page_size),
+                max_page_bytes,
+                max_concurrent_requests: max_concurrent_requests as usize,
+                queue_wait: Duration::from_millis(queue_wait_ms),
             };
+            let connections = ConnectionLimits {
+                header_timeout: Duration::from_secs(header_timeout_secs),
+                request_timeout: Duration::from_secs(request_timeout_secs),
+                idle_timeout: Duration::from_secs(idle_timeout_secs),
+                max_connections: max_connections.map(|n| n as usize),
+            };
+            let options = serve::ServeOptions::new(connections, tls, &limits);
+            // Blocking work is bounded by the request slots; the runtime's pool gets a few more threads for
+            // start-up and the export writers that finish after their client left.
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .max_blocking_threads(limits.max_concurrent_requests + 8)
                 .build()
             {
                 Ok(rt) => rt,
@@ -164,7 +228,7 @@ fn main() -> ExitCode {
             };
             let result = runtime.block_on(async {
                 let (listener, router) = serve::bind(&listen, &data, limits).await?;
-                serve::serve(listener, router, serve::shutdown_signal()).await
+                serve::serve_with(listener, router, options, serve::shutdown_signal()).await
             });
             // Dropping the runtime waits for blocking work (a batch being written) to finish.
             drop(runtime);

@@ -66,12 +66,22 @@ fn finish(raw: RawVisit) -> Result<ServerVisit, DbError> {
     })
 }
 
-/// Up to `limit` visits after `since` in the regions of `supervisor_id`.
+impl RawVisit {
+    /// What the visit costs in a page, near enough: its stored document, findings and comment.
+    fn stored_bytes(&self) -> usize {
+        self.doc.len() + self.findings.len() + self.review_comment.as_ref().map_or(0, String::len)
+    }
+}
+
+/// Up to `limit` visits after `since` in the regions of `supervisor_id`, and no more than `max_bytes` of stored
+/// visits: the page stops before the visit that would exceed it (but always holds one, however large) and says
+/// `more`.
 pub fn page(
     tx: &Transaction<'_>,
     supervisor_id: &str,
     since: u64,
     limit: usize,
+    max_bytes: usize,
 ) -> Result<PullResponse, DbError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM (
@@ -85,12 +95,18 @@ pub fn page(
     let since_i = i64::try_from(since).unwrap_or(i64::MAX);
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
     let mut stmt = tx.prepare_cached(&sql)?;
-    let rows: Vec<RawVisit> = stmt
-        .query_map(params![since_i, fetch, supervisor_id], raw)?
-        .collect::<Result<_, _>>()?;
-    let more = rows.len() > limit;
-    let mut visits = Vec::with_capacity(rows.len().min(limit));
-    for row in rows.into_iter().take(limit) {
+    let mut rows = stmt.query_map(params![since_i, fetch, supervisor_id], raw)?;
+    let mut visits = Vec::new();
+    let mut bytes = 0usize;
+    let mut more = false;
+    // Rows are read one at a time, so a page never holds more than it sends.
+    for row in rows.by_ref() {
+        let row = row?;
+        bytes = bytes.saturating_add(row.stored_bytes());
+        if visits.len() == limit || (!visits.is_empty() && bytes > max_bytes) {
+            more = true;
+            break;
+        }
         visits.push(finish(row)?);
     }
     let next_since = visits.last().map_or(since, |v| v.seq);

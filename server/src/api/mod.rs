@@ -9,7 +9,9 @@ pub(crate) mod openapi;
 mod supervisor;
 mod sync;
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
@@ -21,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::{Deserialize, Serialize};
 use shared::protocol::UserInfo;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Caller;
 use crate::config::Limits;
@@ -34,6 +37,10 @@ pub struct App {
     pub db: Db,
     pub forms: FormCache,
     pub limits: Limits,
+    /// Requests being served (`limits.max_concurrent_requests`), see [`limit_concurrency`].
+    requests: Arc<Semaphore>,
+    /// Threads doing blocking work (as many), see [`blocking`].
+    blocking: Arc<Semaphore>,
 }
 
 /// Cheap to clone: one `App` behind an `Arc`.
@@ -42,10 +49,13 @@ pub struct AppState(Arc<App>);
 
 impl AppState {
     pub fn new(db: Db, limits: Limits) -> Self {
+        let slots = limits.max_concurrent_requests.max(1);
         AppState(Arc::new(App {
             db,
             forms: FormCache::default(),
             limits,
+            requests: Arc::new(Semaphore::new(slots)),
+            blocking: Arc::new(Semaphore::new(slots)),
         }))
     }
 
@@ -58,19 +68,33 @@ impl AppState {
     }
 }
 
-/// Runs blocking work (SQLite, validation, compression) off the async executor.
+/// Runs blocking work (SQLite, validation, compression) off the async executor, on at most
+/// `max_concurrent_requests` threads at once: the work keeps its slot even when its request is abandoned (timed
+/// out, client gone), so abandoned work cannot pile up threads.
 pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, Failure>
 where
     T: Send + 'static,
     F: FnOnce(&App) -> Result<T, Failure> + Send + 'static,
 {
+    let slot = blocking_slot(state).await?;
     let app = state.0.clone();
-    tokio::task::spawn_blocking(move || f(&app))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blocking task failed");
-            Failure::internal()
-        })?
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        f(&app)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "blocking task failed");
+        Failure::internal()
+    })?
+}
+
+/// A slot for blocking work that runs beyond one `blocking` call (an export's writer): hold it while working.
+pub(crate) async fn blocking_slot(state: &AppState) -> Result<OwnedSemaphorePermit, Failure> {
+    state.0.blocking.clone().acquire_owned().await.map_err(|_| {
+        tracing::error!("the blocking-work semaphore was closed");
+        Failure::internal()
+    })
 }
 
 /// Every route the server answers.
@@ -156,8 +180,68 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_concurrency,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// At most `max_concurrent_requests` requests are served at once; one more waits up to `queue_wait` for a slot,
+/// then is refused with 503, `Retry-After` and a JSON error. A response body that streams (an export) keeps
+/// its slot until it is finished or dropped.
+async fn limit_concurrency(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let slots = state.0.requests.clone();
+    let slot = match slots.clone().try_acquire_owned() {
+        Ok(slot) => slot,
+        Err(_) => {
+            let wait = state.limits().queue_wait;
+            match tokio::time::timeout(wait, slots.acquire_owned()).await {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    tracing::warn!(
+                        max_concurrent_requests = state.limits().max_concurrent_requests,
+                        "request refused: every slot busy"
+                    );
+                    return Failure::busy().into_response();
+                }
+            }
+        }
+    };
+    next.run(request)
+        .await
+        .map(|body| Body::new(SlotBody { body, _slot: slot }))
+}
+
+/// A response body holding its request's slot.
+struct SlotBody {
+    body: Body,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl hyper::body::Body for SlotBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        hyper::body::Body::poll_frame(Pin::new(&mut self.body), cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        hyper::body::Body::is_end_stream(&self.body)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::Body::size_hint(&self.body)
+    }
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Failure {

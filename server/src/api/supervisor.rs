@@ -56,9 +56,15 @@ pub async fn visits(
     let since = query.since.unwrap_or(0);
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
-        let page = app
-            .db
-            .read(|tx| Ok::<_, Failure>(pull::page(tx, &caller.user_id, since, limit as usize)?))?;
+        let page = app.db.read(|tx| {
+            Ok::<_, Failure>(pull::page(
+                tx,
+                &caller.user_id,
+                since,
+                limit as usize,
+                limits.max_page_bytes,
+            )?)
+        })?;
         json_response(&page, gzip)
     })
     .await
@@ -161,8 +167,10 @@ async fn export(
     };
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let app = state.clone();
+    let slot = super::blocking_slot(&state).await?;
     // The export runs on its own blocking thread and feeds the response as it goes.
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let mut sink = ChunkSink {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             sender,

@@ -66,7 +66,7 @@ pub async fn sync(
             Err(e @ BatchError::Mismatch(_)) => Err(Failure::conflict("batch_mismatch", format!("batch_id: {e}"))),
             Err(BatchError::Db(e)) => Err(e.into()),
         })?;
-        let page = app.db.read(|tx| Ok::<_, Failure>(changes::page(tx, &caller.user_id, req.cursor, limits.default_page_size)?))?;
+        let page = app.db.read(|tx| Ok::<_, Failure>(changes::page(tx, &caller.user_id, req.cursor, limits.default_page_size, limits.max_page_bytes)?))?;
         tracing::info!(
             device_id = %caller.device_id,
             batch_id = %req.batch_id,
