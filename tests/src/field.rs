@@ -1,6 +1,8 @@
 //! A whole field set-up in one directory: the server (behind the proxy), its forms, a supervisor, enumerators
 //! with assignments imported from CSV through the admin CLI, and one phone per enumerator, enrolled and synced
-//! once (so forms and assignments are on the phones before they go offline).
+//! once (so forms and assignments are on the phones before they go offline). Over HTTPS with the run's
+//! throw-away CA pinned by every phone ([`Field::start`]), or plain HTTP ([`Field::start_plain_http`]: the
+//! server behind a TLS-terminating proxy such as nginx, where the hop to it is plain).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::phone::Phone;
 use crate::proxy::Proxy;
 use crate::server::{Admin, Server, form_file};
 use crate::supervisor::Supervisor;
+use crate::tls::TlsFiles;
 
 /// Kota Bengkulu.
 pub const REGION: &str = "17.71";
@@ -38,6 +41,8 @@ pub struct Field {
     pub dir: PathBuf,
     pub server: Server,
     pub proxy: Proxy,
+    /// The run's CA and server certificate; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
     pub admin: Admin,
     pub supervisor: Supervisor,
     pub generator: Generator,
@@ -53,22 +58,37 @@ pub fn morning(date: NaiveDate) -> Result<DateTime<FixedOffset>, Error> {
 }
 
 impl Field {
-    /// Starts the server in `dir/server` behind a proxy, publishes both forms and enrols the supervisor.
+    /// Starts the server in `dir/server` over HTTPS (a throw-away CA made in `dir/tls`) behind a proxy,
+    /// publishes both forms and enrols the supervisor.
     pub fn start(dir: &Path, seed: u64) -> Result<Field, Error> {
+        Field::start_with(dir, seed, Some(TlsFiles::create(dir)?))
+    }
+
+    /// The same over plain HTTP.
+    pub fn start_plain_http(dir: &Path, seed: u64) -> Result<Field, Error> {
+        Field::start_with(dir, seed, None)
+    }
+
+    fn start_with(dir: &Path, seed: u64, tls: Option<TlsFiles>) -> Result<Field, Error> {
         let data = dir.join("server");
         let admin = Admin::new(&data);
         for form in ["dtsen_groundcheck", "ppks_asesmen"] {
             admin.publish_form(&form_file(form))?;
         }
         admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;
-        let server = Server::start(&data)?;
+        let server = start_server(&data, tls.as_ref())?;
         let proxy = Proxy::start(server.addr())?;
         // Through the proxy too, so a restarted server is the same address for everyone.
-        let supervisor = Supervisor::enrol(&proxy.url(), &admin.enrol_code(SUPERVISOR)?)?;
+        let supervisor = Supervisor::enrol(
+            &url_through(&proxy, tls.as_ref()),
+            &admin.enrol_code(SUPERVISOR)?,
+            tls.as_ref().map(|t| t.ca_pem.as_str()),
+        )?;
         Ok(Field {
             dir: dir.to_path_buf(),
             server,
             proxy,
+            tls,
             admin,
             supervisor,
             generator: Generator::new(seed),
@@ -108,7 +128,12 @@ impl Field {
             let skew = clock_skew.get(i).copied().unwrap_or_else(Duration::zero);
             let clock = Arc::new(FixedClock::new(start + skew));
             let dir = self.dir.join(&user_id);
-            let phone = Phone::open(&dir, &self.proxy.url(), clock.clone() as Arc<dyn Clock>)?;
+            let phone = Phone::open_pinned(
+                &dir,
+                &self.phone_url(),
+                self.ca_pem(),
+                clock.clone() as Arc<dyn Clock>,
+            )?;
             phone.enrol(&self.admin.enrol_code(&user_id)?, &format!("HP {name}"))?;
             phone.sync_until_clean(5)?;
             let on_phone: BTreeSet<String> = phone.assignment_ids()?.into_iter().collect();
@@ -133,10 +158,21 @@ impl Field {
         Ok(())
     }
 
-    /// Starts the server again on the same data directory (after [`Server::kill`]) behind the same proxy.
+    /// The server's address as the phones see it: through the proxy, `https://` when the server speaks TLS.
+    pub fn phone_url(&self) -> String {
+        url_through(&self.proxy, self.tls.as_ref())
+    }
+
+    /// The CA the phones pin (`None` over plain HTTP).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
+    }
+
+    /// Starts the server again on the same data directory (after [`Server::kill`]) behind the same proxy, with
+    /// the same certificate.
     pub fn restart_server(&mut self) -> Result<(), Error> {
         self.server.kill();
-        self.server = Server::start(&self.dir.join("server"))?;
+        self.server = start_server(&self.dir.join("server"), self.tls.as_ref())?;
         self.proxy.set_upstream(self.server.addr());
         Ok(())
     }
@@ -151,6 +187,20 @@ impl Field {
             .visit_for(assignment, outcome)
             .map_err(|e| Error::Setup(e.to_string()))
     }
+}
+
+fn start_server(data: &Path, tls: Option<&TlsFiles>) -> Result<Server, Error> {
+    match tls {
+        Some(tls) => Server::start_https(data, tls),
+        None => Server::start(data),
+    }
+}
+
+/// The proxy's address with the server's scheme: the proxy moves bytes (TLS records when HTTPS), so the phone
+/// speaks TLS to the server through it.
+fn url_through(proxy: &Proxy, tls: Option<&TlsFiles>) -> String {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{}", proxy.addr())
 }
 
 /// The assignment CSV of `schemas/assignments.md` for `(user, assignment)` rows: the fixed columns, then

@@ -1,7 +1,9 @@
 //! End-to-end harness: the real `tepat-server` process on a loopback port, simulated phones running the real
-//! `shared` runtime over HTTP, a proxy that makes the link bad, and the supervisor's HTTP side.
+//! `shared` runtime over HTTPS (or plain HTTP, the deployment behind a TLS-terminating proxy), a proxy that makes
+//! the link bad, and the supervisor's HTTP side.
 //!
 //! - [`server`]: start/kill the server binary; the admin CLI;
+//! - [`tls`]: the run's throw-away CA and server certificate, which the phones pin;
 //! - [`proxy`]: latency, 2G bandwidth, cuts at byte offsets in either direction, "no signal";
 //! - [`phone`]: a phone driven through its screens (answers, GPS, photos, finalise, sync);
 //! - [`supervisor`]: pull, review, progress, exports;
@@ -12,6 +14,7 @@ pub mod phone;
 pub mod proxy;
 pub mod server;
 pub mod supervisor;
+pub mod tls;
 
 /// What can go wrong in the harness (always with the detail needed to see why).
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::Error;
+use crate::tls::TlsFiles;
 
 /// The `tepat-server` binary of this build (`target/<profile>/tepat-server`, beside the test executable), built
 /// with the same cargo, target directory and profile when it is missing or older than its sources; or
@@ -110,6 +111,8 @@ fn is_fresh(bin: &Path, workspace: &Path) -> bool {
 pub struct Server {
     child: Child,
     addr: SocketAddr,
+    /// `http` or `https`, as the server's first line said.
+    scheme: &'static str,
     data: PathBuf,
 }
 
@@ -119,7 +122,21 @@ impl Server {
         Server::start_with(data, &[])
     }
 
-    /// The same, with extra `serve` options (limits).
+    /// The same over HTTPS with the run's throw-away certificate (`--tls-cert`, `--tls-key`).
+    pub fn start_https(data: &Path, tls: &TlsFiles) -> Result<Server, Error> {
+        let options = tls.serve_options();
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let server = Server::start_with(data, &options)?;
+        if !server.is_https() {
+            return Err(Error::Setup(format!(
+                "tepat-server was given --tls-cert but serves {}",
+                server.url()
+            )));
+        }
+        Ok(server)
+    }
+
+    /// The same, with extra `serve` options (limits, TLS).
     pub fn start_with(data: &Path, options: &[&str]) -> Result<Server, Error> {
         std::fs::create_dir_all(data)?;
         let log = std::fs::OpenOptions::new()
@@ -149,11 +166,16 @@ impl Server {
         let mut lines = BufReader::new(stdout);
         let mut first = String::new();
         lines.read_line(&mut first)?;
-        let addr = first
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.parse().ok());
-        let Some(addr) = addr else {
+        let listening = first.trim().strip_prefix("listening on ");
+        let addr = listening.and_then(|l| {
+            let (scheme, addr) = if let Some(a) = l.strip_prefix("https://") {
+                ("https", a)
+            } else {
+                ("http", l.strip_prefix("http://")?)
+            };
+            Some((scheme, addr.parse().ok()?))
+        });
+        let Some((scheme, addr)) = addr else {
             let _ = child.kill();
             let _ = child.wait();
             let log = std::fs::read_to_string(data.join("server.log")).unwrap_or_default();
@@ -169,6 +191,7 @@ impl Server {
         Ok(Server {
             child,
             addr,
+            scheme,
             data: data.to_path_buf(),
         })
     }
@@ -177,8 +200,14 @@ impl Server {
         self.addr
     }
 
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT` (the certificate names 127.0.0.1 too).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Whether the server speaks HTTPS itself.
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
     }
 
     pub fn data(&self) -> &Path {

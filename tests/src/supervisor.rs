@@ -21,10 +21,12 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Enrols a device for the supervisor whose one-time `code` an admin issued.
-    pub fn enrol(base_url: &str, code: &str) -> Result<Supervisor, Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    /// Enrols a device for the supervisor whose one-time `code` an admin issued; over HTTPS trusting only
+    /// `ca_pem` when given (else the phone's bundled roots: the same TLS set-up as the phone).
+    pub fn enrol(base_url: &str, code: &str, ca_pem: Option<&str>) -> Result<Supervisor, Error> {
+        let tls = shared::runtime::tls_config(ca_pem).map_err(|e| Error::Setup(e.to_string()))?;
         let client = Client::builder()
+            .tls_backend_preconfigured(tls)
             .no_proxy()
             .timeout(std::time::Duration::from_secs(60))
             .build()

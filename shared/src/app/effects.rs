@@ -170,6 +170,9 @@ pub enum TransportErrorKind {
     Server,
     /// The answer could not be read (not the protocol).
     BadResponse,
+    /// The server's certificate is not trusted (unknown issuer, expired, or for another host): nothing was
+    /// sent. The phone's date being wrong makes a good certificate look expired.
+    UntrustedCertificate,
 }
 
 impl TransportErrorKind {
@@ -183,6 +186,7 @@ impl TransportErrorKind {
             TransportErrorKind::Refused => "refused",
             TransportErrorKind::Server => "server",
             TransportErrorKind::BadResponse => "bad_response",
+            TransportErrorKind::UntrustedCertificate => "untrusted_certificate",
         }
     }
 
@@ -196,6 +200,7 @@ impl TransportErrorKind {
             Refused,
             Server,
             BadResponse,
+            UntrustedCertificate,
         ]
         .into_iter()
         .find(|k| k.code() == code)

@@ -101,6 +101,13 @@ pub fn transport_error(lang: Lang, kind: TransportErrorKind) -> String {
             "Jawaban server tidak dapat dibaca. Coba lagi nanti atau hubungi admin.",
             "The server's answer could not be read. Try again later or contact your admin.",
         ),
+        TransportErrorKind::UntrustedCertificate => say(
+            lang,
+            "Sertifikat server tidak dipercaya (tidak dikenal, kedaluwarsa, atau untuk alamat lain): tidak ada \
+             yang dikirim. Periksa tanggal dan jam ponsel, lalu hubungi admin; data aman di ponsel.",
+            "The server's certificate is not trusted (unknown, expired, or for another address): nothing was \
+             sent. Check the phone's date and time, then contact your admin; your data is safe on the phone.",
+        ),
     }
 }
 

@@ -29,7 +29,7 @@ pub use store_effect::execute as execute_store;
 pub use sync::{EnrolError, SyncPolicy, SyncTimer};
 pub use transport::{FakeServer, NoServer, Transport};
 pub use transport_http::{
-    HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats,
+    HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats, tls_config,
 };
 
 use crate::app::{

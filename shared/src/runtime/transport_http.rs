@@ -2,12 +2,33 @@
 //! OpenSSL). Bodies are gzipped both ways by hand, so the answer's size can be capped before it is inflated
 //! and the bytes on the wire can be counted.
 //!
-//! A server with its own CA (a district office's server) is trusted through [`HttpConfig::ca_pem`]: then only
-//! that CA is trusted (`tls_certs_only`). Without it the platform's trust store is used.
+//! # Whom the phone trusts
+//!
+//! The TLS configuration is built here ([`tls_config`]) and handed to reqwest whole
+//! (`tls_backend_preconfigured`), so the trust decision is the same code on every platform and is tested on
+//! this machine exactly as a phone runs it:
+//!
+//! - [`HttpConfig::ca_pem`] set (a district office's own CA): that CA is the only trusted root; a public
+//!   certificate is refused.
+//! - no CA configured (the server has an ordinary public certificate, e.g. Let's Encrypt behind nginx or
+//!   Caddy): Mozilla's root store as bundled in the app (`webpki-roots`), checked by rustls' own verifier.
+//!
+//! Why not the phone's own trust store: reqwest 0.13 reaches it through `rustls-platform-verifier`, which on
+//! Android must first be initialised through JNI with the application's context, or it panics at the first
+//! handshake. Bundled roots need no initialisation, behave the same on Android, Linux and in the tests, and a
+//! user-installed CA on the phone (the way TLS-inspecting middleboxes get in) is not trusted. The cost: roots
+//! are as fresh as the app build (Mozilla's list changes a few times a year; ISRG Root X1, Let's Encrypt's, is
+//! valid until 2035). reqwest 0.13 still compiles `rustls-platform-verifier` (both of its rustls features
+//! require it), but reqwest calls it only when it builds the TLS configuration itself, which it never does
+//! here: with a preconfigured configuration that branch is not taken.
+//!
+//! A certificate that is not trusted, expired, or for another host fails the handshake before anything is
+//! sent (the token never leaves the phone) and is [`TransportErrorKind::UntrustedCertificate`], found by
+//! walking the error's sources down to rustls' own error, never by reading its text.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use flate2::Compression;
@@ -16,6 +37,8 @@ use flate2::write::GzEncoder;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -32,6 +55,7 @@ pub struct HttpConfig {
     /// e.g. `https://tepat.dinsos.example.go.id` or `http://127.0.0.1:8080` (no trailing path).
     pub base_url: String,
     /// PEM certificate(s) of the CA that signed the server's certificate; when given, the only trusted roots.
+    /// `None`: the roots bundled with the app (Mozilla's, `webpki-roots`), never the phone's own store.
     pub ca_pem: Option<String>,
     /// Time to open a connection.
     pub connect_timeout: Duration,
@@ -98,24 +122,16 @@ impl HttpTransport {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(HttpSetupError::BadUrl(config.base_url.clone()));
         }
-        // reqwest is built without a default provider; ring is ours. Installing twice is harmless (Err = already).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = Client::builder()
+        // Always preconfigured, even for an http:// address: reqwest then never builds a TLS configuration of
+        // its own (which would reach for the platform verifier).
+        let client = Client::builder()
+            .tls_backend_preconfigured(tls_config(config.ca_pem.as_deref())?)
             .user_agent(concat!("tepat-phone/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .no_proxy()
             .http1_only()
-            .pool_max_idle_per_host(1);
-        if let Some(pem) = &config.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|e| HttpSetupError::BadCertificate(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(HttpSetupError::NoCertificate);
-            }
-            builder = builder.tls_certs_only(certs);
-        }
-        let client = builder
+            .pool_max_idle_per_host(1)
             .build()
             .map_err(|e| HttpSetupError::Client(e.to_string()))?;
         Ok(HttpTransport {
@@ -219,6 +235,35 @@ impl Transport for HttpTransport {
     }
 }
 
+/// The phone's TLS client configuration: TLS 1.2 or 1.3 with the ring provider, trusting only `ca_pem` when
+/// given, else the roots bundled with the app (see the module's docs for why not the platform's store).
+pub fn tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientConfig, HttpSetupError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| HttpSetupError::BadCertificate(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(HttpSetupError::NoCertificate);
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| HttpSetupError::BadCertificate(e.to_string()))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| HttpSetupError::Client(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 fn fail(kind: TransportErrorKind, detail: impl ToString) -> TransportError {
     TransportError {
         kind,
@@ -226,14 +271,17 @@ fn fail(kind: TransportErrorKind, detail: impl ToString) -> TransportError {
     }
 }
 
-/// A request that did not get a complete answer: no connection at all, or one that broke or stalled.
+/// A request that did not get a complete answer: no connection at all, one that broke or stalled, or a
+/// server whose certificate the phone does not trust.
 fn classify(error: reqwest::Error) -> TransportError {
-    let kind = if error.is_connect() {
+    let kind = if certificate_refused(&error) {
+        TransportErrorKind::UntrustedCertificate
+    } else if error.is_connect() {
         TransportErrorKind::Offline
     } else {
         TransportErrorKind::Timeout
     };
-    // `{:#}`-style chains name the cause (e.g. "connection reset by peer").
+    // `{:#}`-style chains name the cause (e.g. "connection reset by peer", "certificate expired").
     let mut detail = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
@@ -242,6 +290,30 @@ fn classify(error: reqwest::Error) -> TransportError {
         source = cause.source();
     }
     fail(kind, detail)
+}
+
+/// Whether rustls refused the server's certificate (unknown issuer, expired, another host's name, none
+/// presented), somewhere in the error's sources. An `io::Error` hides the error it wraps from `source()`
+/// (it reports that error's own source), so each one is opened with `get_ref`.
+fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        if let Some(inner) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            && certificate_refused(inner)
+        {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
 }
 
 fn status_error(status: StatusCode, body: &[u8]) -> TransportError {

@@ -4,6 +4,8 @@
 //! (Pendamping PKH) with 12 assigned households each, imported from CSV through the admin CLI; a field day on
 //! each phone while offline, through the real core; the link back over a slow, flaky 2G connection; the
 //! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a summary.
+//! Everything goes over HTTPS: the server serves a certificate from a throw-away CA made for the run, which
+//! the phones and the supervisor pin.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -78,6 +80,13 @@ fn run() -> Result<(), Error> {
         field.server.url(),
         field.server.data().display()
     );
+    if let Some(tls) = &field.tls {
+        println!(
+            "   HTTPS (TLS 1.2+): its certificate comes from a throw-away CA made for this run ({}); the phones \
+             and the supervisor trust only that CA",
+            tls.ca.display()
+        );
+    }
     println!(
         "   forms published: DTSEN ground check v1, PPKS asesmen v1; supervisor: Korkab Kota Bengkulu"
     );
@@ -126,6 +135,12 @@ fn run() -> Result<(), Error> {
     }
 
     println!("\n4. Back in signal: a slow, flaky 2G link (30 kB/s, 300 ms, connections dropping)");
+    if field.tls.is_some() {
+        println!(
+            "   every sync is HTTPS to {}; the link cuts TLS records mid-way",
+            field.phone_url()
+        );
+    }
     field.proxy.set_offline(false)?;
     field.proxy.set_link(Link::edge());
     // The first connections break half-way, one on the way up and one on the way back.
@@ -273,8 +288,13 @@ fn run() -> Result<(), Error> {
             day.name, day.date, day.visits, day.target
         );
     }
+    let framing = if field.tls.is_some() {
+        "TLS and HTTP"
+    } else {
+        "HTTP"
+    };
     println!(
-        "   the day's sync over 2G: {:.1} kB up, {:.1} kB down (every byte on the wire, HTTP included), \
+        "   the day's sync over 2G: {:.1} kB up, {:.1} kB down (every byte on the wire, {framing} included), \
          {round_trips} round trips, {failed} of them cut and retried",
         (flaky.bytes_up - link_start.bytes_up) as f64 / 1000.0,
         (flaky.bytes_down - link_start.bytes_down) as f64 / 1000.0,

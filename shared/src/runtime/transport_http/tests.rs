@@ -270,21 +270,75 @@ fn bad_configuration_is_named() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// TLS: a server whose certificate our own CA signed (the fixtures in testdata/, valid for 100 years).
+// TLS: a loopback server whose certificate a throw-away CA, made in the test, signed.
 
-const CA: &str = include_str!("../testdata/ca.pem");
-const OTHER_CA: &str = include_str!("../testdata/other-ca.pem");
-const SERVER_CERT: &[u8] = include_bytes!("../testdata/server.der");
-const SERVER_KEY: &[u8] = include_bytes!("../testdata/server.key.der");
+/// A CA made for one test and thrown away with it.
+struct ThrowAwayCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    pem: String,
+}
 
-/// Serves one TLS connection (if the handshake succeeds) with a gzipped sync answer.
-fn serve_tls_once() -> (SocketAddr, JoinHandle<Option<Seen>>) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cert = rustls::pki_types::CertificateDer::from(SERVER_CERT.to_vec());
-    let key = rustls::pki_types::PrivateKeyDer::try_from(SERVER_KEY.to_vec()).unwrap();
-    let config = rustls::ServerConfig::builder()
+/// A server's certificate chain and key, as rustls takes them.
+struct ServerCert {
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl ThrowAwayCa {
+    fn new(name: &str) -> ThrowAwayCa {
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        ThrowAwayCa {
+            pem: cert.pem(),
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// The CA's certificate, as a phone pins it.
+    fn pem(&self) -> String {
+        self.pem.clone()
+    }
+
+    /// A certificate for `host`, valid now.
+    fn server_cert(&self, host: &str) -> ServerCert {
+        self.server_cert_until(host, 2099)
+    }
+
+    /// A certificate for `host` valid from 2020 until the first of January of `year`.
+    fn server_cert_until(&self, host: &str, year: i32) -> ServerCert {
+        let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, host);
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(year, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        ServerCert {
+            chain: vec![cert.der().clone()],
+            key: rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        }
+    }
+}
+
+/// Serves one TLS connection with `cert` and answers `answer` (a JSON body, gzipped on the way) if the
+/// handshake succeeds; what the server read, `None` when no request came (the handshake failed).
+fn serve_tls_once(cert: ServerCert, answer: Vec<u8>) -> (SocketAddr, JoinHandle<Option<Seen>>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
+        .with_single_cert(cert.chain, cert.key)
         .unwrap();
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -294,7 +348,10 @@ fn serve_tls_once() -> (SocketAddr, JoinHandle<Option<Seen>>) {
         let connection = rustls::ServerConnection::new(config).ok()?;
         let mut tls = rustls::StreamOwned::new(connection, stream);
         let seen = read_request(&mut tls);
-        let body = gzip(&serde_json::to_vec(&answer()).ok()?).ok()?;
+        if seen.head.is_empty() {
+            return None;
+        }
+        let body = gzip(&answer).ok()?;
         let _ = tls.write_all(&response("200 OK", &[("Content-Encoding", "gzip")], &body));
         tls.conn.send_close_notify();
         let _ = tls.flush();
@@ -303,14 +360,65 @@ fn serve_tls_once() -> (SocketAddr, JoinHandle<Option<Seen>>) {
     (addr, thread)
 }
 
-#[test]
-fn a_server_signed_by_the_configured_ca_is_trusted() {
-    let (addr, server) = serve_tls_once();
-    let mut config = HttpConfig::new(format!("https://localhost:{}", addr.port()));
-    config.ca_pem = Some(CA.to_string());
+fn sync_answer() -> Vec<u8> {
+    serde_json::to_vec(&answer()).unwrap()
+}
+
+/// A transport to `https://{host}:{port}` (the name resolves to 127.0.0.1 through `localhost` only), with the
+/// token set.
+fn tls_transport(host: &str, addr: SocketAddr, ca_pem: Option<String>) -> HttpTransport {
+    let mut config = HttpConfig::new(format!("https://{host}:{}", addr.port()));
+    config.ca_pem = ca_pem;
     let transport = HttpTransport::new(&config).unwrap();
     transport.set_token(Some("tok-123"));
-    let got = transport.sync(&request()).unwrap();
+    transport
+}
+
+/// The handshake was refused as the phone refuses a certificate, and the server never read a request: the
+/// token did not leave the phone.
+fn assert_refused_untrusted(error: &TransportError, server: JoinHandle<Option<Seen>>, cause: &str) {
+    assert_eq!(
+        error.kind,
+        TransportErrorKind::UntrustedCertificate,
+        "{}",
+        error.detail
+    );
+    assert!(error.detail.contains(cause), "{}", error.detail);
+    assert!(server.join().unwrap().is_none(), "a request got through");
+}
+
+#[test]
+fn a_server_signed_by_the_pinned_ca_is_trusted_for_enrolment_and_sync() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let enrolled = EnrolResponse {
+        device_id: "dev-9".into(),
+        token: "fresh".into(),
+        user: UserInfo {
+            user_id: "pkh1".into(),
+            name: "Siti".into(),
+            role: Role::Enumerator,
+            regions: vec!["17.71".into()],
+        },
+        server_time: Utc::now(),
+    };
+    let (addr, server) = serve_tls_once(
+        ca.server_cert("localhost"),
+        serde_json::to_vec(&enrolled).unwrap(),
+    );
+    let transport = tls_transport("localhost", addr, Some(ca.pem()));
+    let got = transport
+        .enrol(&EnrolRequest {
+            code: "K7QM-2HXD-9TPA".into(),
+            device_name: "HP Siti".into(),
+        })
+        .unwrap();
+    assert_eq!(got, enrolled);
+    assert!(server.join().unwrap().is_some());
+
+    let (addr, server) = serve_tls_once(ca.server_cert("localhost"), sync_answer());
+    let got = tls_transport("localhost", addr, Some(ca.pem()))
+        .sync(&request())
+        .unwrap();
     assert_eq!(got.next_cursor, 9);
     let seen = server.join().unwrap().unwrap();
     assert_eq!(
@@ -320,23 +428,86 @@ fn a_server_signed_by_the_configured_ca_is_trusted() {
 }
 
 #[test]
-fn a_server_signed_by_another_ca_is_refused_before_anything_is_sent() {
-    let (addr, server) = serve_tls_once();
-    let mut config = HttpConfig::new(format!("https://localhost:{}", addr.port()));
-    config.ca_pem = Some(OTHER_CA.to_string());
-    let transport = HttpTransport::new(&config).unwrap();
-    transport.set_token(Some("tok-123"));
+fn a_server_signed_by_another_ca_is_an_untrusted_certificate_and_nothing_is_sent() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let stranger = ThrowAwayCa::new("Somebody else's CA");
+    let (addr, server) = serve_tls_once(stranger.server_cert("localhost"), sync_answer());
+    let transport = tls_transport("localhost", addr, Some(ca.pem()));
     let error = transport.sync(&request()).unwrap_err();
+    assert_refused_untrusted(&error, server, "UnknownIssuer");
+    assert_eq!(transport.stats().failed_round_trips, 1);
+}
+
+#[test]
+fn a_certificate_for_another_host_is_an_untrusted_certificate() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let (addr, server) = serve_tls_once(ca.server_cert("tepat.other.example"), sync_answer());
+    let error = tls_transport("localhost", addr, Some(ca.pem()))
+        .sync(&request())
+        .unwrap_err();
+    assert_refused_untrusted(&error, server, "not valid for name");
+}
+
+#[test]
+fn an_expired_certificate_is_an_untrusted_certificate() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let expired = ca.server_cert_until("localhost", 2021);
+    let (addr, server) = serve_tls_once(expired, sync_answer());
+    let error = tls_transport("localhost", addr, Some(ca.pem()))
+        .sync(&request())
+        .unwrap_err();
+    assert_refused_untrusted(&error, server, "expired");
+}
+
+/// Exactly what a phone runs when its config pins no CA (the public-certificate deployment): the bundled
+/// Mozilla roots, no platform verifier, so a CA nobody published is refused the same way on every platform.
+#[test]
+fn without_a_pinned_ca_the_bundled_roots_refuse_a_private_ca() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let (addr, server) = serve_tls_once(ca.server_cert("localhost"), sync_answer());
+    let error = tls_transport("localhost", addr, None)
+        .sync(&request())
+        .unwrap_err();
+    assert_refused_untrusted(&error, server, "UnknownIssuer");
+}
+
+#[test]
+fn plain_http_to_a_tls_server_is_not_taken_for_a_certificate_problem() {
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let (addr, server) = serve_tls_once(ca.server_cert("localhost"), sync_answer());
+    let error = transport(&format!("http://{addr}"))
+        .sync(&request())
+        .unwrap_err();
+    drop(server);
+    assert_ne!(error.kind, TransportErrorKind::UntrustedCertificate);
+}
+
+/// The whole phone (runtime, outbox, view) against a server it does not trust: the sync fails with the
+/// certificate message in Bahasa Indonesia first, and the visit stays in the outbox.
+#[test]
+fn an_untrusted_server_leaves_the_visit_in_the_outbox_with_a_clear_message() {
+    use crate::app::UiEvent;
+    use crate::runtime::tests::{RecordingShell, finalise_one, in_memory, set_up};
+
+    let ca = ThrowAwayCa::new("Dinsos Kota Bengkulu CA");
+    let (addr, server) = serve_tls_once(ca.server_cert("localhost"), sync_answer());
+    let shell = Arc::new(RecordingShell::default());
+    let runtime = in_memory(shell, Arc::new(tls_transport("localhost", addr, None)));
+    set_up(&runtime);
+    finalise_one(&runtime, "A-1");
+    runtime.dispatch(UiEvent::SyncNow);
+    runtime.wait_idle();
+    assert!(server.join().unwrap().is_none(), "a request got through");
+    let view = runtime.view();
+    assert_eq!(view.sync.outbox, 1);
+    let message = view.sync.last_error.unwrap_or_default();
     assert!(
-        error.detail.contains("certificate") || error.detail.contains("Certificate"),
-        "{}",
-        error.detail
+        message.starts_with("Sertifikat server tidak dipercaya"),
+        "{message}"
     );
-    // The server never read a request: the token did not leave the phone.
-    assert!(
-        server
-            .join()
-            .unwrap()
-            .is_none_or(|seen| seen.head.is_empty())
+    assert_eq!(
+        runtime.inspect_store(|s| s.outbox()).unwrap().len(),
+        1,
+        "the visit is still waiting in the device store"
     );
 }

@@ -60,7 +60,9 @@ pub fn run(field: &Field, dir: &Path, visits: u64) -> Result<Export, String> {
             device_name: "bench laptop".into(),
         })
         .map_err(|e| format!("enrol the supervisor: {}", e.detail))?;
+    let tls = shared::runtime::tls_config(None).map_err(|e| e.to_string())?;
     let client = reqwest::blocking::Client::builder()
+        .tls_backend_preconfigured(tls)
         .no_proxy()
         .timeout(Duration::from_secs(900))
         .build()

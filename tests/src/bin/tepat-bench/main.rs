@@ -154,15 +154,17 @@ fn run(options: &Options, work: &std::path::Path) -> Report {
 /// stored (copied up to 100,000 visits).
 fn server_figures(options: &Options, work: &std::path::Path, report: &mut Report) {
     let wanted = |n: u32| options.only.contains(&n);
-    let mut field = match tepat_e2e::field::Field::start(&work.join("field"), options.seed) {
-        Ok(f) => f,
-        Err(e) => {
-            for n in [3, 4, 5].into_iter().filter(|n| wanted(*n)) {
-                report.push(n, Err(format!("the server did not start: {e}")));
+    // Plain HTTP: the figures measure ingest and export, not TLS (and stay comparable with earlier runs).
+    let mut field =
+        match tepat_e2e::field::Field::start_plain_http(&work.join("field"), options.seed) {
+            Ok(f) => f,
+            Err(e) => {
+                for n in [3, 4, 5].into_iter().filter(|n| wanted(*n)) {
+                    report.push(n, Err(format!("the server did not start: {e}")));
+                }
+                return;
             }
-            return;
-        }
-    };
+        };
     if wanted(3) {
         note(3);
         let figure = wire::run(&mut field).map(|f| report::wire(&f));
