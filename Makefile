@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: demo test test-rust test-api lint bench bindings android check-system
+.PHONY: demo test test-rust test-api lint bench fuzz bindings android check-system
 
 ## The main job on an embedded default: a server, a field day offline, a flaky sync, a supervisor review.
 ## The server is built first, in the open, so the demo itself starts at once (it runs the server binary).
@@ -34,6 +34,12 @@ lint:
 bench:
 	$(CARGO) build --release -p tepat-server -p tepat-e2e --bin tepat-server --bin tepat-bench
 	$(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md
+
+## A long fuzzing run of the parsers that meet untrusted bytes (tests/tests/fuzz.rs: sync/enrol bodies, assignment
+## CSV import, form expressions), FUZZ_CASES inputs per target in a release build; `make test` runs 256 of each.
+FUZZ_CASES ?= 100000
+fuzz:
+	TEPAT_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p tepat-e2e --test fuzz -- --test-threads 3
 
 ## ---------------------------------------------------------------------------------------------------------------
 ## Android (android/README.md). Fetched into .tools/: the Kotlin compiler (npm) and android.jar API 23 (Debian's

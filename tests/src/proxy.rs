@@ -1,6 +1,8 @@
 //! A loopback TCP proxy between phones and the server that behaves like a bad mobile link: one-way latency,
 //! a bandwidth cap (2G-like: ~30 kB/s, 300 ms), connections cut at chosen byte offsets in either direction,
-//! and "no signal" (every connection dropped, the port closed). It counts the bytes it carried.
+//! and "no signal" (every connection dropped, the port closed). It counts the bytes it carried, the cuts it made
+//! in each direction, and, per connection, whose turn it is: whether the server holds a whole request it has
+//! not begun to answer (what the kill tests check at the moment of a kill).
 //!
 //! Each direction of a connection is two threads: a reader that timestamps chunks and a writer that delivers
 //! them `latency` later at no more than the rate. A cut forwards exactly the planned number of bytes of its
@@ -52,6 +54,38 @@ pub struct ProxyStats {
     pub bytes_down: u64,
     /// Connections actually cut (a planned cut beyond the end of a connection never happens).
     pub cuts: u64,
+    /// Of those, cut on the way up (the request broke) and on the way down (the answer broke).
+    pub cuts_up: u64,
+    pub cuts_down: u64,
+}
+
+/// One connection as the proxy saw it, by its number (connections are numbered from 0 in the order accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConnectionStats {
+    /// Bytes read from the phone, and of those, delivered to the server.
+    pub from_phone: u64,
+    pub to_server: u64,
+    /// Bytes read from the server.
+    pub from_server: u64,
+    /// Bytes delivered to the server since the server last sent anything on this connection: the phone's turn,
+    /// not answered yet. With HTTP/1.1 (one request at a time), plain or inside TLS, a whole request the server
+    /// has not begun to answer.
+    pub unanswered: u64,
+    /// The phone opened with a TLS record (a handshake): its first turn is the `ClientHello`, not a request.
+    pub tls: bool,
+    /// The server's side ended: closed, reset, or the server died.
+    pub server_closed: bool,
+}
+
+impl ConnectionStats {
+    /// The server holds a whole request of at least `min_request` bytes and has sent nothing since: every byte
+    /// the phone sent was delivered, and over TLS the handshake was already answered.
+    pub fn server_holds_request(&self, min_request: u64) -> bool {
+        self.from_phone == self.to_server
+            && self.unanswered >= min_request
+            && (!self.tls || self.from_server > 0)
+            && !self.server_closed
+    }
 }
 
 struct Shared {
@@ -64,6 +98,10 @@ struct Shared {
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
     cuts: AtomicU64,
+    cuts_up: AtomicU64,
+    cuts_down: AtomicU64,
+    /// Every connection's counts, by number (kept after it closes, for the checks after a kill).
+    turns: Mutex<HashMap<u64, ConnectionStats>>,
     /// Open connections by number, so "offline" can drop them.
     open: Mutex<HashMap<u64, [TcpStream; 2]>>,
 }
@@ -91,6 +129,9 @@ impl Proxy {
             bytes_up: AtomicU64::new(0),
             bytes_down: AtomicU64::new(0),
             cuts: AtomicU64::new(0),
+            cuts_up: AtomicU64::new(0),
+            cuts_down: AtomicU64::new(0),
+            turns: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
         });
         let proxy = Proxy {
@@ -176,6 +217,49 @@ impl Proxy {
             bytes_up: s.bytes_up.load(Ordering::SeqCst),
             bytes_down: s.bytes_down.load(Ordering::SeqCst),
             cuts: s.cuts.load(Ordering::SeqCst),
+            cuts_up: s.cuts_up.load(Ordering::SeqCst),
+            cuts_down: s.cuts_down.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Connection `id` as it stands now.
+    pub fn connection(&self, id: u64) -> Option<ConnectionStats> {
+        lock(&self.shared.turns).get(&id).copied()
+    }
+
+    /// Every connection numbered `first` or later (`stats().connections` before a phone starts: its own).
+    pub fn connections_from(&self, first: u64) -> Vec<(u64, ConnectionStats)> {
+        let mut all: Vec<_> = lock(&self.shared.turns)
+            .iter()
+            .filter(|(id, _)| **id >= first)
+            .map(|(id, c)| (*id, *c))
+            .collect();
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all
+    }
+
+    /// The connections on which the server now holds a whole request of at least `min_request` bytes that it
+    /// has not begun to answer ([`ConnectionStats::server_holds_request`]).
+    pub fn held_by_server(&self, min_request: u64) -> Vec<(u64, ConnectionStats)> {
+        self.connections_from(0)
+            .into_iter()
+            .filter(|(_, c)| c.server_holds_request(min_request))
+            .collect()
+    }
+
+    /// Waits until the server's side of connection `id` has ended (as after the server was killed), at most
+    /// `timeout`; the connection as it ended, or `None` if it did not end in time.
+    pub fn wait_server_closed(&self, id: u64, timeout: Duration) -> Option<ConnectionStats> {
+        let since = Instant::now();
+        loop {
+            let connection = self.connection(id)?;
+            if connection.server_closed {
+                return Some(connection);
+            }
+            if since.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 }
@@ -209,6 +293,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             let _ = phone.shutdown(Shutdown::Both);
             continue;
         };
+        lock(&shared.turns).insert(id, ConnectionStats::default());
         let cut = lock(&shared.plan).pop_front().flatten();
         let link = *lock(&shared.link);
         let _ = phone.set_nodelay(true);
@@ -274,7 +359,8 @@ impl Direction {
         let Ok(from) = self.from.try_clone() else {
             return;
         };
-        std::thread::spawn(move || read_side(from, &tx));
+        let (shared, id, upward) = (self.shared.clone(), self.id, self.upward);
+        std::thread::spawn(move || read_side(from, &tx, &shared, id, upward));
         std::thread::spawn(move || self.write_side(&rx));
     }
 
@@ -310,6 +396,13 @@ impl Direction {
                     return self.close();
                 }
                 sent += piece.len() as u64;
+                if self.upward {
+                    // Counted under the lock the readers take, so a turn is never seen half-updated.
+                    if let Some(turn) = lock(&self.shared.turns).get_mut(&self.id) {
+                        turn.to_server += piece.len() as u64;
+                        turn.unanswered += piece.len() as u64;
+                    }
+                }
                 counter.fetch_add(piece.len() as u64, Ordering::SeqCst);
                 if let Some(rate) = self.link.bytes_per_second {
                     let budget = Duration::from_secs_f64(piece.len() as f64 / rate.max(1) as f64);
@@ -321,6 +414,12 @@ impl Direction {
             }
             if cut_here {
                 self.shared.cuts.fetch_add(1, Ordering::SeqCst);
+                let direction = if self.upward {
+                    &self.shared.cuts_up
+                } else {
+                    &self.shared.cuts_down
+                };
+                direction.fetch_add(1, Ordering::SeqCst);
                 return self.close();
             }
         }
@@ -339,16 +438,29 @@ impl Direction {
     }
 }
 
-fn read_side(mut from: TcpStream, chunks: &Sender<Chunk>) {
+/// Reads one direction of connection `id` into `chunks`, counting what it read (from the phone when `upward`).
+fn read_side(mut from: TcpStream, chunks: &Sender<Chunk>, shared: &Shared, id: u64, upward: bool) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         match from.read(&mut buffer) {
             Ok(0) | Err(_) => {
+                if !upward && let Some(turn) = lock(&shared.turns).get_mut(&id) {
+                    turn.server_closed = true;
+                }
                 let _ = chunks.send(Chunk::End);
                 return;
             }
             Ok(n) => {
                 let data = buffer.get(..n).unwrap_or_default().to_vec();
+                if let Some(turn) = lock(&shared.turns).get_mut(&id) {
+                    if upward {
+                        turn.tls |= turn.from_phone == 0 && data.first() == Some(&0x16);
+                        turn.from_phone += n as u64;
+                    } else {
+                        turn.from_server += n as u64;
+                        turn.unanswered = 0;
+                    }
+                }
                 if chunks.send(Chunk::Data(Instant::now(), data)).is_err() {
                     return;
                 }

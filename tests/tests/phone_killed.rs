@@ -1,8 +1,16 @@
 //! The phone's process is killed (SIGKILL) at random moments of a sync over a slow link, then reopened: the
 //! batch whose answer never came is sent again with the same id, and in the end nothing is lost, nothing is
 //! duplicated, the outbox is empty and the phone's database is intact.
+//!
+//! Every counted kill is shown to have landed mid-sync: the lines the phone process left behind end with the one
+//! it prints on entering a sync (not the one it prints when the sync returns), and the proxy delivered bytes of
+//! that process's connections to the server after that line was read, so the sync's request was on its way or
+//! answered and the phone had not finished with it. A kill that missed is not counted and another is tried, a
+//! bounded number of times.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +21,21 @@ use shared::runtime::FixedClock;
 use shared::synth::Outcome;
 use tepat_e2e::field::{Field, check_exactly_once, morning};
 use tepat_e2e::phone::Phone;
-use tepat_e2e::proxy::Link;
+use tepat_e2e::proxy::{Link, Proxy};
 
+/// Kills that must land mid-sync.
 const KILLS: usize = 16;
+/// Attempts at most (each enters two more households first): the test fails if fewer than `KILLS` land.
+const ATTEMPTS: usize = 2 * KILLS;
+
+/// Bytes the proxy delivered to the server on connections numbered `first` or later (one phone process's own).
+fn delivered(proxy: &Proxy, first: u64) -> u64 {
+    proxy
+        .connections_from(first)
+        .iter()
+        .map(|(_, c)| c.to_server)
+        .sum()
+}
 
 #[test]
 fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
@@ -23,7 +43,7 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
     // Plain HTTP on purpose: the deployment behind a TLS-terminating proxy (nginx), where the server's own hop is
     // plain. Every other end-to-end test runs over HTTPS.
     let mut field = Field::start_plain_http(dir.path(), 31).unwrap();
-    field.add_enumerators(&["Wahyu"], 2 * KILLS, &[]).unwrap();
+    field.add_enumerators(&["Wahyu"], 2 * ATTEMPTS, &[]).unwrap();
     // The phone leaves this process: from now on it is opened afresh each time, as after a kill.
     let enumerator = field.enumerators.remove(0);
     let (phone_dir, assignments) = (enumerator.dir.clone(), enumerator.assignments.clone());
@@ -42,7 +62,7 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
         );
         phone
     };
-    // A slow link, so that kills land inside syncs.
+    // A slow link, so that a sync lasts long enough to be killed in.
     field.proxy.set_link(Link {
         latency: Duration::from_millis(150),
         bytes_per_second: Some(8_000),
@@ -50,8 +70,13 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
 
     let mut rng = StdRng::seed_from_u64(4242);
     let mut entered = BTreeMap::new();
-    let mut killed = 0;
+    let mut landed = 0;
+    let mut attempts = 0;
     for pair in assignments.chunks(2) {
+        if landed == KILLS {
+            break;
+        }
+        attempts += 1;
         // The person finishes two more households.
         {
             let phone = reopen();
@@ -62,34 +87,54 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
             }
         }
         // The sync runs in the phone's own process, which dies at a random moment of it: once its first bytes
-        // are on the wire (so the kill lands in the sync, however fast the machine), after a random delay that
-        // falls anywhere from the request's first bytes to after the server's answer.
-        let sent_before = field.proxy.stats().bytes_up;
+        // reached the server, after a random delay that falls anywhere from there to after the server's answer.
+        let first = field.proxy.stats().connections;
         let mut child = Command::new(env!("CARGO_BIN_EXE_tepat-phone"))
             .arg(&phone_dir)
             .arg(&url)
             .arg(clock.to_rfc3339())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let waiting_since = Instant::now();
-        while field.proxy.stats().bytes_up == sent_before
-            && child.try_wait().unwrap().is_none()
-            && waiting_since.elapsed() < Duration::from_secs(30)
-        {
-            std::thread::sleep(Duration::from_millis(5));
+        // Each line the child prints, with the bytes its connections had delivered when the line was read (never
+        // more than when it was printed: the count only grows).
+        let stdout = child.stdout.take().unwrap();
+        let proxy = &field.proxy;
+        let (status, lines, at_kill) = std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                    .map(|line| (line, delivered(proxy, first)))
+                    .collect::<Vec<_>>()
+            });
+            let waiting_since = Instant::now();
+            while delivered(proxy, first) == 0
+                && child.try_wait().unwrap().is_none()
+                && waiting_since.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..1000)));
+            let at_kill = delivered(proxy, first);
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            (status, reader.join().unwrap(), at_kill)
+        });
+        // Landed: killed (not exited), inside a sync (its last line is the one printed on entering it), after
+        // bytes of that sync reached the server (delivered after that line was read).
+        let inside = match lines.last() {
+            Some((line, then)) if line.starts_with("BEGIN ") => at_kill > *then,
+            _ => false,
+        };
+        if status.signal() == Some(9) && inside {
+            landed += 1;
         }
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..1200)));
-        if child.try_wait().unwrap().is_none() {
-            killed += 1;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
-    println!("{killed} of {KILLS} phone processes killed mid-sync");
-    assert!(
-        killed * 2 >= KILLS,
-        "only {killed} kills landed during a sync"
+    println!("{landed} of {attempts} phone processes killed mid-sync");
+    assert_eq!(
+        landed, KILLS,
+        "only {landed} of {attempts} kills landed mid-sync"
     );
 
     // Reopened for good, on a normal link.

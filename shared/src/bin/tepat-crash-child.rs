@@ -1,38 +1,54 @@
-//! Helper of `shared/tests/crash_safety.rs`: answers generated DTSEN households through the real runtime,
-//! printing each answer as the store holds it right after `dispatch` returned, so the test can kill this
-//! process at any instant and check that every printed answer survived.
+//! Helper of `shared/tests/crash_safety.rs`: types the households the test hands it (a JSON file: the clock, the
+//! assignments and, for each, the visit to enter) through the real runtime, and reports each step as soon as its
+//! `dispatch` returned, so the test can kill this process at any instant and check the store against what it
+//! asked to be typed (this child never reads answers back: the test compares with its own copy).
 //!
-//! Lines: `A <visit> <path> <row>` (row: JSON value, `#n` members, `-` none), `F <visit>` (finalised),
-//! `P <visit>` (finalising now), `S <assignment>` (skipped: finished in an earlier run), `DONE`.
+//! Lines: `O <assignment> <visit>` (the household's visit is open), `A <visit> <path>` (the answer at `path` was
+//! typed, or at a roster's path: a member was added), `P <visit>` (finalising now), `F <visit>` (finalised),
+//! `S <assignment>` (skipped: finished in an earlier run), `DONE`.
 //!
-//! Usage: `tepat-crash-child DB SEED HOUSEHOLDS` (the same seed continues the same households after a kill).
+//! Usage: `tepat-crash-child DB HOUSEHOLDS_JSON` (the same file continues the same households after a kill).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
 use shared::app::{ItemStatus, Screen, UiEvent};
-use shared::protocol::{Role, VisitDoc};
+use shared::protocol::{Assignment, Role, VisitDoc};
 use shared::runtime::script::{ScriptError, ScriptedShell, Typist};
 use shared::runtime::{FixedClock, NoServer, Parts, Runtime};
-use shared::store::{AnswerRow, Durability, Identity};
-use shared::synth::{Generator, Outcome};
-use uuid::Uuid;
+use shared::store::{Durability, Identity};
 
 const DTSEN: &str = include_str!("../../../schemas/forms/dtsen_groundcheck.json");
 
+/// What the test asks to be typed: `visits[i]` is the visit of `assignments[i]`.
+#[derive(Deserialize)]
+struct Households {
+    clock: DateTime<FixedOffset>,
+    assignments: Vec<Assignment>,
+    visits: Vec<VisitDoc>,
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(db), Some(Ok(seed)), Some(Ok(households))) = (
-        args.get(1).map(PathBuf::from),
-        args.get(2).map(|s| s.parse::<u64>()),
-        args.get(3).map(|s| s.parse::<usize>()),
-    ) else {
-        eprintln!("usage: tepat-crash-child DB SEED HOUSEHOLDS");
+    let (Some(db), Some(file)) = (args.get(1).map(PathBuf::from), args.get(2)) else {
+        eprintln!("usage: tepat-crash-child DB HOUSEHOLDS_JSON");
         return ExitCode::from(2);
     };
-    match run(&db, seed, households) {
+    let households: Households = match std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+    {
+        Ok(households) => households,
+        Err(e) => {
+            eprintln!("tepat-crash-child: {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&db, households) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tepat-crash-child: {e}");
@@ -41,25 +57,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(db: &Path, seed: u64, households: usize) -> Result<(), String> {
-    let mut generator = Generator::new(seed);
-    let assignments = generator
-        .assignments("17.71", households)
-        .map_err(|e| e.to_string())?;
-    let docs: Vec<VisitDoc> = assignments
-        .iter()
-        .map(|a| generator.visit_for(a, Outcome::Found))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let wib = chrono::FixedOffset::east_opt(7 * 3600).ok_or("offset")?;
-    let start = generator
-        .visit_date()
-        .and_hms_opt(8, 0, 0)
-        .and_then(|t| t.and_local_timezone(wib).single());
+fn run(db: &Path, households: Households) -> Result<(), String> {
+    let Households {
+        clock,
+        assignments,
+        visits: docs,
+    } = households;
+    if assignments.len() != docs.len() {
+        return Err("one visit per assignment".into());
+    }
     let shell = Arc::new(ScriptedShell::default());
     let parts = Parts {
         transport: Arc::new(NoServer),
-        clock: Arc::new(FixedClock::new(start.ok_or("date")?)),
+        clock: Arc::new(FixedClock::new(clock)),
         shell: shell.clone(),
         durability: Durability::Balanced,
     };
@@ -95,7 +105,7 @@ fn run(db: &Path, seed: u64, households: usize) -> Result<(), String> {
             .find(|i| &i.assignment_id == id)
             .map(|i| i.status);
         if matches!(status, Some(ItemStatus::NotStarted | ItemStatus::Draft)) {
-            household(&typist, &runtime, &out, id, doc).map_err(|e| e.to_string())?;
+            household(&typist, &out, id, doc).map_err(|e| e.to_string())?;
         } else {
             line(&out, &format!("S {id}"));
         }
@@ -104,16 +114,19 @@ fn run(db: &Path, seed: u64, households: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Enters one household, printing each answer as stored, then finalises it.
+/// Enters one household, reporting each answer once its dispatch returned, then finalises it.
 fn household(
     typist: &Typist,
-    runtime: &Runtime,
     out: &std::io::Stdout,
     assignment_id: &str,
     doc: &VisitDoc,
 ) -> Result<(), ScriptError> {
     let visit_id = typist.open(assignment_id)?;
-    typist.type_in(visit_id, doc, |path| print(out, runtime, visit_id, path))?;
+    line(out, &format!("O {assignment_id} {visit_id}"));
+    typist.type_in(visit_id, doc, |path| {
+        line(out, &format!("A {visit_id} {path}"));
+        Ok(())
+    })?;
     // Tells the test a finalise is starting, so some kills aim at it.
     line(out, &format!("P {visit_id}"));
     typist.finalise(visit_id)?;
@@ -126,20 +139,4 @@ fn line(out: &std::io::Stdout, line: &str) {
     let mut lock = out.lock();
     let _ = lock.write_all(format!("{line}\n").as_bytes());
     let _ = lock.flush();
-}
-
-/// Prints what the store holds at `path` now that its answer's dispatch returned.
-fn print(
-    out: &std::io::Stdout,
-    runtime: &Runtime,
-    visit_id: Uuid,
-    path: &str,
-) -> Result<(), ScriptError> {
-    let shown = match runtime.inspect_store(|s| s.answer(visit_id, path))? {
-        Some(AnswerRow::Value(value)) => value.to_string(),
-        Some(AnswerRow::Members(n)) => format!("#{n}"),
-        None => "-".to_string(),
-    };
-    line(out, &format!("A {visit_id} {path} {shown}"));
-    Ok(())
 }

@@ -1,5 +1,7 @@
 //! A phone in its own process, for the test that kills the phone mid-sync: opens the phone whose files are in
-//! DIR (enrolled before), syncs until its outbox is empty, printing one line per sync, then `CLEAN`.
+//! DIR (enrolled before), syncs until its outbox is empty, then prints `CLEAN`. Around each sync it prints
+//! `BEGIN n` before calling it and `SYNC n ...` once it returned, so a test that kills this process can tell
+//! from the lines left behind whether the kill fell inside a sync.
 //!
 //! Usage: `tepat-phone DIR SERVER_URL CLOCK_RFC3339`
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         }
     };
     for attempt in 1..=50 {
+        println!("BEGIN {attempt}");
         let view = phone.sync();
         println!(
             "SYNC {attempt} outbox={} error={:?}",

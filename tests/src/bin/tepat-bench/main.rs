@@ -1,10 +1,11 @@
 //! `tepat-bench`: the figures of BENCHMARKS.md, each against a baseline measured in the same run (`make bench`).
 //!
 //! 1. answer → view model through the runtime (with the SQLite write) vs a bare one-row SQLite transaction;
-//! 2. one incremental answer in the form session vs re-evaluating the whole form;
+//! 2. one incremental answer in the form session, then its findings, vs re-evaluating the whole form to its findings;
 //! 3. bytes and round trips of a 12-visit day's sync vs an ODK Collect-style OpenRosa upload;
-//! 4. server ingest with 20 concurrent devices vs raw rusqlite inserts of the same rows;
-//! 5. supervisor CSV export of 100,000 visits vs a plain SQLite query writing the same rows;
+//! 4. server ingest with 20 concurrent devices vs raw rusqlite inserts of the same rows (runs alternated, medians);
+//! 5. supervisor CSV export of 100,000 visits vs the floor: the same stored column read, parsed and written as
+//!    CSV in plain Rust (byte-identical files);
 //! 6. peak memory of the field core holding a day's work, and of the server during (4).
 //!
 //! Usage: `tepat-bench [--out FILE] [--only 1,2,...] [--quick] [--seed N] [--keep]`. Works in a scratch directory
