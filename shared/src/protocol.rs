@@ -162,7 +162,8 @@ pub enum RejectCode {
     Conflict,
     /// The form id/version is not published on the server.
     UnknownForm,
-    /// The assignment does not exist or is not this user's.
+    /// Not this user's to submit: the assignment does not exist or is not theirs, the visit id is another
+    /// user's visit (told apart from an unknown id by nothing), or a new case lies outside their regions.
     NotAssigned,
     /// The revision skips ahead or goes back (e.g. revision 3 when the server holds 1).
     BadRevision,
