@@ -163,7 +163,7 @@ pub enum RejectCode {
     /// The form id/version is not published on the server.
     UnknownForm,
     /// Not this user's to submit: the assignment does not exist or is not theirs, the visit id is another
-    /// user's visit (told apart from an unknown id by nothing), or a new case lies outside their regions.
+    /// user's visit (refused as an unknown assignment is), or a new case lies outside their regions.
     NotAssigned,
     /// The revision skips ahead or goes back (e.g. revision 3 when the server holds 1).
     BadRevision,
