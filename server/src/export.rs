@@ -329,28 +329,37 @@ fn key_cells(plan: &Plan, form_version: u32, answers: &Answers, region_code: &st
 }
 
 /// One answer as a CSV cell: text as is, numbers as written, a list of codes space-separated (as XLSForm),
-/// anything structured (GPS, photo) as compact JSON.
+/// anything structured (GPS, photo) as compact JSON. Text a spreadsheet would run as a formula is defused
+/// ([`defuse_formula`]); a list is defused as the one cell it becomes.
 pub fn cell(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => defuse_formula(s),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Array(items)) if items.iter().all(|v| !v.is_array() && !v.is_object()) => items
-            .iter()
-            .map(|v| cell(Some(v)))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Some(Value::Array(items)) if items.iter().all(|v| !v.is_array() && !v.is_object()) => {
+            let joined = items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => cell(Some(other)),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            defuse_formula(&joined)
+        }
         Some(other) => other.to_string(),
     }
 }
 
-/// Spreadsheet programs run a cell starting with `=`, `+`, `-` or `@` as a formula: typed text such as
-/// `=HYPERLINK(...)` gets a leading apostrophe. Negative numbers stay as they are.
+/// Spreadsheet programs run a cell starting with `=`, `+`, `-` or `@` as a formula (and one starting with a tab
+/// or a carriage return once the invisible character is dropped): such a cell gets a leading apostrophe, which
+/// makes it text. Only a cell that is wholly a number (`-5`, `-3.5`) may keep a leading `-`: `-1+1` or
+/// `-2+3+cmd|' /C calc'!A0` start with a digit after the `-` and are still formulas.
 fn defuse_formula(text: &str) -> String {
     let risky = match text.chars().next() {
         Some('=' | '+' | '@' | '\t' | '\r') => true,
-        Some('-') => !text.chars().nth(1).is_some_and(|c| c.is_ascii_digit()),
+        Some('-') => !is_plain_number(text),
         _ => false,
     };
     if risky {
@@ -358,6 +367,17 @@ fn defuse_formula(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// `-`? digits, then optionally `.` and digits: a number as written in an answer, nothing else.
+fn is_plain_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
 }
 
 #[cfg(test)]
@@ -387,5 +407,72 @@ mod tests {
         assert_eq!(cell(Some(&json!("@SUM(A1)"))), "'@SUM(A1)");
         assert_eq!(cell(Some(&json!("-5"))), "-5");
         assert_eq!(cell(Some(&json!("-cmd"))), "'-cmd");
+    }
+
+    /// Texts a spreadsheet runs as formulas, each with the cell it must become.
+    const INJECTIONS: [(&str, &str); 9] = [
+        ("-1+1", "'-1+1"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        (
+            "-1+HYPERLINK(\"http://x\",\"y\")",
+            "'-1+HYPERLINK(\"http://x\",\"y\")",
+        ),
+        ("-3.5.1", "'-3.5.1"),
+        ("-", "'-"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("+1", "'+1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+    ];
+
+    #[test]
+    fn only_a_whole_number_may_start_with_a_minus_in_free_text() {
+        for (text, defused) in INJECTIONS {
+            assert_eq!(cell(Some(&json!(text))), defused, "{text:?}");
+        }
+        for number in ["-5", "-3.5", "-0", "12", "3.25"] {
+            assert_eq!(cell(Some(&json!(number))), number);
+        }
+    }
+
+    #[test]
+    fn select_multiple_cells_are_defused_as_a_whole() {
+        for (text, defused) in INJECTIONS {
+            assert_eq!(
+                cell(Some(&json!([text, "2"]))),
+                format!("{defused} 2"),
+                "{text:?}"
+            );
+        }
+        // A list that starts with a negative number is not one number as a cell.
+        assert_eq!(cell(Some(&json!(["-5", "=1"]))), "'-5 =1");
+        assert_eq!(cell(Some(&json!([-5]))), "-5");
+        assert_eq!(cell(Some(&json!(["1", "3"]))), "1 3");
+    }
+
+    #[test]
+    fn key_columns_are_defused() {
+        let plan = Plan {
+            form_id: "f".into(),
+            forms: HashMap::new(),
+            household_fields: Vec::new(),
+            member_fields: Vec::new(),
+            nik_fields: HashMap::from([(1, vec!["nik".to_string()])]),
+            kk_fields: HashMap::from([(1, vec!["kk".to_string()])]),
+            repeats: HashMap::new(),
+        };
+        for (text, defused) in INJECTIONS {
+            let answers = json!({"nik": text, "kk": text});
+            let answers = answers.as_object().unwrap();
+            let keys = key_cells(&plan, 1, answers, "17.71.01.1001");
+            assert_eq!(
+                keys[..2],
+                [defused.to_string(), defused.to_string()],
+                "{text:?}"
+            );
+        }
+        let answers = json!({"nik": "-5", "kk": "-3.5"});
+        let keys = key_cells(&plan, 1, answers.as_object().unwrap(), "17.71");
+        assert_eq!(keys[..2], ["-5".to_string(), "-3.5".to_string()]);
     }
 }

@@ -210,13 +210,10 @@ pub fn holds_answer(kind: FieldType) -> bool {
     kind != FieldType::Note
 }
 
-/// The field whose answer is the visit outcome (found, not found, moved, ...), for progress: a top-level field
-/// named `outcome`, else the form's first top-level `select_one` (forms put the outcome first).
+/// The field whose answer is the visit outcome (found, not found, moved, ...), for progress: as the form declares
+/// it ([`Form::outcome_field`], the definition the phone reads too).
 pub fn outcome_field(form: &Form) -> Option<&str> {
-    top_level_fields(form)
-        .find(|f| f.id == "outcome")
-        .or_else(|| top_level_fields(form).find(|f| f.kind == FieldType::SelectOne))
-        .map(|f| f.id.as_str())
+    form.outcome_field().map(|f| f.id.as_str())
 }
 
 /// The top-level fields of a type, in form order (the household's NIK, No. KK, region fields). A visit's key is

@@ -2,15 +2,19 @@
 //! never sinks the others.
 //!
 //! Rules, in order, for each visit:
-//! 1. `(visit_id, revision)` already stored: same content hash → `duplicate`; different content → `rejected:
+//! 1. A visit id another user's visit holds → `not_assigned`, the refusal an assignment that is not the caller's
+//!    gets, and nothing is stored: ownership is checked before existence, so neither `duplicate` nor a kept
+//!    `conflict` copy tells a stranger that the id exists.
+//! 2. `(visit_id, revision)` already stored: same content hash → `duplicate`; different content → `rejected:
 //!    conflict`, and the other content is kept in `conflicts` for a supervisor.
-//! 2. The form id/version must be published (`unknown_form`).
-//! 3. A revision is 1 for a new visit, else the successor of the latest revision, which must have been returned
-//!    for correction, by the same user (`bad_revision`, `not_assigned`).
-//! 4. An enumerator submits only for an assignment of theirs, on that assignment's form; an assessor may start a
-//!    new case without one (`not_assigned`).
-//! 5. The visit is re-validated with the shared form engine; its findings are stored and error-level ones counted
-//!    in the receipt: a visit with errors is kept and flagged, never dropped.
+//! 3. The form id/version must be published (`unknown_form`).
+//! 4. A revision is 1 for a new visit, else the successor of the latest revision, which must have been returned
+//!    for correction (`bad_revision`).
+//! 5. An enumerator submits only for an assignment of theirs, on that assignment's form; an assessor may start a
+//!    new case without one, inside their own regions (`not_assigned`).
+//! 6. The visit is re-validated with the shared form engine; its findings are stored and error-level ones counted
+//!    in the receipt: a visit with errors is kept and flagged, never dropped. A visit date outside the plausible
+//!    window ([`dates`]) is one more such error.
 //!
 //! Re-validation (the costly part) runs before the write transaction, so batches from many phones validate in
 //! parallel and hold the single writer only to check and insert.
@@ -49,6 +53,8 @@ struct Validated {
     region_answer: Option<String>,
     /// What the export shows of the visit (JSON), computed with the findings.
     exported: String,
+    /// When the visit's form version was published: where its plausible visit dates begin.
+    published_at: DateTime<Utc>,
 }
 
 /// Checks what can be checked without the writer and re-validates each visit with its form.
@@ -81,19 +87,29 @@ fn check(
             "revision 0: revisions start at 1".to_string(),
         )));
     }
-    let Some(form) = forms.get(tx, &doc.form_id, doc.form_version)? else {
-        return Ok(Err((
+    let unknown_form = || {
+        Err((
             RejectCode::UnknownForm,
             format!(
                 "form {:?} version {} is not published on this server",
                 doc.form_id, doc.form_version
             ),
-        )));
+        ))
     };
-    Ok(validate(&form, doc))
+    let Some(form) = forms.get(tx, &doc.form_id, doc.form_version)? else {
+        return Ok(unknown_form());
+    };
+    let Some(published_at) = dates::published_at(tx, &doc.form_id, doc.form_version)? else {
+        return Ok(unknown_form());
+    };
+    Ok(validate(&form, doc, published_at))
 }
 
-fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCode, String)> {
+fn validate(
+    form: &CompiledForm,
+    doc: &VisitDoc,
+    published_at: DateTime<Utc>,
+) -> Result<Validated, (RejectCode, String)> {
     // The engine is shared code; should it ever panic on some input, that visit is rejected (the phone keeps
     // it) instead of taking the whole batch down.
     let evaluation = catch_unwind(AssertUnwindSafe(|| form.evaluate(&doc.answers, doc.visit_date))).map_err(|_| {
@@ -137,6 +153,7 @@ fn validate(form: &CompiledForm, doc: &VisitDoc) -> Result<Validated, (RejectCod
         region_answer,
         findings: evaluation.findings,
         exported,
+        published_at,
     })
 }
 
@@ -254,6 +271,18 @@ fn apply_visit(
 ) -> Result<Receipt, DbError> {
     let doc = &p.doc;
     let visit_id = doc.visit_id.to_string();
+    // `+is_latest` (here and below) keeps SQLite on the primary key: otherwise it picks `visits_latest_by_user`
+    // and reads every latest visit for each one ingested (found by tepat-bench, figure 4).
+    let latest: Option<Latest> = tx
+        .query_row(
+            "SELECT revision, status, user_id, assignment_id FROM visits WHERE visit_id = ?1 AND +is_latest = 1",
+            [&visit_id],
+            |r| Ok(Latest { revision: r.get(0)?, status: r.get(1)?, user_id: r.get(2)?, assignment_id: r.get(3)? }),
+        )
+        .optional()?;
+    if let Some(reject) = check_owner(caller, doc, latest.as_ref()) {
+        return Ok(reject);
+    }
     let stored: Option<(String, String)> = tx
         .query_row(
             "SELECT content_hash, region_code FROM visits WHERE visit_id = ?1 AND revision = ?2",
@@ -285,39 +314,45 @@ fn apply_visit(
         Ok(v) => v,
         Err((code, reason)) => return Ok(rejected(doc, *code, reason.clone())),
     };
-    // `+is_latest` (here and below) keeps SQLite on the primary key: otherwise it picks `visits_latest_by_user`
-    // and reads every latest visit for each one ingested (found by tepat-bench, figure 4).
-    let latest: Option<Latest> = tx
-        .query_row(
-            "SELECT revision, status, user_id, assignment_id FROM visits WHERE visit_id = ?1 AND +is_latest = 1",
-            [&visit_id],
-            |r| Ok(Latest { revision: r.get(0)?, status: r.get(1)?, user_id: r.get(2)?, assignment_id: r.get(3)? }),
-        )
-        .optional()?;
-    if let Some(reject) = check_revision(caller, doc, latest.as_ref()) {
+    if let Some(reject) = check_revision(doc, latest.as_ref()) {
         return Ok(reject);
     }
     let assignment_region = match check_assignment(tx, caller, doc)? {
         Ok(region) => region,
         Err(reject) => return Ok(reject),
     };
+    let new_case = assignment_region.is_none();
     let region_code = assignment_region
         .or_else(|| validated.region_answer.clone())
         .or_else(|| caller.regions.first().cloned())
         .unwrap_or_default();
+    if new_case && let Some(reject) = check_new_case_scope(caller, doc, &region_code) {
+        return Ok(reject);
+    }
+    let window = dates::Window::new(validated.published_at, now);
+    let date_finding = window.finding(doc.visit_date);
+    let error_count = validated.error_count + u32::from(date_finding.is_some());
+    let findings = match date_finding {
+        Some(finding) => {
+            let mut all = validated.findings.clone();
+            all.push(finding);
+            serde_json::to_string(&all)
+        }
+        None => serde_json::to_string(&validated.findings),
+    }
+    .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let seq = db::next_counter(tx, "pull")?;
     tx.execute(
         "UPDATE visits SET is_latest = 0 WHERE visit_id = ?1 AND +is_latest = 1",
         [&visit_id],
     )?;
     let doc_json = serde_json::to_string(doc).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    let findings =
-        serde_json::to_string(&validated.findings).map_err(|e| DbError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
              form_version, assignment_id, region_code, visit_date, received_at, findings, error_count, warning_count,
-             status, seq, outcome, is_latest, exported)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1, ?19)",
+             status, seq, outcome, is_latest, exported, progress_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1, ?19,
+             ?20)",
         params![
             visit_id,
             doc.revision,
@@ -333,14 +368,15 @@ fn apply_visit(
             doc.visit_date.to_string(),
             db::timestamp(now),
             findings,
-            validated.error_count,
+            error_count,
             validated.warning_count,
             seq as i64,
             validated.outcome,
             validated.exported,
+            window.progress_date(doc.visit_date, now).to_string(),
         ],
     )?;
-    Ok(receipt(doc, ReceiptStatus::Accepted, validated.error_count))
+    Ok(receipt(doc, ReceiptStatus::Accepted, error_count))
 }
 
 fn keep_conflict(
@@ -383,7 +419,44 @@ fn keep_conflict(
     Ok(())
 }
 
-fn check_revision(caller: &Caller, doc: &VisitDoc, latest: Option<&Latest>) -> Option<Receipt> {
+/// The refusal of a visit that is not the caller's to submit: an assignment that is unknown or someone else's,
+/// or a visit id another user's visit holds. All read the same (code `not_assigned`; for a visit with an
+/// assignment the same words), so ids of others' assignments and visits cannot be probed.
+fn not_yours(doc: &VisitDoc) -> Receipt {
+    let reason = match &doc.assignment_id {
+        Some(assignment_id) => format!("assignment {assignment_id:?} is not assigned to you"),
+        None => "this visit is not assigned to you".to_string(),
+    };
+    rejected(doc, RejectCode::NotAssigned, reason)
+}
+
+/// Ownership before existence: a visit id whose visit belongs to another user is refused before anything about
+/// the stored revisions (duplicate, conflict, revision order) is looked at or kept.
+fn check_owner(caller: &Caller, doc: &VisitDoc, latest: Option<&Latest>) -> Option<Receipt> {
+    latest
+        .filter(|latest| latest.user_id != caller.user_id)
+        .map(|_| not_yours(doc))
+}
+
+/// A new case (no assignment) is filed under the region its answers name, which must lie inside one of its
+/// author's regions: otherwise it would land in another supervisor's area, out of sight of the author's own.
+fn check_new_case_scope(caller: &Caller, doc: &VisitDoc, region_code: &str) -> Option<Receipt> {
+    if regions::in_scope(region_code, &caller.regions) {
+        return None;
+    }
+    let name = regions::name(region_code);
+    Some(rejected(
+        doc,
+        RejectCode::NotAssigned,
+        format!(
+            "the case's region {region_code} ({name}) is outside your regions ({}): a new case must lie inside \
+             them; ask your supervisor to assign it",
+            caller.regions.join(", ")
+        ),
+    ))
+}
+
+fn check_revision(doc: &VisitDoc, latest: Option<&Latest>) -> Option<Receipt> {
     let Some(latest) = latest else {
         return (doc.revision != 1).then(|| {
             rejected(
@@ -396,13 +469,6 @@ fn check_revision(caller: &Caller, doc: &VisitDoc, latest: Option<&Latest>) -> O
             )
         });
     };
-    if latest.user_id != caller.user_id {
-        return Some(rejected(
-            doc,
-            RejectCode::NotAssigned,
-            "this visit belongs to another user".to_string(),
-        ));
-    }
     if doc.revision != latest.revision + 1 {
         return Some(rejected(
             doc,
@@ -459,11 +525,7 @@ fn check_assignment(
     // Unknown and someone else's read the same, so ids of others' assignments cannot be probed.
     let Some((_, form_id, region_code)) = row.filter(|(owner, _, _)| *owner == caller.user_id)
     else {
-        return Ok(Err(rejected(
-            doc,
-            RejectCode::NotAssigned,
-            format!("assignment {assignment_id:?} is not assigned to you"),
-        )));
+        return Ok(Err(not_yours(doc)));
     };
     if form_id != doc.form_id {
         return Ok(Err(rejected(
@@ -479,6 +541,8 @@ fn check_assignment(
     // supervisor decides what to do with it.
     Ok(Ok(Some(region_code)))
 }
+
+pub mod dates;
 
 #[cfg(test)]
 mod tests;

@@ -37,17 +37,20 @@ pub fn name(code: &str) -> &'static str {
     region::regions().name(code).unwrap_or("")
 }
 
-/// The province, regency, district and village (code, name) of a code; levels it does not reach are empty.
+/// The province, regency, district and village (code, name) of a code, from the region list's lineage of it;
+/// levels it does not reach (and codes not in the list) are empty.
 pub fn levels(code: &str) -> [(String, &'static str); 4] {
     let mut out: [(String, &'static str); 4] = Default::default();
-    let parts: Vec<&str> = code.split('.').collect();
-    if level_of_code(code).is_none() {
-        return out;
-    }
-    for (depth, slot) in out.iter_mut().enumerate().take(parts.len()) {
-        let prefix = parts.get(..=depth).map(|p| p.join(".")).unwrap_or_default();
-        let name = name(&prefix);
-        *slot = (prefix, name);
+    for region in region::regions().lineage(code) {
+        let depth = match region.level {
+            RegionLevel::Province => 0,
+            RegionLevel::Regency => 1,
+            RegionLevel::District => 2,
+            RegionLevel::Village => 3,
+        };
+        if let Some(slot) = out.get_mut(depth) {
+            *slot = (region.code.to_string(), region.name);
+        }
     }
     out
 }

@@ -69,6 +69,15 @@ pub const TEST_FORM: &str = r#"{
 
 pub const FORM_ID: &str = "hh_check";
 
+/// When [`Kit::publish`] publishes: well before the visits' date ([`visit`]: 2026-11-20).
+pub const PUBLISHED_AT: &str = "2026-01-01T00:00:00Z";
+
+pub fn published_at() -> DateTime<chrono::Utc> {
+    DateTime::parse_from_rfc3339(PUBLISHED_AT)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 /// Village codes used by the tests (in Kota Bengkulu, 17.71).
 pub const VILLAGE_A: &str = "17.71.01.1001";
 pub const VILLAGE_B: &str = "17.71.02.1001";
@@ -169,10 +178,12 @@ impl Kit {
         admin::create_user(self.db(), id, &format!("User {id}"), role, &regions).unwrap();
     }
 
+    /// Publishes a form as of [`PUBLISHED_AT`], before the test visits' dates (a visit dated before its form was
+    /// published is flagged: `ingest::dates`).
     pub fn publish(&self, json: &str) {
-        let path = self.dir.path().join("form.json");
-        std::fs::write(&path, json).unwrap();
-        admin::publish_form(self.db(), &path).unwrap();
+        self.db()
+            .write(|tx| crate::forms::publish(tx, json, published_at()))
+            .unwrap();
     }
 
     pub fn assign(&self, csv: &str) {

@@ -169,7 +169,8 @@ pub enum RejectCode {
     Conflict,
     /// The form id/version is not published on the server.
     UnknownForm,
-    /// The assignment does not exist or is not this user's.
+    /// Not this user's to submit: the assignment does not exist or is not theirs, the visit id is another
+    /// user's visit (refused as an unknown assignment is), or a new case lies outside their regions.
     NotAssigned,
     /// The revision skips ahead or goes back (e.g. revision 3 when the server holds 1).
     BadRevision,
@@ -333,9 +334,12 @@ pub struct EnumeratorDay {
     pub user_id: String,
     pub name: String,
     pub date: NaiveDate,
+    /// The form these visits are on: each form's outcomes are counted apart (one row per user, day and form).
+    pub form_id: String,
     pub visits: u32,
     pub target: u32,
-    /// Visit count by outcome code (e.g. `"1"` found, `"0"` not found).
+    /// Visit count by outcome code (e.g. `"1"` found, `"0"` not found) of the form's outcome field; `unknown`
+    /// for a visit that left it unanswered. Empty for a form without an outcome (a PPKS asesmen).
     pub by_outcome: BTreeMap<String, u32>,
 }
 

@@ -1,12 +1,27 @@
 //! Versioned schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records
 //! the version reached. A migration is never edited once released: changes go in a new one.
 
-use rusqlite::Connection;
+use chrono::NaiveDate;
+use rusqlite::{Connection, Transaction, params};
+use shared::form::Form;
 
-use super::DbError;
+use super::{DbError, parse_timestamp};
+use crate::ingest::dates::Window;
+
+/// One step of the schema: SQL, or Rust where stored rows must be recomputed with the rules the server applies
+/// (the form's outcome field, the plausible visit dates), so that there is one definition of them.
+pub enum Migration {
+    Sql(&'static str),
+    Rust(fn(&Transaction<'_>) -> Result<(), DbError>),
+}
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PROGRESS_COLUMNS, V3_EXPORTED_ANSWERS];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(V1_INITIAL),
+    Migration::Sql(V2_PROGRESS_COLUMNS),
+    Migration::Sql(V3_EXPORTED_ANSWERS),
+    Migration::Rust(v4_outcomes_and_progress_dates),
+];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -160,6 +175,73 @@ ALTER TABLE visits ADD COLUMN exported TEXT;
 CREATE INDEX visits_unexported ON visits (visit_id, revision) WHERE exported IS NULL;
 ";
 
+/// Version 4. Progress counts each visit by its form's declared outcome field ([`Form::outcome_field`]); before,
+/// the server took a field named `outcome`, else the form's first top-level `select_one`, so PPKS cases counted
+/// their `case_source` as an outcome and DTSEN visits stored before version 2 had none. Every stored row's
+/// outcome is recomputed here. And progress counts a visit on its `progress_date`: its visit date when
+/// plausible, else the day it was received (`ingest::dates`), filled here for every stored row.
+fn v4_outcomes_and_progress_dates(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch("ALTER TABLE visits ADD COLUMN progress_date TEXT;")?;
+    let forms: Vec<(String, u32, String, String)> = tx
+        .prepare("SELECT form_id, version, json, published_at FROM forms")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut outcome_of = tx.prepare(
+        // Text and numbers as ingest reads them (`ingest::validate`); anything else is no outcome.
+        "UPDATE visits SET outcome = CASE json_type(doc, '$.answers.' || ?3)
+                 WHEN 'text' THEN json_extract(doc, '$.answers.' || ?3)
+                 WHEN 'integer' THEN CAST(json_extract(doc, '$.answers.' || ?3) AS TEXT)
+                 WHEN 'real' THEN CAST(json_extract(doc, '$.answers.' || ?3) AS TEXT)
+             END
+         WHERE form_id = ?1 AND form_version = ?2",
+    )?;
+    let mut no_outcome =
+        tx.prepare("UPDATE visits SET outcome = NULL WHERE form_id = ?1 AND form_version = ?2")?;
+    let mut published = std::collections::HashMap::new();
+    for (form_id, version, json, published_at) in forms {
+        let form: Form = serde_json::from_str(&json)
+            .map_err(|e| DbError::Corrupt(format!("form {form_id} v{version}: {e}")))?;
+        // Field ids are `[a-z][a-z0-9_]*` (the loader checks them), so the JSON path needs no quoting.
+        match form.outcome_field() {
+            Some(field) => outcome_of.execute(params![form_id, version, field.id])?,
+            None => no_outcome.execute(params![form_id, version])?,
+        };
+        published.insert((form_id, version), parse_timestamp(&published_at)?);
+    }
+    let rows: Vec<(String, u32, String, u32, String, String)> = tx
+        .prepare(
+            "SELECT visit_id, revision, form_id, form_version, visit_date, received_at FROM visits",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut set_date =
+        tx.prepare("UPDATE visits SET progress_date = ?3 WHERE visit_id = ?1 AND revision = ?2")?;
+    for (visit_id, revision, form_id, version, visit_date, received_at) in rows {
+        let received_at = parse_timestamp(&received_at)?;
+        let day = match (
+            published.get(&(form_id, version)),
+            visit_date.parse::<NaiveDate>(),
+        ) {
+            (Some(published_at), Ok(date)) => {
+                Window::new(*published_at, received_at).progress_date(date, received_at)
+            }
+            // A date that does not parse, or a form no longer published: the day it was received.
+            _ => received_at.date_naive(),
+        };
+        set_date.execute(params![visit_id, revision, day.to_string()])?;
+    }
+    Ok(())
+}
+
 /// The schema version recorded in the database.
 pub fn schema_version(conn: &Connection) -> Result<u32, DbError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -184,10 +266,13 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<(), DbError> {
                 known: LATEST_VERSION,
             });
         }
-        let Some(sql) = MIGRATIONS.get(found as usize).filter(|_| found < target) else {
+        let Some(migration) = MIGRATIONS.get(found as usize).filter(|_| found < target) else {
             return Ok(());
         };
-        tx.execute_batch(sql)?;
+        match migration {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Rust(step) => step(&tx)?,
+        }
         tx.pragma_update(None, "user_version", i64::from(found) + 1)?;
         tx.commit()?;
         tracing::info!(version = found + 1, "database migrated");

@@ -126,3 +126,133 @@ fn timestamps_sort_as_text_in_time_order() {
     assert_eq!(parse_timestamp(&timestamp(a)).unwrap(), a);
     assert!(parse_timestamp("yesterday").is_err());
 }
+
+/// A form as stored by a server of schema version 3, in the forms table.
+fn stored_form(id: &str, outcome_key: Option<&str>, selects: &[&str]) -> String {
+    let fields: Vec<serde_json::Value> = selects
+        .iter()
+        .map(|f| {
+            serde_json::json!({"id": f, "type": "select_one", "choices": "codes",
+                "label": {"id": f, "en": f}})
+        })
+        .collect();
+    let mut form = serde_json::json!({
+        "id": id, "version": 1, "title": {"id": id, "en": id},
+        "choices": {"codes": [{"value": "1", "label": {"id": "Satu", "en": "One"}}]},
+        "sections": [{"id": "main", "title": {"id": "Utama", "en": "Main"}, "fields": fields}]
+    });
+    if let Some(key) = outcome_key {
+        form["outcome"] = serde_json::json!(key);
+    }
+    form.to_string()
+}
+
+#[test]
+fn migrating_from_version_3_recomputes_outcomes_by_the_forms_declaration_and_fills_progress_dates()
+{
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        conn.execute(
+            "INSERT INTO users VALUES ('tksk', 'Andi', 'assessor', '2026-01-01T00:00:00.000000Z')",
+            [],
+        )
+        .unwrap();
+        let forms = [
+            // The DTSEN form as published before the `outcome` key: the conventional `visit_outcome`.
+            (
+                "dtsen_like",
+                stored_form("dtsen_like", None, &["visit_outcome"]),
+            ),
+            // The PPKS form: no outcome; the old rule took its first select_one, `case_source`.
+            (
+                "ppks_like",
+                stored_form("ppks_like", None, &["case_source", "urgency"]),
+            ),
+            // A form declaring an outcome that is not its first select_one.
+            (
+                "declared",
+                stored_form("declared", Some("result"), &["kind", "result"]),
+            ),
+        ];
+        for (id, json) in &forms {
+            conn.execute(
+                "INSERT INTO forms VALUES (?1, 1, ?2, '2026-01-01T00:00:00.000000Z')",
+                rusqlite::params![id, json],
+            )
+            .unwrap();
+        }
+        // Each row's outcome as the old rule stored it.
+        let rows = [
+            // Stored before schema v2: the v2 migration looked for `outcome` only, so it shows as "unknown".
+            (
+                "d1",
+                "dtsen_like",
+                r#"{"visit_outcome":"1"}"#,
+                None,
+                "2026-11-20",
+            ),
+            (
+                "p1",
+                "ppks_like",
+                r#"{"case_source":"3","urgency":"1"}"#,
+                Some("3"),
+                "2026-11-20",
+            ),
+            (
+                "c1",
+                "declared",
+                r#"{"kind":"9","result":"2"}"#,
+                Some("9"),
+                "0000-01-01",
+            ),
+            (
+                "c2",
+                "declared",
+                r#"{"kind":"9","result":7}"#,
+                Some("9"),
+                "+10000-01-01",
+            ),
+            ("c3", "declared", r#"{"kind":"9"}"#, Some("9"), "2025-06-01"),
+        ];
+        for (seq, (id, form, answers, outcome, date)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
+                     form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,
+                     warning_count, status, seq, outcome, is_latest, exported)
+                 VALUES (?1, 1, 'h', ?2, 'tksk', 'd', 'b', ?3, 1, NULL, '17.71', ?4, '2026-11-21T03:00:00.000000Z',
+                     '[]', 0, 0, 'submitted', ?5, ?6, 1, '{}')",
+                rusqlite::params![
+                    id,
+                    format!(r#"{{"answers":{answers}}}"#),
+                    form,
+                    date,
+                    seq as i64 + 1,
+                    outcome
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let db = Db::open(dir.path()).unwrap();
+    let rows: Vec<(String, Option<String>, String)> = db
+        .read(|tx| {
+            let mut stmt =
+                tx.prepare("SELECT visit_id, outcome, progress_date FROM visits ORDER BY seq")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            ("d1".to_string(), some("1"), "2026-11-20".to_string()),
+            ("p1".to_string(), None, "2026-11-20".to_string()),
+            ("c1".to_string(), some("2"), "2026-11-21".to_string()),
+            ("c2".to_string(), some("7"), "2026-11-21".to_string()),
+            ("c3".to_string(), None, "2026-11-21".to_string()),
+        ]
+    );
+}

@@ -3,11 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::form::{CompiledForm, Field, FieldType};
+use crate::form::{CompiledForm, Field};
 use crate::store::{parse_path, repeat_ids};
-
-/// Field ids the App reads as "the visit outcome" (the first question of a ground check).
-const OUTCOME_FIELDS: [&str; 2] = ["visit_outcome", "outcome"];
 
 /// Outcome codes that ask for another visit when the form says nothing itself: G26 R16 `0` not found and
 /// `5` not reachable (DOMAIN.md §1a). A choice attribute `revisit` (`true`/`1`/`yes`) overrides.
@@ -61,14 +58,8 @@ impl FormMeta {
         for (index, section) in form.sections.iter().enumerate() {
             walk(&section.fields, index, None, &mut fields);
         }
-        let outcome_field = OUTCOME_FIELDS
-            .iter()
-            .find(|id| {
-                fields
-                    .get(**id)
-                    .is_some_and(|e| e.parent.is_none() && e.field.kind == FieldType::SelectOne)
-            })
-            .map(|id| id.to_string());
+        // The form declares it (`Form::outcome_field`, which the server reads too).
+        let outcome_field = form.outcome_field().map(|f| f.id.clone());
         let inner = Inner {
             repeats: repeat_ids(form),
             fields,
@@ -116,5 +107,41 @@ impl FormMeta {
             Some(flag) => matches!(flag.as_str(), "true" | "1" | "yes"),
             None => REVISIT_CODES.contains(&code),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(json: &str) -> FormMeta {
+        FormMeta::new(crate::form::load(json).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn the_phone_reads_the_outcome_the_form_declares() {
+        // Neither conventionally named nor the first select_one: only the declaration finds it.
+        let json = r#"{"id": "f", "version": 1, "title": {"id": "F", "en": "F"}, "outcome": "result",
+          "choices": {"codes": [{"value": "0", "label": {"id": "Nol", "en": "Zero"}}]},
+          "sections": [{"id": "s", "title": {"id": "S", "en": "S"}, "fields": [
+            {"id": "kind", "type": "select_one", "choices": "codes", "label": {"id": "x", "en": "x"}},
+            {"id": "result", "type": "select_one", "choices": "codes", "label": {"id": "x", "en": "x"}}]}]}"#;
+        let declared = meta(json);
+        assert_eq!(declared.outcome_field(), Some("result"));
+        assert!(declared.is_revisit("0"));
+        assert_eq!(
+            meta(&json.replace(r#""outcome": "result","#, "")).outcome_field(),
+            None
+        );
+    }
+
+    #[test]
+    fn the_real_forms_give_the_phone_their_declared_outcome() {
+        let dtsen = meta(include_str!(
+            "../../../schemas/forms/dtsen_groundcheck.json"
+        ));
+        assert_eq!(dtsen.outcome_field(), Some("visit_outcome"));
+        let ppks = meta(include_str!("../../../schemas/forms/ppks_asesmen.json"));
+        assert_eq!(ppks.outcome_field(), None);
     }
 }

@@ -283,6 +283,7 @@ pub(crate) fn compile(form: Form) -> Result<Compiled, LoadErrors> {
     for loc in &located {
         check_field_shape(&form, loc, &mut problems);
     }
+    check_outcome(&form, &fields, &by_id, &mut problems);
 
     // 2. Types of calculations, which other expressions need: iterate to a fixed point (cycles stay `Any`).
     infer_calculation_types(&mut fields, &located, &by_id);
@@ -350,6 +351,31 @@ pub(crate) fn compile(form: Form) -> Result<Compiled, LoadErrors> {
         sections,
         graph,
     })
+}
+
+/// The form's `outcome` key names a top-level `select_one` (what [`Form::outcome_field`] reads).
+fn check_outcome(
+    form: &Form,
+    fields: &[FieldInfo],
+    by_id: &HashMap<String, FieldId>,
+    problems: &mut Problems,
+) {
+    let Some(id) = &form.outcome else {
+        return;
+    };
+    match by_id.get(id).and_then(|f| fields.get(*f)) {
+        None => problems.push(
+            "outcome",
+            format!("outcome names field `{id}`, which the form does not have"),
+        ),
+        Some(field) if field.repeat.is_some() || field.kind != FieldType::SelectOne => problems.push(
+            "outcome",
+            format!(
+                "outcome names field `{id}`, which must be a select_one outside any repeat (one answer per visit)"
+            ),
+        ),
+        Some(_) => {}
+    }
 }
 
 fn check_choice_lists(form: &Form, problems: &mut Problems) {

@@ -52,10 +52,41 @@ pub struct Form {
     pub title: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Text>,
+    /// The id of the top-level `select_one` whose answer is the visit's outcome (found, not found, moved, ...):
+    /// what progress counts visits by, and what the phone reads to offer a revisit. Read it through
+    /// [`Form::outcome_field`], which also serves forms written before this key existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
     /// Named choice lists referenced by `select_one` / `select_multiple` fields.
     #[serde(default)]
     pub choices: BTreeMap<String, Vec<Choice>>,
     pub sections: Vec<Section>,
+}
+
+/// Field ids that name the outcome of a form without an `outcome` key, in order of preference: the convention
+/// forms followed before the key existed (a top-level `select_one` of one of these names).
+pub const CONVENTIONAL_OUTCOME_FIELDS: [&str; 2] = ["visit_outcome", "outcome"];
+
+impl Form {
+    /// The field whose answer is a visit's outcome. The one definition the phone and the server share:
+    /// - a form with an `outcome` key: the field it names (the loader checks it is a top-level `select_one`);
+    /// - a form without the key (published before it existed): a top-level `select_one` named `visit_outcome`,
+    ///   else one named `outcome`;
+    /// - otherwise none: the form's visits have no outcome (a PPKS asesmen counts cases, not outcomes).
+    pub fn outcome_field(&self) -> Option<&Field> {
+        let top_level_select = |id: &str| {
+            self.sections
+                .iter()
+                .flat_map(|s| s.fields.iter())
+                .find(|f| f.id == id && f.kind == FieldType::SelectOne)
+        };
+        match &self.outcome {
+            Some(id) => top_level_select(id),
+            None => CONVENTIONAL_OUTCOME_FIELDS
+                .iter()
+                .find_map(|id| top_level_select(id)),
+        }
+    }
 }
 
 /// One option of a choice list.
@@ -238,4 +269,94 @@ pub struct Field {
 
 fn is_not_required(r: &Requirement) -> bool {
     *r == Requirement::Always(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load;
+
+    const DTSEN: &str = include_str!("../../../schemas/forms/dtsen_groundcheck.json");
+    const PPKS: &str = include_str!("../../../schemas/forms/ppks_asesmen.json");
+
+    /// A form whose sections hold `fields` (JSON objects), with `extra` top-level keys.
+    fn form(extra: &str, fields: &str) -> String {
+        format!(
+            r#"{{"id": "f", "version": 1, "title": {{"id": "F", "en": "F"}}, {extra}
+              "choices": {{"codes": [{{"value": "1", "label": {{"id": "Satu", "en": "One"}}}}]}},
+              "sections": [{{"id": "s", "title": {{"id": "S", "en": "S"}}, "fields": [{fields}]}}]}}"#
+        )
+    }
+
+    fn select(id: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "type": "select_one", "choices": "codes", "label": {{"id": "x", "en": "x"}}}}"#
+        )
+    }
+
+    fn outcome_of(json: &str) -> Option<String> {
+        let compiled = load(json).unwrap_or_else(|e| panic!("{e}"));
+        compiled.form().outcome_field().map(|f| f.id.clone())
+    }
+
+    #[test]
+    fn the_dtsen_form_declares_its_outcome_and_the_ppks_form_has_none() {
+        let dtsen = load(DTSEN).unwrap();
+        assert_eq!(dtsen.form().outcome.as_deref(), Some("visit_outcome"));
+        assert_eq!(outcome_of(DTSEN).as_deref(), Some("visit_outcome"));
+        // PPKS has select_ones (its first is `case_source`), none of them an outcome.
+        let ppks = load(PPKS).unwrap();
+        assert_eq!(ppks.form().outcome, None);
+        assert_eq!(outcome_of(PPKS), None);
+    }
+
+    #[test]
+    fn a_declared_outcome_wins_over_the_conventional_names() {
+        let fields = [select("kind"), select("outcome"), select("result")].join(",");
+        assert_eq!(
+            outcome_of(&form(r#""outcome": "result","#, &fields)).as_deref(),
+            Some("result")
+        );
+    }
+
+    #[test]
+    fn without_the_key_the_conventional_names_count_and_never_the_first_select() {
+        let fields = [select("kind"), select("outcome"), select("visit_outcome")].join(",");
+        assert_eq!(
+            outcome_of(&form("", &fields)).as_deref(),
+            Some("visit_outcome")
+        );
+        let fields = [select("kind"), select("outcome")].join(",");
+        assert_eq!(outcome_of(&form("", &fields)).as_deref(), Some("outcome"));
+        let fields = [select("case_source"), select("urgency")].join(",");
+        assert_eq!(outcome_of(&form("", &fields)), None);
+        // A conventional name on a field that is not a select_one is no outcome.
+        let text = r#"{"id": "outcome", "type": "text", "label": {"id": "x", "en": "x"}}"#;
+        assert_eq!(outcome_of(&form("", text)), None);
+    }
+
+    #[test]
+    fn an_outcome_key_must_name_a_top_level_select_one() {
+        let repeat = format!(
+            r#"{{"id": "rows", "type": "repeat", "label": {{"id": "x", "en": "x"}}, "fields": [{}]}}"#,
+            select("inner")
+        );
+        let text = r#"{"id": "note_text", "type": "text", "label": {"id": "x", "en": "x"}}"#;
+        let fields = [select("kind"), repeat, text.to_string()].join(",");
+        for (key, says) in [
+            ("nowhere", "does not have"),
+            ("inner", "outside any repeat"),
+            ("note_text", "must be a select_one"),
+        ] {
+            let errors = load(&form(&format!(r#""outcome": "{key}","#), &fields)).unwrap_err();
+            assert!(
+                errors
+                    .0
+                    .iter()
+                    .any(|e| e.path == "outcome" && e.message.contains(says)),
+                "{key}: {errors}"
+            );
+        }
+        let errors = load(&form(r#""outcome": 5,"#, &fields)).unwrap_err();
+        assert!(errors.0.iter().any(|e| e.path == "outcome"), "{errors}");
+    }
 }

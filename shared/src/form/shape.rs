@@ -78,6 +78,7 @@ pub(crate) fn problems(v: &Json) -> Vec<LoadError> {
         "version",
         "title",
         "description",
+        "outcome",
         "choices",
         "sections",
     ];
@@ -95,6 +96,9 @@ pub(crate) fn problems(v: &Json) -> Vec<LoadError> {
     }
     if let Some(version) = o.get("version") {
         try_as::<u32>(version, "version", &mut out);
+    }
+    if let Some(outcome) = o.get("outcome") {
+        try_as::<String>(outcome, "outcome", &mut out);
     }
     for key in ["title", "description"] {
         if let Some(t) = o.get(key) {
