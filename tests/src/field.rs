@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use shared::protocol::{Assignment, ServerVisit, VisitDoc};
 use shared::runtime::{Clock, FixedClock};
 use shared::synth::Generator;
@@ -91,7 +91,9 @@ impl Field {
             tls,
             admin,
             supervisor,
-            generator: Generator::new(seed),
+            // Visits are dated today: the server flags a visit dated before its form was published (just now) or
+            // more than two days after its own clock.
+            generator: Generator::new(seed).with_visit_date(Utc::now().date_naive()),
             enumerators: Vec::new(),
         })
     }

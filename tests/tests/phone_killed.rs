@@ -43,7 +43,9 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
     // Plain HTTP on purpose: the deployment behind a TLS-terminating proxy (nginx), where the server's own hop is
     // plain. Every other end-to-end test runs over HTTPS.
     let mut field = Field::start_plain_http(dir.path(), 31).unwrap();
-    field.add_enumerators(&["Wahyu"], 2 * ATTEMPTS, &[]).unwrap();
+    field
+        .add_enumerators(&["Wahyu"], 2 * ATTEMPTS, &[])
+        .unwrap();
     // The phone leaves this process: from now on it is opened afresh each time, as after a kill.
     let enumerator = field.enumerators.remove(0);
     let (phone_dir, assignments) = (enumerator.dir.clone(), enumerator.assignments.clone());
