@@ -390,6 +390,127 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_deep_inside_are_named_by_path() {
+        let body = br#"{"protocol":1,"device_id":"d","batch_id":"00000000-0000-0000-0000-000000000000","cursor":0,
+            "visits":[{"visit_id":"00000000-0000-0000-0000-000000000000","revision":1,"form_id":"f","form_version":1,
+            "visit_date":"2026-11-20","answers":{"x":1},"device_times":{"started_at":"2026-11-20T08:00:00Z",
+            "device_seq":1,"clock":2}}]}"#;
+        let err = parse_json::<SyncRequest>(body, BodyLimits::default()).unwrap_err();
+        assert_eq!(err.body.error, "unknown_field");
+        assert_eq!(
+            err.body.message,
+            "visits[0].device_times.clock: unknown field"
+        );
+    }
+
+    #[test]
+    fn a_struct_sent_as_an_array_is_refused() {
+        let err =
+            parse_json::<EnrolRequest>(br#"["ABCD", "phone"]"#, BodyLimits::default()).unwrap_err();
+        assert_eq!(err.body.error, "invalid_body");
+        let body = br#"{"protocol":1,"device_id":"d","batch_id":"00000000-0000-0000-0000-000000000000","cursor":0,
+            "visits":[["00000000-0000-0000-0000-000000000000",1]]}"#;
+        let err = parse_json::<SyncRequest>(body, BodyLimits::default()).unwrap_err();
+        assert_eq!(err.body.error, "invalid_field");
+        assert!(
+            err.body.message.starts_with("visits[0]:"),
+            "{}",
+            err.body.message
+        );
+    }
+
+    fn sync_with_answers(answers: &str) -> Vec<u8> {
+        format!(
+            r#"{{"protocol":1,"device_id":"d","batch_id":"00000000-0000-0000-0000-000000000000","cursor":0,
+            "visits":[{{"visit_id":"00000000-0000-0000-0000-000000000000","revision":1,"form_id":"f",
+            "form_version":1,"visit_date":"2026-11-20","answers":{answers},
+            "device_times":{{"started_at":"2026-11-20T08:00:00Z","device_seq":1}}}}]}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn limits_broken_while_parsing_answer_422_with_path_and_limit() {
+        let limits = BodyLimits {
+            max_text_chars: 5,
+            max_list_items: 2,
+            max_answers: 4,
+            max_depth: 2,
+            ..BodyLimits::default()
+        };
+        let cases = [
+            (
+                r#"{"name":"abcdef"}"#,
+                "text_too_long",
+                "visits[0].answers.name:",
+                Some(5),
+            ),
+            (
+                r#"{"m":[{},{},{}]}"#,
+                "list_too_long",
+                "visits[0].answers.m:",
+                Some(2),
+            ),
+            (
+                r#"{"a":1,"b":2,"c":3,"d":4,"e":5}"#,
+                "too_many_answers",
+                "visits[0].answers:",
+                Some(4),
+            ),
+            (
+                r#"{"m":[{"g":{"x":1}}]}"#,
+                "too_deep",
+                "visits[0].answers.m[0].g:",
+                Some(2),
+            ),
+            (
+                r#"{"name":"a\u202eb"}"#,
+                "invalid_text",
+                "visits[0].answers.name:",
+                None,
+            ),
+        ];
+        for (answers, code, path, limit) in cases {
+            let err = parse_json::<SyncRequest>(&sync_with_answers(answers), limits).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{answers}");
+            assert_eq!(err.body.error, code, "{answers}");
+            assert!(
+                err.body.message.starts_with(path),
+                "{answers}: {}",
+                err.body.message
+            );
+            assert_eq!(err.body.limit, limit, "{answers}");
+        }
+        assert!(
+            parse_json::<SyncRequest>(&sync_with_answers(r#"{"name":"abcde"}"#), limits).is_ok()
+        );
+    }
+
+    #[test]
+    fn too_many_visits_is_a_413() {
+        let limits = BodyLimits {
+            max_visits: 0,
+            ..BodyLimits::default()
+        };
+        let err = parse_json::<SyncRequest>(&sync_with_answers("{}"), limits).unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            (err.body.error.as_str(), err.body.limit),
+            ("too_many_visits", Some(0))
+        );
+    }
+
+    #[test]
+    fn enrolment_reads_its_own_small_byte_limits() {
+        let limits = Limits::default();
+        assert_eq!(EnrolRequest::byte_limits(&limits), (4096, 4096));
+        assert_eq!(
+            SyncRequest::byte_limits(&limits),
+            (limits.max_body_bytes, limits.max_decompressed_bytes)
+        );
+    }
+
+    #[test]
     fn syntax_errors_give_the_position() {
         let err =
             parse_json::<ReviewRequest>(b"{\"visit_id\": ", BodyLimits::default()).unwrap_err();

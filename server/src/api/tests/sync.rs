@@ -323,3 +323,27 @@ async fn limits_answer_413_with_the_limit() {
         .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     assert_eq!(error.limit, Some(2_000));
 }
+
+#[tokio::test]
+async fn a_visit_with_more_findings_than_the_cap_is_refused_and_nothing_stored() {
+    let kit = Kit::with_limits(Limits {
+        max_findings_per_visit: 2,
+        ..Limits::default()
+    });
+    kit.user("tksk", shared::protocol::Role::Assessor, &["17.71"]);
+    kit.publish(crate::testkit::TEST_FORM);
+    let device = kit.enrol("tksk").await;
+    let mut v = visit(None);
+    // Three answers that fit no field: three `unknown_field` findings.
+    for key in ["colour", "shoe_size", "pet"] {
+        v.answers.insert(key.into(), serde_json::json!("x"));
+    }
+    let error = kit
+        .sync_raw(&device, &Kit::sync_request(&device, 0, vec![v]))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "too_many_findings");
+    assert_eq!(error.limit, Some(2));
+    assert!(error.message.starts_with("visits[0]:"), "{error:?}");
+    assert_eq!(count(&kit, "SELECT count(*) FROM visits"), 0);
+    assert_eq!(count(&kit, "SELECT count(*) FROM batches"), 0);
+}
