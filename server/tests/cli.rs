@@ -4,19 +4,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::process::{ChildStderr, Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tepat-server");
+mod common;
 
-fn admin(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("admin")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
-}
+// Here admin commands are expected to fail too: each test reads the outcome.
+use common::{BIN, Running, admin_output as admin, serve_args};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_string()
@@ -148,37 +141,33 @@ fn admin_commands_report_success_and_problems() {
 }
 
 struct Server {
-    child: Child,
-    addr: String,
+    running: Running,
     logs: BufReader<ChildStderr>,
 }
 
+impl std::ops::Deref for Server {
+    type Target = Running;
+
+    fn deref(&self) -> &Running {
+        &self.running
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Running {
+        &mut self.running
+    }
+}
+
 fn start(data: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{first:?}"))
-        .to_string();
-    let logs = BufReader::new(child.stderr.take().unwrap());
-    Server { child, addr, logs }
+    let mut command = Command::new(BIN);
+    serve_args(&mut command, data);
+    command
+        .args(["--log-format", "json"])
+        .stderr(Stdio::piped());
+    let mut running = Running::start(command);
+    let logs = BufReader::new(running.child.stderr.take().unwrap());
+    Server { running, logs }
 }
 
 impl Server {

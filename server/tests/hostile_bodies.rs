@@ -7,50 +7,29 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tepat-server");
-const MIB: u64 = 1024 * 1024;
+mod common;
 
-fn admin(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn form_file(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../schemas/forms")
-        .join(name)
-}
+use common::{MIB, Running, admin, form_file, serve_args};
 
 struct Server {
-    child: Child,
-    addr: String,
+    running: Running,
     data: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Running;
+
+    fn deref(&self) -> &Running {
+        &self.running
     }
 }
 
@@ -77,34 +56,15 @@ fn start() -> (Server, String) {
     let code = String::from_utf8_lossy(&admin(&data, &["enrol-code", "--user", "pkh1"]).stdout)
         .trim()
         .to_string();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
+    let mut command = Command::new(common::BIN);
+    serve_args(&mut command, &data);
+    command
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = Vec::new();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        first.push(byte[0]);
-    }
-    let first = String::from_utf8_lossy(&first).to_string();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{first:?}"))
-        .to_string();
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = stdout.read_to_end(&mut sink);
-    });
+        .stderr(Stdio::null());
+    let running = Running::start(command);
     let server = Server {
-        child,
-        addr,
+        running,
         data,
         _dir: dir,
     };
@@ -117,27 +77,6 @@ fn start() -> (Server, String) {
 type Reply = (u16, Value);
 
 impl Server {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// `VmRSS` or `VmHWM` of the server, in bytes.
-    fn memory(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no {key} in {status}"))
-            * 1024
-    }
-
-    /// Resets the peak (`VmHWM`) to the current resident set and returns that.
-    fn reset_peak(&self) -> u64 {
-        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").unwrap();
-        self.memory("VmRSS")
-    }
-
     fn get(&self, path: &str) -> Reply {
         self.send(
             &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),

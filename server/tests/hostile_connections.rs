@@ -3,47 +3,20 @@
 //! keeps answering (also beyond the connection limit, under a low file limit), busy slots answer 503 with
 //! `Retry-After`, and HTTP-level errors carry a JSON body.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tepat-server");
-const MIB: u64 = 1024 * 1024;
+mod common;
 
-fn admin(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{BIN, MIB, Running, admin, serve_args};
 
 /// Starts `serve` with extra flags, through `sh` when the file limit must be lowered first.
-fn start(data: &Path, flags: &[&str], file_limit: Option<u32>) -> Server {
+fn start(data: &Path, flags: &[&str], file_limit: Option<u32>) -> Running {
     let mut command = match file_limit {
         Some(limit) => {
             let mut c = Command::new("sh");
@@ -54,44 +27,13 @@ fn start(data: &Path, flags: &[&str], file_limit: Option<u32>) -> Server {
         }
         None => Command::new(BIN),
     };
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--data")
-        .arg(data)
+    serve_args(&mut command, data);
+    command
+        .args(["--log-format", "json"])
         .args(flags)
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .or_else(|| first.trim().strip_prefix("listening on https://"))
-        .unwrap_or_else(|| panic!("{first:?}"))
-        .to_string();
-    Server { child, addr }
-}
-
-impl Server {
-    /// A field of /proc/PID/status in bytes (VmRSS, VmHWM).
-    fn memory(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))
-            .unwrap_or_else(|| panic!("no {field} in {status}"));
-        let kib: u64 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap();
-        kib * 1024
-    }
+        .stderr(Stdio::null());
+    Running::start(command)
 }
 
 /// One request on a new connection, read to the end: (status, headers, body).

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tepat-server");
+mod common;
+
+use common::{BIN, Running, serve_args};
 
 /// A throw-away certificate authority.
 struct Ca {
@@ -45,42 +47,31 @@ impl Ca {
 }
 
 struct Server {
-    child: Child,
-    addr: String,
+    running: Running,
     logs: Receiver<serde_json::Value>,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Running;
+
+    fn deref(&self) -> &Running {
+        &self.running
     }
 }
 
 fn start(data: &Path, cert: &Path, key: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--data")
-        .arg(data)
-        .arg("--tls-cert")
+    let mut command = Command::new(BIN);
+    serve_args(&mut command, data);
+    command
+        .args(["--log-format", "json", "--tls-cert"])
         .arg(cert)
         .arg("--tls-key")
         .arg(key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on https://")
-        .unwrap_or_else(|| panic!("{first:?}"))
-        .to_string();
+        .stderr(Stdio::piped());
+    let mut running = Running::start(command);
+    assert!(running.https, "HTTPS announced");
     let (sender, logs) = channel();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let stderr = BufReader::new(running.child.stderr.take().unwrap());
     std::thread::spawn(move || {
         for line in stderr.lines() {
             let Ok(line) = line else { return };
@@ -90,7 +81,7 @@ fn start(data: &Path, cert: &Path, key: &Path) -> Server {
             }
         }
     });
-    Server { child, addr, logs }
+    Server { running, logs }
 }
 
 impl Server {
@@ -386,25 +377,18 @@ fn a_missing_or_bad_certificate_stops_the_start_with_a_clear_error() {
 #[test]
 fn plain_http_says_so_in_its_first_log_line() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    assert!(first.starts_with("listening on http://"), "{first}");
+    let mut command = Command::new(BIN);
+    serve_args(&mut command, &dir.path().join("data"));
+    command
+        .args(["--log-format", "json"])
+        .stderr(Stdio::piped());
+    let mut running = Running::start(command);
+    assert!(!running.https, "plain HTTP announced");
     let mut log = String::new();
-    BufReader::new(child.stderr.take().unwrap())
+    BufReader::new(running.child.stderr.take().unwrap())
         .read_line(&mut log)
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(running);
     let log: serde_json::Value = serde_json::from_str(&log).unwrap();
     assert_eq!(log["level"], "WARN", "{log}");
     assert!(
