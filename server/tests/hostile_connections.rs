@@ -197,12 +197,11 @@ fn prepare(data: &Path) {
 
 const EXPORT: &str = "/api/v1/supervisor/export/members.csv?form_id=roster";
 
-/// Sends an export request and reads only the status line: the client then stops reading.
-fn stalled_export(addr: &str, token: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).unwrap();
+/// Sends an export request on `stream` and reads only the status line: the client then stops reading.
+fn stall_export<S: Read + Write>(mut stream: S, host: &str, token: &str) -> S {
     write!(
         stream,
-        "GET {EXPORT} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+        "GET {EXPORT} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
     )
     .unwrap();
     let mut status = [0u8; 12];
@@ -214,6 +213,11 @@ fn stalled_export(addr: &str, token: &str) -> TcpStream {
         String::from_utf8_lossy(&status)
     );
     stream
+}
+
+/// An export over plain HTTP whose client reads the status line and then stops reading.
+fn stalled_export(addr: &str, token: &str) -> TcpStream {
+    stall_export(TcpStream::connect(addr).unwrap(), "x", token)
 }
 
 #[test]
@@ -556,21 +560,8 @@ fn stalled_tls_export(
 ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let mut stream = rustls::StreamOwned::new(connection, TcpStream::connect(addr).unwrap());
-    write!(
-        stream,
-        "GET {EXPORT} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
-    )
-    .unwrap();
-    let mut status = [0u8; 12];
-    stream.read_exact(&mut status).unwrap();
-    assert_eq!(
-        &status,
-        b"HTTP/1.1 200",
-        "{}",
-        String::from_utf8_lossy(&status)
-    );
-    stream
+    let stream = rustls::StreamOwned::new(connection, TcpStream::connect(addr).unwrap());
+    stall_export(stream, "localhost", token)
 }
 
 #[test]
