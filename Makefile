@@ -42,8 +42,9 @@ fuzz:
 	TEPAT_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p tepat-e2e --test fuzz -- --test-threads 3
 
 ## ---------------------------------------------------------------------------------------------------------------
-## Android (android/README.md). Fetched into .tools/: the Kotlin compiler (npm) and android.jar API 23 (Debian's
-## libandroid-23-java, checked by SHA-256). From the system: JNA and aapt2 (`.ci/run` installs them).
+## Android (android/README.md). Fetched into .tools/: the Kotlin compiler (npm) and the Android API 23 framework
+## (Robolectric's android-all jar from Maven Central, by its coordinates through Maven, checked by SHA-256). From the
+## system: JNA, aapt2 and Maven (`.ci/run` installs them).
 .PHONY: test-android check-android-tools
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 DEBUG_DIR := $(TARGET_DIR)/debug
@@ -52,9 +53,10 @@ KOTLINC := $(KOTLIN_HOME)/bin/kotlinc
 KOTLIN_LIB := $(KOTLIN_HOME)/lib
 COROUTINES_JAR := $(KOTLIN_LIB)/kotlinx-coroutines-core-jvm.jar
 JNA_JAR := /usr/share/java/jna.jar
-ANDROID_DEB := libandroid-23-java_6.0.1+r72-6_all.deb
-ANDROID_DEB_SHA256 := 8af1b6df556971dda0a6da3536ea526a838e0c363afcdd454213d8bce94793e3
-ANDROID_JAR := $(TOOLS)/android-23/usr/share/java/com.android.android-23.jar
+# Android 6.0.1 (API 23): the framework classes and its resources table (aapt2 links against it).
+ANDROID_ARTIFACT := org.robolectric:android-all:6.0.1_r3-robolectric-r1
+ANDROID_JAR_SHA256 := a2d84271c5f033b1d082741a02f37a2d043120c0c09e5854e97ece9c3bb11d31
+ANDROID_JAR := $(TOOLS)/android-23/android-all-6.0.1_r3-robolectric-r1.jar
 BINDINGS_DIR := android/core/build/generated/uniffi/kotlin
 JVM_DIR := android/build/jvm
 ANDROID_ABIS := -t arm64-v8a -t armeabi-v7a -t x86_64
@@ -63,18 +65,16 @@ $(KOTLINC):
 	npm install --prefix $(TOOLS)/kotlin --no-audit --no-fund kotlin-compiler@2.4.20
 
 $(ANDROID_JAR):
-	mkdir -p $(TOOLS)/android-23
-	curl -fsSL --retry 3 -o $(TOOLS)/$(ANDROID_DEB) \
-	  http://deb.debian.org/debian/pool/main/a/android-framework-23/$(ANDROID_DEB)
-	echo "$(ANDROID_DEB_SHA256)  $(TOOLS)/$(ANDROID_DEB)" | sha256sum --check --quiet \
-	  || { echo "$(ANDROID_DEB): SHA-256 mismatch, not used" >&2; rm -f $(TOOLS)/$(ANDROID_DEB); exit 1; }
-	dpkg-deb -x $(TOOLS)/$(ANDROID_DEB) $(TOOLS)/android-23
-	rm -f $(TOOLS)/$(ANDROID_DEB)
+	mvn -q -B -Dmaven.repo.local=$(TOOLS)/m2 dependency:copy -Dartifact=$(ANDROID_ARTIFACT) \
+	  -DoutputDirectory=$(TOOLS)/android-23
+	echo "$(ANDROID_JAR_SHA256)  $@" | sha256sum --check --quiet \
+	  || { echo "$(ANDROID_ARTIFACT): SHA-256 mismatch, not used" >&2; rm -f $@; exit 1; }
 	touch $@
 
 check-android-tools:
 	@test -f $(JNA_JAR) || { echo "JNA is missing ($(JNA_JAR)): apt-get install -y libjna-java libjna-jni" >&2; exit 1; }
 	@command -v aapt2 >/dev/null || { echo "aapt2 is missing: apt-get install -y aapt" >&2; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is missing: apt-get install -y maven" >&2; exit 1; }
 
 ## What test-android builds with cargo. Under `make test` it is the set `cargo test --workspace` has just built
 ## (same packages, targets and features), so nothing is compiled twice.
@@ -113,7 +113,8 @@ test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR)
 	aapt2 compile --dir android/app/src/main/res -o $(JVM_DIR)/res.zip
 	aapt2 link -I $(ANDROID_JAR) --manifest $(JVM_DIR)/AndroidManifest.xml --min-sdk-version 24 \
 	  --target-sdk-version 35 --java $(JVM_DIR)/gen -o $(JVM_DIR)/resources.apk $(JVM_DIR)/res.zip
-	$(KOTLINC) -jvm-target 17 -Werror -no-jdk -cp $(ANDROID_JAR):$(JVM_DIR)/core:$(JNA_JAR):$(COROUTINES_JAR) \
+	@# android-all holds the android.* framework but not java.*: the JDK supplies those (see android/README.md).
+	$(KOTLINC) -jvm-target 17 -Werror -cp $(ANDROID_JAR):$(JVM_DIR)/core:$(JNA_JAR):$(COROUTINES_JAR) \
 	  -d $(JVM_DIR)/app android/app/src/main/kotlin $(JVM_DIR)/gen
 	@echo "test-android: core JVM tests passed; app module compiles against android.jar (API 23)"
 
