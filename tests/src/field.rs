@@ -189,6 +189,15 @@ impl Field {
             .visit_for(assignment, outcome)
             .map_err(|e| Error::Setup(e.to_string()))
     }
+
+    /// Enumerator `e` enters their `i`-th assignment's family as found, through the screens; the frozen visit.
+    pub fn enter_found(&mut self, e: usize, i: usize) -> Result<VisitDoc, Error> {
+        let assignment = self.enumerators[e].assignments[i].clone();
+        let doc = self.visit_for(&assignment, shared::synth::Outcome::Found)?;
+        self.enumerators[e]
+            .phone
+            .enter(&assignment.assignment_id, &doc)
+    }
 }
 
 fn start_server(data: &Path, tls: Option<&TlsFiles>) -> Result<Server, Error> {

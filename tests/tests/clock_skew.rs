@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use shared::protocol::ServerVisit;
-use shared::synth::Outcome;
 use tepat_e2e::field::{Field, differences};
 
 #[test]
@@ -25,12 +24,7 @@ fn clocks_a_day_off_neither_reorder_nor_lose_visits() {
                 // Phone 3's clock is corrected backwards by a day mid-round.
                 field.enumerators[e].clock.advance(Duration::days(-1));
             }
-            let assignment = field.enumerators[e].assignments[round].clone();
-            let doc = field.visit_for(&assignment, Outcome::Found).unwrap();
-            let frozen = field.enumerators[e]
-                .phone
-                .enter(&assignment.assignment_id, &doc)
-                .unwrap();
+            let frozen = field.enter_found(e, round).unwrap();
             entered
                 .entry(field.enumerators[e].user_id.clone())
                 .or_default()

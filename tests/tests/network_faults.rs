@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shared::synth::Outcome;
 use tepat_e2e::field::{Field, check_exactly_once};
 use tepat_e2e::proxy::Cut;
 
@@ -47,12 +46,7 @@ fn syncs_cut_at_random_byte_offsets_lose_and_duplicate_nothing() {
         for (e, next) in next.iter_mut().enumerate() {
             // Now and then another household is finished between syncs.
             if *next < field.enumerators[e].assignments.len() && rng.random_bool(0.3) {
-                let assignment = field.enumerators[e].assignments[*next].clone();
-                let doc = field.visit_for(&assignment, Outcome::Found).unwrap();
-                let frozen = field.enumerators[e]
-                    .phone
-                    .enter(&assignment.assignment_id, &doc)
-                    .unwrap();
+                let frozen = field.enter_found(e, *next).unwrap();
                 entered.insert(frozen.visit_id, frozen);
                 *next += 1;
             }

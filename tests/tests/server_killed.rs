@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shared::synth::Outcome;
 use tepat_e2e::field::{Field, check_exactly_once};
 use tepat_e2e::proxy::Link;
 
@@ -43,12 +42,7 @@ fn a_server_killed_during_ingest_and_restarted_loses_and_duplicates_nothing() {
     while landed < KILLS && rounds < ROUNDS {
         // Each phone has a new visit to upload.
         for e in 0..field.enumerators.len() {
-            let assignment = field.enumerators[e].assignments[rounds].clone();
-            let doc = field.visit_for(&assignment, Outcome::Found).unwrap();
-            let frozen = field.enumerators[e]
-                .phone
-                .enter(&assignment.assignment_id, &doc)
-                .unwrap();
+            let frozen = field.enter_found(e, rounds).unwrap();
             entered.insert(frozen.visit_id, frozen);
         }
         rounds += 1;
