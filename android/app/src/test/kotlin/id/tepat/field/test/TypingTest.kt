@@ -103,6 +103,27 @@ class TypingTest {
     }
 
     @Test
+    fun a_finalise_note_survives_sync_events() {
+        val activity = launch().get()
+        openFoundVisit(1u)
+        // One member declared, none listed: finalising shows the roster's size warning, which needs a note.
+        dispatch(FieldEvent.Answer("kk_members", "2"))
+        dispatch(FieldEvent.ReviewFinalise)
+        val screen = (app.session.views.value?.screen as? Screen.Finalise)?.v1
+            ?: throw AssertionError("not finalising: ${app.session.views.value?.screen}")
+        val warning = screen.warnings.firstOrNull() ?: throw AssertionError("no warning: $screen")
+        val note = activity.box("note:" + warning.path)
+        assertTrue(note.requestFocus())
+        note.append("Anak kedua merantau")
+        val before = app.session.views.value
+        dispatch(FieldEvent.SyncNow)
+        assertTrue("the screen was redrawn", app.session.views.value !== before)
+        assertSame(note, activity.box("note:" + warning.path))
+        assertEquals("Anak kedua merantau", note.text.toString())
+        assertTrue(note.hasFocus())
+    }
+
+    @Test
     fun a_new_page_starts_fresh_and_commits_what_was_typed_first() {
         val activity = launch().get()
         openFoundVisit(1u)
