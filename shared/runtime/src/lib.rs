@@ -17,6 +17,7 @@ mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -36,7 +37,7 @@ pub use transport_http::{
 
 use tepat_app::{
     App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
-    SyncOperation, UiEvent, ViewModel,
+    SyncOperation, TransportError, TransportErrorKind, UiEvent, ViewModel,
 };
 use tepat_store::{Durability, Store, StoreError};
 
@@ -309,18 +310,48 @@ impl Inner {
     }
 
     /// One sync round trip on a background thread, then its answer into the core.
+    ///
+    /// Whatever happens on this thread, the round trip stops counting as in flight when it ends ([InFlight]
+    /// lowers the count on unwinding too), so `wait_idle` never hangs; a transport that panics is a failed round
+    /// trip for the core, so it does not stay "syncing".
     fn round_trip(self: Arc<Self>, mut request: Request<SyncOperation>) {
-        let output = self.transport.sync(&request.operation.0);
+        let _in_flight = InFlight(&self);
+        let output = catch_unwind(AssertUnwindSafe(|| {
+            self.transport.sync(&request.operation.0)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(TransportError {
+                kind: TransportErrorKind::BadResponse,
+                detail: format!("the sync client failed: {}", panic_message(&panic)),
+            })
+        });
         let outside = {
             let mut state = self.lock();
             let effects = state.core.resolve(&mut request, output).unwrap_or_default();
             self.run(&mut state, effects)
         };
         self.clone().handle_outside(outside, true);
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        *busy = busy.saturating_sub(1);
-        self.idle.notify_all();
     }
+}
+
+/// One sync round trip counted in `busy` until it is dropped, on return or while a panic unwinds.
+struct InFlight<'a>(&'a Inner);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.0.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        *busy = busy.saturating_sub(1);
+        self.0.idle.notify_all();
+    }
+}
+
+/// The text a panic was raised with (`panic!("…")` gives a `&str` or a `String`).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }
 
 /// SHA-256 (hex) of a file's bytes.
