@@ -206,6 +206,10 @@ pub struct Assignment {
     /// Values for fields with a `prefill` key: head name, NIK, No. KK, address, KPM programmes, ...
     #[serde(default)]
     pub prefill: BTreeMap<String, String>,
+    /// The registered records of the form's repeats, keyed by the repeat's `prefill` key (`members`: the
+    /// family's members on record), one map of prefill keys to values per member, in register order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefill_repeats: BTreeMap<String, Vec<BTreeMap<String, String>>>,
 }
 
 /// A visit the supervisor sent back for correction; it reopens on the phone as revision + 1.

@@ -482,6 +482,7 @@ fn read_assignment(
         region_code: r.get(3)?,
         label: r.get(4)?,
         prefill: Default::default(),
+        prefill_repeats: Default::default(),
     };
     let withdrawn: bool = r.get(6)?;
     Ok(serde_json::from_str(&prefill)

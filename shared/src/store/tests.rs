@@ -61,6 +61,7 @@ fn assignment(id: &str) -> Assignment {
         prefill: [("head_name".to_string(), "Siti Aminah".to_string())]
             .into_iter()
             .collect(),
+        prefill_repeats: Default::default(),
     }
 }
 

@@ -367,5 +367,6 @@ fn assignment_for(id: &str, family: &Family, work_area: &str) -> Assignment {
             family.rw
         ),
         prefill,
+        prefill_repeats: Default::default(),
     }
 }
