@@ -102,12 +102,14 @@ fn script(doc: &VisitDoc, form: &shared::form::Form, photos: &Path) -> String {
         "kembali".into(),
     ];
     lines.extend(steps.map(|step| command_for(step, photos)));
-    // The KK lists eleven: a warning on the roster, which needs a note before finalising.
+    // The KK lists eleven: a warning on the roster, which needs a note before finalising. The review lists it
+    // after the GPS accuracy warning, when the household has one (noted already by its steps).
+    let roster_warning = 1 + usize::from(doc.warning_notes.contains_key("gps"));
     lines.push("jawab kk_member_count 11".into());
     lines.push("periksa".into());
     lines.push("selesai".into());
-    lines.push("catatan 1 ok".into());
-    lines.push(format!("catatan 1 {ROSTER_NOTE}"));
+    lines.push(format!("catatan {roster_warning} ok"));
+    lines.push(format!("catatan {roster_warning} {ROSTER_NOTE}"));
     lines.extend([
         "selesai".into(),
         "daftar".into(),
