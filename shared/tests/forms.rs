@@ -1535,3 +1535,66 @@ mod property {
         }
     }
 }
+
+#[test]
+fn the_assignment_examples_match_the_assignment_schema_and_only_use_keys_the_form_prefills() {
+    const URL: &str = "https://tepat.example/schemas/assignment.schema.json";
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource(URL, json_file("schemas/assignment.schema.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = boon::Schemas::new();
+    let index = compiler
+        .compile(URL, &mut schemas)
+        .unwrap_or_else(|e| panic!("assignment schema: {e:#}"));
+    let form = dtsen().form();
+    let roster = field(form, "members");
+    let household_keys: BTreeSet<&str> = form
+        .sections
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .filter_map(|f| f.prefill.as_deref())
+        .collect();
+    let member_keys: BTreeSet<&str> = roster
+        .fields
+        .iter()
+        .filter_map(|f| f.prefill.as_deref())
+        .collect();
+    let text = read("schemas/examples/households.jsonl");
+    let mut records = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let record: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
+        schemas
+            .validate(&record, index)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        for key in record["prefill"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            assert!(household_keys.contains(key.as_str()), "{key}");
+        }
+        for member in record["prefill_repeats"]["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for key in member.as_object().into_iter().flat_map(|o| o.keys()) {
+                assert!(member_keys.contains(key.as_str()), "{key}");
+            }
+        }
+        // The phone reads the same record as its Assignment.
+        let assignment: shared::protocol::Assignment =
+            serde_json::from_value(record).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!assignment.prefill_repeats["members"].is_empty());
+        records += 1;
+    }
+    assert_eq!(records, 2);
+    // The schema refuses what the import refuses by shape.
+    let bad = json!({"assignment_id": "X", "user_id": "u", "form_id": "f", "form_version": 1,
+        "region_code": "17.71.01.1001", "label": "x", "nik": "1"});
+    assert!(
+        schemas.validate(&bad, index).is_err(),
+        "unknown top-level key"
+    );
+}

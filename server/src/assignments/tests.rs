@@ -437,3 +437,87 @@ fn json_lines_problems_name_the_line_and_key() {
     );
     assert_eq!(count(kit.db()), before);
 }
+
+/// `schemas/examples/`: what `schemas/assignments.md` documents.
+fn example(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas/examples")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A database with the real DTSEN form and the examples' enumerator.
+fn dtsen_kit() -> Kit {
+    let kit = Kit::new();
+    kit.user("enum1", Role::Enumerator, &["17.71.01"]);
+    let form = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas/forms/dtsen_groundcheck.json");
+    kit.publish(&std::fs::read_to_string(form).unwrap());
+    kit
+}
+
+#[test]
+fn the_documented_examples_import_into_the_dtsen_form_alike_in_both_formats() {
+    let from_csv = dtsen_kit();
+    let report = from_csv
+        .db()
+        .write(|tx| {
+            import_csv_with_members(
+                tx,
+                &example("households.csv")[..],
+                Some(&example("members.csv")[..]),
+                Utc::now(),
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.added, 2);
+    let from_jsonl = dtsen_kit();
+    let report = from_jsonl
+        .db()
+        .write(|tx| import_jsonl(tx, &example("households.jsonl")[..], Utc::now()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.added, 2);
+    for id in ["GC-0001", "GC-0002"] {
+        assert_eq!(
+            stored(from_csv.db(), id),
+            stored(from_jsonl.db(), id),
+            "{id}"
+        );
+    }
+    let budi = stored(from_csv.db(), "GC-0001");
+    // The head's identity reaches the fields that read it (the old example's `nik`, `kk` did not).
+    assert_eq!(budi.prefill["head_nik"], "1771011205800001");
+    assert_eq!(budi.prefill["kk_number"], "1771012001150003");
+    assert_eq!(
+        budi.prefill["region_code"], "17.71.01.1001",
+        "from the assignment's own column"
+    );
+    let members = &budi.prefill_repeats["members"];
+    assert_eq!(members.len(), 5);
+    assert!(
+        members.iter().all(|m| m["registered"] == "1"),
+        "every member carried is on the register"
+    );
+    assert_eq!(members[4]["member_name"], "Dimas Santoso");
+    // Siti's second member is known by birth year only.
+    let siti = stored(from_csv.db(), "GC-0002");
+    assert_eq!(siti.prefill_repeats["members"][1]["birth_year"], "2019");
+    assert!(
+        !siti.prefill.contains_key("head_nik"),
+        "empty cells are left out"
+    );
+}
+
+#[test]
+fn the_old_documented_example_is_refused_with_the_keys_the_form_reads() {
+    let kit = dtsen_kit();
+    let old = "assignment_id,user_id,form_id,form_version,region_code,label,head_name,nik,kk,address,programmes\n\
+               GC-0001,enum1,dtsen_groundcheck,1,17.71.01.1001,Budi Santoso RT 01/RW 02,Budi Santoso,1771011205800001,1771012001150003,\"Jl. Mawar No. 5, RT 01/RW 02\",PKH BPNT\n";
+    let errors = rows_of(import(kit.db(), old).unwrap_err());
+    let columns: Vec<_> = errors.iter().map(|e| e.column.as_deref()).collect();
+    assert_eq!(columns, [Some("kk"), Some("nik")], "{errors:#?}");
+    assert!(
+        errors[0].message.contains("head_nik") && errors[0].message.contains("kk_number"),
+        "{errors:#?}"
+    );
+}
