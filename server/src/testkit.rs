@@ -351,6 +351,7 @@ pub fn visit(assignment: Option<&str>) -> VisitDoc {
         visit_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
         answers: answers.as_object().cloned().unwrap(),
         warning_notes: Default::default(),
+        prefill_review: Default::default(),
         device_times: DeviceTimes {
             started_at: DateTime::UNIX_EPOCH,
             finalised_at: None,

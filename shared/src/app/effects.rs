@@ -77,6 +77,13 @@ pub enum StoreOperation {
         note: Option<String>,
         at: DateTime<FixedOffset>,
     },
+    /// The enumerator confirmed these prefilled answers as they stand.
+    ConfirmPrefilled {
+        visit_id: Uuid,
+        revision: u32,
+        paths: Vec<String>,
+        at: DateTime<FixedOffset>,
+    },
     Finalise {
         finalise: Box<Finalise>,
         at: DateTime<FixedOffset>,

@@ -600,6 +600,7 @@ fn field_view(
         findings: own,
         input_error: visit.input_errors.get(&path).cloned(),
         note: visit.notes.get(&path).cloned(),
+        prefill: visit.prefill_mark(&path),
         path,
     }
 }

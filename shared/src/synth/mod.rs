@@ -198,6 +198,7 @@ impl Generator {
             visit_date: on,
             answers,
             warning_notes: notes,
+            prefill_review: BTreeMap::new(),
             device_times: times,
         }
     }
@@ -306,6 +307,7 @@ impl Generator {
             visit_date: self.visit_date,
             answers,
             warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
             device_times: times,
         }
     }
