@@ -431,8 +431,10 @@ fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
             None,
         ),
     };
+    // A calculated value (an age, a count) is the form's own working, never a question: not shown.
     let fields = page_fields
         .iter()
+        .filter(|field| field.kind != FieldType::Calculate)
         .filter_map(|field| {
             let path = format!("{prefix}{}", field.id);
             visit

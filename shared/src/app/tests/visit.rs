@@ -410,7 +410,6 @@ fn roster_members_are_added_answered_and_removed() {
             "members[0].sex",
             "members[0].relationship",
             "members[0].member_nik",
-            "members[0].is_head"
         ]
     );
     h.answer("members[0].member_name", "Siti Aminah");
@@ -420,7 +419,7 @@ fn roster_members_are_added_answered_and_removed() {
         h.visit().member.unwrap().title,
         "Anggota 1 dari 1: Siti Aminah"
     );
-    assert_eq!(h.field("members[0].is_head").display.as_deref(), Some("1"));
+    assert!(!h.on_page("members[0].is_head"), "calculated, never shown");
     // A NIK of a man for a woman: a warning at once.
     h.answer("members[0].member_nik", "1771010506900001");
     assert_eq!(h.field("members[0].member_nik").findings[0].rule, "nik_sex");
@@ -446,7 +445,7 @@ fn roster_members_are_added_answered_and_removed() {
         vec!["1. Siti Aminah", "2. Budi", "3. Ani"]
     );
     assert_eq!(members.display.as_deref(), Some("3 anggota"));
-    assert_eq!(h.field("member_count").display.as_deref(), Some("3"));
+    assert_eq!(h.field("members").members.len(), 3);
     // The roster has 3 members and the KK says 2: a warning on the roster.
     assert!(
         members
@@ -557,4 +556,32 @@ fn one_answer_is_one_store_operation_with_only_its_row() {
     let before = h.store_ops.len();
     h.answer("floor_area", "40");
     assert_eq!(h.store_ops.len(), before);
+}
+
+#[test]
+fn calculated_fields_are_never_shown() {
+    let mut h = found();
+    h.go_to("Anggota keluarga");
+    h.send(UiEvent::AddMember {
+        repeat_path: "members".into(),
+    });
+    h.choose("members[0].relationship", "1");
+    // On the member's page and on the roster's: only questions, no "Kepala: 1", no "Jumlah anggota didata".
+    assert!(h.visit().member.is_some());
+    assert!(!h.on_page("members[0].is_head"));
+    assert!(
+        h.visit()
+            .fields
+            .iter()
+            .all(|f| f.kind != FieldType::Calculate)
+    );
+    h.send(UiEvent::CloseMember);
+    assert!(h.on_page("members"));
+    assert!(!h.on_page("member_count"));
+    assert!(
+        h.visit()
+            .fields
+            .iter()
+            .all(|f| f.kind != FieldType::Calculate)
+    );
 }
