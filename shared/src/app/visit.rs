@@ -27,6 +27,9 @@ use crate::store::{
     AnswerRow, Finalise, NewVisit, VisitState, VisitSummary, diff, flatten, unflatten,
 };
 
+/// The question whose answer (`1` yes, `2` no) decides whether a visit that may need a revisit stays on the list.
+pub const REVISIT_PLANNED: &str = "revisit_planned";
+
 /// The shortest note that explains a warning.
 pub const MIN_NOTE_CHARS: usize = 3;
 
@@ -1300,9 +1303,18 @@ pub fn finalise(model: &mut Model) -> Cmd {
         .outcome_field()
         .and_then(|id| visit.session.value(id))
         .and_then(|v| v.as_str().map(str::to_string));
+    // The revisit list follows the answers: an outcome that may ask for a revisit does so unless the enumerator
+    // answered "no revisit needed" (`revisit_planned`, where the form asks it); "yes, come on Sunday" keeps it.
+    let planned = visit
+        .session
+        .is_relevant(REVISIT_PLANNED)
+        .then(|| visit.session.value(REVISIT_PLANNED))
+        .flatten()
+        .and_then(|v| v.as_str().map(|code| code == "1"));
     let revisit = outcome
         .as_deref()
-        .is_some_and(|code| visit.meta.is_revisit(code));
+        .is_some_and(|code| visit.meta.is_revisit(code))
+        && planned != Some(false);
     let prefill_review = visit.prefill_review(&answers);
     let (visit_id, revision) = (visit.summary.visit_id, visit.summary.revision);
     at_now(
