@@ -65,6 +65,8 @@ pub struct OpenVisit {
     pub prefilled: BTreeMap<String, Value>,
     /// Prefilled paths the enumerator confirmed as they stand.
     pub confirmed: BTreeSet<String>,
+    /// The enumerator has looked at the review: from then on the pages show what is missing too.
+    pub reviewed: bool,
 }
 
 impl OpenVisit {
@@ -472,6 +474,7 @@ pub fn opened(
         waiting: None,
         prefilled: record.prefilled,
         confirmed: record.confirmed,
+        reviewed: false,
         meta,
     });
     model.showing = Showing::Visit;
@@ -676,9 +679,10 @@ pub fn close_member(model: &mut Model) -> Cmd {
 }
 
 pub fn review(model: &mut Model) -> Cmd {
-    if model.visit.is_none() {
+    let Some(visit) = model.visit.as_mut() else {
         return no_visit(model);
-    }
+    };
+    visit.reviewed = true;
     model.showing = Showing::Finalise;
     render()
 }
@@ -1281,6 +1285,9 @@ pub fn finalise(model: &mut Model) -> Cmd {
     };
     if let Some(reason) = blocked_reason(visit, lang) {
         let text = say(lang, "Belum dapat diselesaikan", "Cannot finalise yet");
+        if let Some(visit) = model.visit.as_mut() {
+            visit.reviewed = true;
+        }
         model.showing = Showing::Finalise;
         notice(model, NoticeLevel::Warning, format!("{text}: {reason}"));
         return render();

@@ -585,3 +585,25 @@ fn calculated_fields_are_never_shown() {
             .all(|f| f.kind != FieldType::Calculate)
     );
 }
+
+#[test]
+fn errors_show_for_what_was_answered_and_everything_once_reviewed() {
+    let mut h = found();
+    // The family is found: the untouched questions of later sections raise nothing yet.
+    assert_eq!(h.visit().errors, 0);
+    assert!(h.visit().sections.iter().all(|s| s.errors == 0));
+    h.go_to("Rumah");
+    assert!(h.field("photo_front").findings.is_empty());
+    // A wrong answer shows at once.
+    h.go_to("Identitas");
+    h.answer("floor_area", "0");
+    assert_eq!(h.field("floor_area").findings[0].rule, "floor_positive");
+    assert_eq!(h.visit().errors, 1);
+    // The review lists everything, and from then on the pages do too.
+    h.send(UiEvent::ReviewFinalise);
+    let review = h.finalise_screen();
+    assert!(review.errors.len() > 1, "{review:?}");
+    h.send(UiEvent::GoToSection { index: 2 });
+    assert_eq!(h.field("photo_front").findings[0].rule, "required");
+    assert_eq!(h.visit().errors as usize, review.errors.len());
+}
