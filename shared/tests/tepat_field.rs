@@ -182,7 +182,11 @@ fn a_whole_dtsen_visit_with_ten_members_from_the_keyboard() {
     ] {
         assert!(stdout.contains(message), "missing {message:?} in\n{stdout}");
     }
-    assert!(stdout.contains("GALAT"), "the review listed findings");
+    // The review listed the findings: no error left, the warnings with their notes.
+    assert!(
+        stdout.contains("Galat (0):") && stdout.contains("Peringatan ("),
+        "the review listed findings"
+    );
     assert!(
         stdout.contains("1 peringatan perlu catatan singkat"),
         "{stdout}"
