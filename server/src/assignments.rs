@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::protocol::bounds::BodyLimits;
-use shared::protocol::{Assignment, Role};
+use tepat_protocol::bounds::BodyLimits;
+use tepat_protocol::{Assignment, Role};
 
 use crate::auth;
 use crate::changes;
@@ -176,7 +176,7 @@ impl Forms {
         let found = match forms::load_form(tx, form_id, version)? {
             None => None,
             Some(form) => {
-                let compiled = shared::form::compile(form).map_err(|e| {
+                let compiled = tepat_form::compile(form).map_err(|e| {
                     DbError::Corrupt(format!(
                         "published form {form_id} v{version} no longer loads: {e}"
                     ))

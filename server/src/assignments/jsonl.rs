@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use rusqlite::Transaction;
 use serde::Deserialize;
-use shared::protocol::bounds::BodyLimits;
+use tepat_protocol::bounds::BodyLimits;
 
 use super::{Fixed, Forms, Part, Problems, Row, Users, check_member, check_row};
 use crate::db::DbError;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use shared::form::{CompiledForm, Field, FieldType, FormSession, identity};
-use shared::protocol::Answers;
+use tepat_form::{CompiledForm, Field, FieldType, FormSession, identity};
+use tepat_protocol::Answers;
 
 /// The prefill key a repeat's child field reads to mark a member as being on the register (set by the import for
 /// every member record it carries, so the phone can ask a registered member for their status and offer *new
