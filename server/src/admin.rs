@@ -126,18 +126,46 @@ pub fn enrol_code(db: &Db, user_id: &str, ttl_hours: u32) -> Result<String, Admi
     })
 }
 
-/// Imports assignments from a CSV file (all or nothing).
-pub fn import_assignments(db: &Db, path: &Path) -> Result<String, AdminError> {
-    let file = std::fs::File::open(path).map_err(|source| AdminError::File {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let report =
-        db.write(|tx| assignments::import_csv(tx, std::io::BufReader::new(file), Utc::now()))?;
+/// Imports assignments (all or nothing): a households CSV with an optional members CSV, or JSON lines (a file
+/// named `*.jsonl` / `*.ndjson`, one household with its members per line). Format: `schemas/assignments.md`.
+pub fn import_assignments(
+    db: &Db,
+    path: &Path,
+    members: Option<&Path>,
+) -> Result<String, AdminError> {
+    let open = |path: &Path| {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|source| AdminError::File {
+                path: path.display().to_string(),
+                source,
+            })
+    };
+    let file = open(path)?;
+    let report = if is_json_lines(path) {
+        if let Some(members) = members {
+            return Err(AdminError::Invalid(format!(
+                "{} holds each household's members itself; --members {} is for a households CSV",
+                path.display(),
+                members.display()
+            )));
+        }
+        db.write(|tx| assignments::import_jsonl(tx, file, Utc::now()))?
+    } else {
+        let members = members.map(open).transpose()?;
+        db.write(|tx| assignments::import_csv_with_members(tx, file, members, Utc::now()))?
+    };
     Ok(format!(
         "imported {} assignment(s); {} unchanged",
         report.added, report.unchanged
     ))
+}
+
+/// Whether an assignment file is JSON lines (by its name: `.jsonl`, `.ndjson`).
+fn is_json_lines(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"))
 }
 
 pub fn withdraw_assignment(db: &Db, assignment_id: &str) -> Result<String, AdminError> {

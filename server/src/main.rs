@@ -134,8 +134,13 @@ enum AdminCommand {
         #[arg(long, default_value_t = admin::DEFAULT_CODE_TTL_HOURS)]
         ttl_hours: u32,
     },
-    /// Import assignments from a CSV file (format: schemas/assignments.md); all or nothing.
-    ImportAssignments { file: PathBuf },
+    /// Import assignments (format: schemas/assignments.md); all or nothing. FILE is a households CSV (with
+    /// --members, the members CSV keyed by assignment_id) or JSON lines (*.jsonl: one household per line).
+    ImportAssignments {
+        file: PathBuf,
+        #[arg(long)]
+        members: Option<PathBuf>,
+    },
     /// Withdraw an assignment; the user's devices learn it on their next sync.
     WithdrawAssignment { id: String },
     /// Publish a form version (checked by the form engine; versions are immutable once published).
@@ -260,7 +265,9 @@ fn main() -> ExitCode {
                 AdminCommand::EnrolCode { user, ttl_hours } => {
                     admin::enrol_code(&db, &user, ttl_hours)
                 }
-                AdminCommand::ImportAssignments { file } => admin::import_assignments(&db, &file),
+                AdminCommand::ImportAssignments { file, members } => {
+                    admin::import_assignments(&db, &file, members.as_deref())
+                }
                 AdminCommand::WithdrawAssignment { id } => admin::withdraw_assignment(&db, &id),
                 AdminCommand::PublishForm { file } => admin::publish_form(&db, &file),
                 AdminCommand::ListUsers => admin::list_users(&db),

@@ -51,16 +51,18 @@ pub const TEST_FORM: &str = r#"{
         {"id": "region", "type": "region", "label": {"id": "Wilayah", "en": "Region"}},
         {"id": "head_name", "type": "text", "prefill": "head_name",
          "label": {"id": "Nama kepala keluarga", "en": "Head of family"}},
-        {"id": "head_nik", "type": "nik", "label": {"id": "NIK kepala", "en": "Head's NIK"}},
-        {"id": "kk", "type": "kk", "label": {"id": "No. KK", "en": "Family card number"}},
+        {"id": "head_nik", "type": "nik", "prefill": "head_nik", "label": {"id": "NIK kepala", "en": "Head's NIK"}},
+        {"id": "kk", "type": "kk", "prefill": "kk", "label": {"id": "No. KK", "en": "Family card number"}},
         {"id": "rooms", "type": "integer",
          "label": {"id": "Jumlah kamar", "en": "Rooms"},
          "constraints": [{"expr": ". >= 1 and . <= 50", "rule": "rooms_range",
            "message": {"id": "Jumlah kamar 1 sampai 50", "en": "Rooms must be 1 to 50"}}]},
-        {"id": "members", "type": "repeat", "label": {"id": "Anggota", "en": "Members"},
+        {"id": "members", "type": "repeat", "prefill": "members",
+         "label": {"id": "Anggota", "en": "Members"},
          "fields": [
-           {"id": "member_name", "type": "text", "label": {"id": "Nama", "en": "Name"}},
-           {"id": "member_sex", "type": "select_one", "choices": "sex", "label": {"id": "Jenis kelamin", "en": "Sex"}}
+           {"id": "member_name", "type": "text", "prefill": "member_name", "label": {"id": "Nama", "en": "Name"}},
+           {"id": "member_sex", "type": "select_one", "choices": "sex", "prefill": "sex",
+            "label": {"id": "Jenis kelamin", "en": "Sex"}}
          ]}
       ]
     }
@@ -161,7 +163,7 @@ impl Kit {
         kit.user("tksk", Role::Assessor, &["17.71"]);
         kit.publish(TEST_FORM);
         kit.assign(&format!(
-            "assignment_id,user_id,form_id,form_version,region_code,label,head_name,nik\n\
+            "assignment_id,user_id,form_id,form_version,region_code,label,head_name,head_nik\n\
              A-1,enum1,hh_check,1,{VILLAGE_A},Budi RT 01,Budi,{NIK}\n\
              A-2,enum1,hh_check,1,{VILLAGE_A},Siti RT 02,Siti,\n\
              B-1,enum2,hh_check,1,{VILLAGE_B},Agus RT 03,Agus,\n"
@@ -189,7 +191,7 @@ impl Kit {
     pub fn assign(&self, csv: &str) {
         let path = self.dir.path().join("assignments.csv");
         std::fs::write(&path, csv).unwrap();
-        admin::import_assignments(self.db(), &path).unwrap();
+        admin::import_assignments(self.db(), &path, None).unwrap();
     }
 
     /// `POST /api/v1/enrol` with a code and device name.
@@ -349,6 +351,7 @@ pub fn visit(assignment: Option<&str>) -> VisitDoc {
         visit_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
         answers: answers.as_object().cloned().unwrap(),
         warning_notes: Default::default(),
+        prefill_review: Default::default(),
         device_times: DeviceTimes {
             started_at: DateTime::UNIX_EPOCH,
             finalised_at: None,

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V2_PROGRESS_COLUMNS),
     Migration::Sql(V3_EXPORTED_ANSWERS),
     Migration::Rust(v4_outcomes_and_progress_dates),
+    Migration::Sql(V5_ASSIGNMENT_MEMBERS),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -173,6 +174,12 @@ const V3_EXPORTED_ANSWERS: &str = "
 ALTER TABLE visits ADD COLUMN exported TEXT;
 -- Only rows still to fill: empty once filled, so finding them at every start reads nothing else.
 CREATE INDEX visits_unexported ON visits (visit_id, revision) WHERE exported IS NULL;
+";
+
+/// Version 5. An assignment carries its family's registered members (`Assignment::prefill_repeats`, JSON: the
+/// repeat's prefill key → one object of prefill keys per member); assignments imported before have none.
+const V5_ASSIGNMENT_MEMBERS: &str = "
+ALTER TABLE assignments ADD COLUMN prefill_repeats TEXT NOT NULL DEFAULT '{}';
 ";
 
 /// Version 4. Progress counts each visit by its form's declared outcome field ([`Form::outcome_field`]); before,

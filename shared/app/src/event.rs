@@ -90,6 +90,9 @@ pub enum UiEvent {
         path: String,
         note: String,
     },
+    /// Confirm the prefilled answers of the page on show (a section or one member) as they stand, in one action,
+    /// and move on (a member page closes; a section goes to the next).
+    ConfirmPage,
     /// Show what still blocks finalising.
     ReviewFinalise,
     Finalise,
@@ -132,6 +135,9 @@ pub enum Event {
     NoteSaved {
         path: String,
         note: Option<String>,
+        result: StoreOutput,
+    },
+    PrefillConfirmed {
         result: StoreOutput,
     },
     LocationReceived {

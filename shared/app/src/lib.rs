@@ -128,6 +128,7 @@ impl crux_core::App for App {
             Event::VisitOpened { now, result, label } => visit::opened(model, now, result, label),
             Event::AnswersSaved { token, result } => visit::answers_saved(model, token, result),
             Event::NoteSaved { path, note, result } => visit::note_saved(model, path, note, result),
+            Event::PrefillConfirmed { result } => visit::prefill_confirmed(model, result),
             Event::LocationReceived { path, output } => {
                 visit::location_received(model, path, output)
             }
@@ -265,6 +266,7 @@ fn update_ui(event: UiEvent, model: &mut Model) -> Cmd {
         UiEvent::CaptureLocation { path } => visit::capture_location(model, path),
         UiEvent::TakePhoto { path } => visit::take_photo(model, path),
         UiEvent::SetNote { path, note } => visit::set_note(model, path, &note),
+        UiEvent::ConfirmPage => visit::confirm_page(model),
         UiEvent::ReviewFinalise => visit::review(model),
         UiEvent::Finalise => visit::finalise(model),
         UiEvent::EditAgain => visit::edit_again(model),

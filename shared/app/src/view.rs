@@ -348,8 +348,16 @@ struct FindingIndex {
 }
 
 impl FindingIndex {
-    fn new(session: &super::engine::Session) -> FindingIndex {
-        let all = session.findings();
+    /// The findings the visit's pages show: those about what was answered (a wrong answer, a roster rule once
+    /// there are members); what is still missing shows once the enumerator has looked at the review, not for
+    /// every untouched question the moment the family is found.
+    fn new(visit: &OpenVisit) -> FindingIndex {
+        let all: Vec<Finding> = visit
+            .session
+            .findings()
+            .into_iter()
+            .filter(|f| visit.reviewed || was_answered(visit, &f.path))
+            .collect();
         let mut by_path: HashMap<String, Vec<Finding>> = HashMap::new();
         for finding in &all {
             by_path
@@ -370,7 +378,7 @@ impl FindingIndex {
 
 fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
     let form = visit.meta.compiled.form();
-    let findings = FindingIndex::new(&visit.session);
+    let findings = FindingIndex::new(visit);
     let visible = visit.visible_sections();
     // The current section may have become hidden by an answer: show the next one that applies.
     let position = visible
@@ -432,8 +440,10 @@ fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
             None,
         ),
     };
+    // A calculated value (an age, a count) is the form's own working, never a question: not shown.
     let fields = page_fields
         .iter()
+        .filter(|field| field.kind != FieldType::Calculate)
         .filter_map(|field| {
             let path = format!("{prefix}{}", field.id);
             visit
@@ -601,7 +611,29 @@ fn field_view(
         findings: own,
         input_error: visit.input_errors.get(&path).cloned(),
         note: visit.notes.get(&path).cloned(),
+        prefill: visit.prefill_mark(&path),
         path,
+    }
+}
+
+/// Whether `path` holds an answer: a roster counts once it has a member.
+fn was_answered(visit: &OpenVisit, path: &str) -> bool {
+    if visit
+        .meta
+        .field_at(path)
+        .is_some_and(|e| e.field.kind == FieldType::Repeat)
+    {
+        return visit.member_count(path) > 0;
+    }
+    is_answered(visit.session.value(path).as_ref())
+}
+
+fn is_answered(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
     }
 }
 

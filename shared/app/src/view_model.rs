@@ -213,6 +213,8 @@ pub struct FieldView {
     pub input_error: Option<InputError>,
     /// The enumerator's note explaining this field's warnings.
     pub note: Option<String>,
+    /// For an answer the assignment prefilled (the registered record): still to confirm, confirmed, or changed.
+    pub prefill: Option<PrefillMark>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -317,4 +319,15 @@ pub struct FindingItem {
     pub field: String,
     pub text: String,
     pub note: Option<String>,
+}
+
+/// How a prefilled answer stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefillMark {
+    /// From the register, not confirmed yet.
+    Prefilled,
+    /// From the register, confirmed as it stands.
+    Confirmed,
+    /// Differs from the register.
+    Changed,
 }

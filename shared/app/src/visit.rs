@@ -4,7 +4,7 @@
 //! to the store as the row changes it made; only the store's `Ok` makes it the saved state, and a failed save
 //! puts the session back to what is stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use crux_core::{Command, render::render};
@@ -19,12 +19,15 @@ use super::engine::Session;
 use super::event::{Event, UiEvent};
 use super::form_meta::FormMeta;
 use super::text::say;
-use super::view_model::{InputError, NoticeLevel};
+use super::view_model::{InputError, NoticeLevel, PrefillMark};
 use super::{Cmd, Model, Showing, at_now, failed, notice, reload_today};
 use tepat_form::paths::{AnswerRow, diff, flatten, unflatten};
 use tepat_form::{FieldType, Lang, Level, RegionLevel, region};
-use tepat_protocol::{Answers, Assignment, Role};
+use tepat_protocol::{Answers, Assignment, PrefillReview, Role};
 use tepat_records::{Finalise, NewVisit, VisitState, VisitSummary};
+
+/// The question whose answer (`1` yes, `2` no) decides whether a visit that may need a revisit stays on the list.
+pub const REVISIT_PLANNED: &str = "revisit_planned";
 
 /// The shortest note that explains a warning.
 pub const MIN_NOTE_CHARS: usize = 3;
@@ -57,6 +60,12 @@ pub struct OpenVisit {
     pub region_picks: HashMap<String, String>,
     pub input_errors: HashMap<String, InputError>,
     pub waiting: Option<Waiting>,
+    /// What the assignment prefilled at the start, by answer path (the registered record).
+    pub prefilled: BTreeMap<String, Value>,
+    /// Prefilled paths the enumerator confirmed as they stand.
+    pub confirmed: BTreeSet<String>,
+    /// The enumerator has looked at the review: from then on the pages show what is missing too.
+    pub reviewed: bool,
 }
 
 impl OpenVisit {
@@ -84,6 +93,39 @@ impl OpenVisit {
     }
 
     /// How many members the repeat at `path` has.
+    /// How the prefilled answer at `path` stands now (`None`: nothing was prefilled there).
+    pub fn prefill_mark(&self, path: &str) -> Option<PrefillMark> {
+        let registered = self.prefilled.get(path)?;
+        let now = self.session.value(path).filter(|v| !v.is_null());
+        Some(if now.as_ref() != Some(registered) {
+            PrefillMark::Changed
+        } else if self.confirmed.contains(path) {
+            PrefillMark::Confirmed
+        } else {
+            PrefillMark::Prefilled
+        })
+    }
+
+    /// What became of every prefilled answer, for the finalised visit: an answer hidden since (a member who
+    /// moved away) or different from the register is changed.
+    pub fn prefill_review(&self, relevant: &Answers) -> BTreeMap<String, PrefillReview> {
+        let now = flatten(relevant, self.meta.repeats());
+        self.prefilled
+            .iter()
+            .map(|(path, registered)| {
+                let same = matches!(now.get(path), Some(AnswerRow::Value(v)) if v == registered);
+                let review = if !same {
+                    PrefillReview::Changed
+                } else if self.confirmed.contains(path) {
+                    PrefillReview::Confirmed
+                } else {
+                    PrefillReview::Unconfirmed
+                };
+                (path.clone(), review)
+            })
+            .collect()
+    }
+
     pub fn member_count(&self, path: &str) -> usize {
         match self.session.value(path) {
             Some(Value::Array(members)) => members.len(),
@@ -302,15 +344,50 @@ fn start(meta: FormMeta, assignment: Option<Assignment>, label: Option<String>) 
     )
 }
 
-/// Answers for top-level fields with a `prefill` key the assignment has, typed by the form engine; a value the
-/// field cannot take is left for the enumerator to enter.
+/// Answers for fields with a `prefill` key the assignment has, typed by the form engine: top-level fields from
+/// `prefill`, a repeat with a `prefill` key from the registered records of that name (one member each, the
+/// member's fields by their own keys). A value the field cannot take is left for the enumerator to enter.
 fn prefill(meta: &FormMeta, assignment: &Assignment, visit_date: NaiveDate) -> Answers {
     let mut answers = Answers::new();
-    let Ok(session) = meta.compiled.session(Answers::new(), visit_date) else {
+    let Ok(mut session) = meta.compiled.session(Answers::new(), visit_date) else {
         return answers;
     };
     for section in &meta.compiled.form().sections {
         for field in &section.fields {
+            if field.kind == FieldType::Repeat {
+                let Some(records) = field
+                    .prefill
+                    .as_ref()
+                    .and_then(|key| assignment.prefill_repeats.get(key))
+                else {
+                    continue;
+                };
+                let max = field.max_count.map_or(usize::MAX, |m| m as usize);
+                let mut members = Vec::new();
+                for record in records.iter().take(max) {
+                    // Parsing a member's value needs a member to exist at that index.
+                    let index = match session.add_member(&field.id) {
+                        Ok(index) => index,
+                        Err(_) => break,
+                    };
+                    let mut member = serde_json::Map::new();
+                    for child in &field.fields {
+                        let Some(text) = child.prefill.as_ref().and_then(|key| record.get(key))
+                        else {
+                            continue;
+                        };
+                        let path = format!("{}[{index}].{}", field.id, child.id);
+                        if let Ok(value) = session.parse_input(&path, text) {
+                            member.insert(child.id.clone(), value);
+                        }
+                    }
+                    members.push(Value::Object(member));
+                }
+                if !members.is_empty() {
+                    answers.insert(field.id.clone(), Value::Array(members));
+                }
+                continue;
+            }
             let Some(text) = field
                 .prefill
                 .as_ref()
@@ -394,6 +471,9 @@ pub fn opened(
         region_picks: HashMap::new(),
         input_errors: HashMap::new(),
         waiting: None,
+        prefilled: record.prefilled,
+        confirmed: record.confirmed,
+        reviewed: false,
         meta,
     });
     model.showing = Showing::Visit;
@@ -488,6 +568,108 @@ pub fn open_member(model: &mut Model, repeat_path: String, index: u32) -> Cmd {
     render()
 }
 
+/// Confirms, in one action, the prefilled answers of the page on show (a section, or one member) that still hold
+/// the registered value, then moves on: from a member back to the roster, from a section to the next.
+pub fn confirm_page(model: &mut Model) -> Cmd {
+    let lang = model.lang;
+    let Some(visit) = model.visit.as_ref() else {
+        return no_visit(model);
+    };
+    if !visit.editable() {
+        let text = say(
+            lang,
+            "Kunjungan ini tidak dapat diubah",
+            "This visit cannot be changed",
+        );
+        notice(model, NoticeLevel::Warning, text);
+        return render();
+    }
+    let prefix = visit.page_prefix();
+    let form = visit.meta.compiled.form();
+    let fields: Vec<&tepat_form::Field> = match visit.members.last() {
+        Some((repeat, _)) => visit
+            .meta
+            .field_at(repeat)
+            .map(|e| e.field.fields.iter().collect())
+            .unwrap_or_default(),
+        None => form
+            .sections
+            .get(visit.section)
+            .map(|s| s.fields.iter().collect())
+            .unwrap_or_default(),
+    };
+    let paths: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{prefix}{}", f.id))
+        .filter(|p| {
+            visit.session.is_relevant(p) && visit.prefill_mark(p) == Some(PrefillMark::Prefilled)
+        })
+        .collect();
+    let (visit_id, revision) = (visit.summary.visit_id, visit.summary.revision);
+    if paths.is_empty() {
+        return moved_on(model);
+    }
+    at_now(
+        move |at| StoreOperation::ConfirmPrefilled {
+            visit_id,
+            revision,
+            paths,
+            at,
+        },
+        |_, result| Event::PrefillConfirmed { result },
+    )
+}
+
+pub fn prefill_confirmed(model: &mut Model, result: StoreOutput) -> Cmd {
+    if let Err(error) = result {
+        return failed(model, Err(error));
+    }
+    // What the store now holds as confirmed: the page's prefilled answers that still hold (nothing else can have
+    // changed them in between: every event runs in turn).
+    if let Some(visit) = model.visit.as_mut() {
+        let prefix = visit.page_prefix();
+        let candidates: Vec<String> = visit
+            .prefilled
+            .keys()
+            .filter(|p| p.starts_with(&prefix) && !p[prefix.len()..].contains('['))
+            .cloned()
+            .collect();
+        for path in candidates {
+            if visit.session.is_relevant(&path)
+                && visit.prefill_mark(&path) == Some(PrefillMark::Prefilled)
+                && on_page(visit, &path)
+            {
+                visit.confirmed.insert(path);
+            }
+        }
+    }
+    moved_on(model)
+}
+
+/// Whether `path` is a field of the page on show.
+fn on_page(visit: &OpenVisit, path: &str) -> bool {
+    match visit.members.last() {
+        Some(_) => path.starts_with(&visit.page_prefix()),
+        None => visit
+            .meta
+            .compiled
+            .form()
+            .sections
+            .get(visit.section)
+            .is_some_and(|s| s.fields.iter().any(|f| f.id == path)),
+    }
+}
+
+/// After confirming a page: back from a member to the roster, or on to the next section.
+fn moved_on(model: &mut Model) -> Cmd {
+    let on_member = model.visit.as_ref().is_some_and(|v| !v.members.is_empty());
+    if on_member {
+        close_member(model)
+    } else {
+        next_section(model, 1)
+    }
+}
+
 pub fn close_member(model: &mut Model) -> Cmd {
     if let Some(visit) = model.visit.as_mut() {
         visit.members.pop();
@@ -496,9 +678,10 @@ pub fn close_member(model: &mut Model) -> Cmd {
 }
 
 pub fn review(model: &mut Model) -> Cmd {
-    if model.visit.is_none() {
+    let Some(visit) = model.visit.as_mut() else {
         return no_visit(model);
-    }
+    };
+    visit.reviewed = true;
     model.showing = Showing::Finalise;
     render()
 }
@@ -1101,6 +1284,9 @@ pub fn finalise(model: &mut Model) -> Cmd {
     };
     if let Some(reason) = blocked_reason(visit, lang) {
         let text = say(lang, "Belum dapat diselesaikan", "Cannot finalise yet");
+        if let Some(visit) = model.visit.as_mut() {
+            visit.reviewed = true;
+        }
         model.showing = Showing::Finalise;
         notice(model, NoticeLevel::Warning, format!("{text}: {reason}"));
         return render();
@@ -1123,9 +1309,19 @@ pub fn finalise(model: &mut Model) -> Cmd {
         .outcome_field()
         .and_then(|id| visit.session.value(id))
         .and_then(|v| v.as_str().map(str::to_string));
+    // The revisit list follows the answers: an outcome that may ask for a revisit does so unless the enumerator
+    // answered "no revisit needed" (`revisit_planned`, where the form asks it); "yes, come on Sunday" keeps it.
+    let planned = visit
+        .session
+        .is_relevant(REVISIT_PLANNED)
+        .then(|| visit.session.value(REVISIT_PLANNED))
+        .flatten()
+        .and_then(|v| v.as_str().map(|code| code == "1"));
     let revisit = outcome
         .as_deref()
-        .is_some_and(|code| visit.meta.is_revisit(code));
+        .is_some_and(|code| visit.meta.is_revisit(code))
+        && planned != Some(false);
+    let prefill_review = visit.prefill_review(&answers);
     let (visit_id, revision) = (visit.summary.visit_id, visit.summary.revision);
     at_now(
         move |at| {
@@ -1137,6 +1333,7 @@ pub fn finalise(model: &mut Model) -> Cmd {
                 local_date: at.date_naive(),
                 outcome,
                 revisit,
+                prefill_review,
             };
             StoreOperation::Finalise {
                 finalise: Box::new(finalise),

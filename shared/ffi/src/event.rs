@@ -86,6 +86,8 @@ pub enum FieldEvent {
         path: String,
         note: String,
     },
+    /// Confirm the prefilled answers of the page on show and move on.
+    ConfirmPage,
     ReviewFinalise,
     Finalise,
     EditAgain,
@@ -134,6 +136,7 @@ impl TryFrom<FieldEvent> for UiEvent {
             FieldEvent::CaptureLocation { path } => UiEvent::CaptureLocation { path },
             FieldEvent::TakePhoto { path } => UiEvent::TakePhoto { path },
             FieldEvent::SetNote { path, note } => UiEvent::SetNote { path, note },
+            FieldEvent::ConfirmPage => UiEvent::ConfirmPage,
             FieldEvent::ReviewFinalise => UiEvent::ReviewFinalise,
             FieldEvent::Finalise => UiEvent::Finalise,
             FieldEvent::EditAgain => UiEvent::EditAgain,

@@ -8,8 +8,8 @@
 use tepat_app::{
     AnswerView, CaseView, ChoiceView, FieldView, FinaliseView, FindingItem, FindingView,
     FormChoiceView, InputError, ItemStatus, MemberPage, MemberSummary, Notice, NoticeLevel,
-    RegionLevelView, Screen, SectionTab, SyncView, TodayCountsView, TodayItemView, TodayView,
-    ViewModel, VisitView,
+    PrefillMark, RegionLevelView, Screen, SectionTab, SyncView, TodayCountsView, TodayItemView,
+    TodayView, ViewModel, VisitView,
 };
 use tepat_form::{FieldType, Lang, Level};
 use tepat_protocol::Role;
@@ -224,6 +224,14 @@ pub struct FieldView {
     pub findings: Vec<FindingView>,
     pub input_error: Option<InputError>,
     pub note: Option<String>,
+    pub prefill: Option<PrefillMark>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum PrefillMark {
+    Prefilled,
+    Confirmed,
+    Changed,
 }
 
 #[uniffi::remote(Enum)]

@@ -456,8 +456,9 @@ fn broken_households_are_otherwise_well_formed() {
 #[test]
 fn every_breakable_rule_of_section_4_is_covered() {
     let covered: BTreeSet<u8> = Rule::ALL.iter().map(|r| r.domain_number()).collect();
-    // §4.6 and §4.10 are flows (tested below); the rest each have a breakable rule.
-    let expected: BTreeSet<u8> = (1..=17).filter(|n| *n != 6 && *n != 10).collect();
+    // §4.6 and §4.10 are flows (tested below), and so are §4.7–4.9 since their questions are hidden outside the
+    // age band (`age_band_questions_are_hidden_outside_the_band`); the rest each have a breakable rule.
+    let expected: BTreeSet<u8> = (1..=17).filter(|n| !(6..=10).contains(n)).collect();
     assert!(
         expected.is_subset(&covered),
         "uncovered: {:?}",
@@ -481,6 +482,7 @@ fn rule_levels_are_as_domain_section_4_says() {
         .filter_map(|c| c.rule.clone().map(|r| (r, c.level)))
         .collect();
     let warnings = [
+        "gps_accuracy",
         "r02_spouse_married",
         "r04_nik_birth_date",
         "r04_nik_sex",
@@ -504,10 +506,15 @@ fn rule_levels_are_as_domain_section_4_says() {
         assert_eq!(*level, want, "{rule}");
     }
     assert!(levels.len() >= 30, "{levels:?}");
-    // Rule 17's photo half is `required` on the two photos (and only them) when the family is found.
+    // Rule 17's photo half is `required` on the two photos (and only them) when the family is found; the front
+    // photo (of the place) also when it was not found, refused or moved.
     assert_eq!(
         field(form, "photo_front").required,
-        form::Requirement::Always(true)
+        form::Requirement::When(
+            "${visit_outcome} = '1' or ${visit_outcome} = '0' or ${visit_outcome} = '6' or \
+             ${visit_outcome} = '7'"
+                .into()
+        )
     );
     assert_eq!(
         field(form, "photo_living").required,
@@ -681,8 +688,12 @@ fn an_outcome_other_than_found_ends_the_visit() {
         ("0", json!({"revisit_planned": "1"})),
         ("3", json!({"death_date": "2025-12-01"})),
         ("4", json!({})),
-        ("5", json!({"revisit_planned": "1"})),
+        ("5", json!({})),
         ("6", json!({"revisit_planned": "2"})),
+        (
+            "8",
+            json!({"revisit_planned": "1", "revisit_note": "Minggu pagi"}),
+        ),
         (
             "7",
             json!({"moved_to_region": "17.71.02", "moved_to_address": "Jl. Flamboyan No. 3"}),
@@ -699,7 +710,8 @@ fn an_outcome_other_than_found_ends_the_visit() {
         if let Value::Object(extra) = extra {
             answers.extend(extra);
         }
-        // ... but none of it is validated: no required photo, no roster rule, nothing.
+        // ... but none of it is validated: no required inside photo, no roster rule, nothing (the GPS point and
+        // the photo of the place are the evidence every outcome keeps).
         let found = dtsen().validate(&answers, doc.visit_date);
         assert_eq!(found, vec![], "outcome {code}");
         // ... and none of it is exported.
@@ -708,8 +720,7 @@ fn an_outcome_other_than_found_ends_the_visit() {
         for hidden in [
             "head_name",
             "members",
-            "photo_front",
-            "gps",
+            "photo_living",
             "floor_area",
             "fridge",
             "prog_pkh",
@@ -718,7 +729,11 @@ fn an_outcome_other_than_found_ends_the_visit() {
             assert!(!keys.contains(hidden), "outcome {code}: {hidden} exported");
         }
         assert!(
-            keys.contains("visit_outcome") && keys.contains("outcome_reason"),
+            keys.contains("visit_outcome")
+                && keys.contains("outcome_reason")
+                && keys.contains("gps")
+                && keys.contains("gps_method")
+                && keys.contains("photo_front"),
             "outcome {code}: {keys:?}"
         );
     }
@@ -734,7 +749,19 @@ fn an_outcome_other_than_found_ends_the_visit() {
         .collect();
     assert_eq!(
         required,
-        BTreeSet::from(["outcome_reason", "informant", "revisit_planned"])
+        BTreeSet::from([
+            "outcome_reason",
+            "informant",
+            "revisit_planned",
+            "gps_method",
+            "photo_front"
+        ])
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.path == "gps" && f.rule == "r17_gps_kosong"),
+        "{found:?}"
     );
 }
 
@@ -875,6 +902,303 @@ fn skip_logic_of_rule_10_hides_and_drops_answers() {
     }
 }
 
+fn set_member_answer(answers: &mut Answers, index: usize, key: &str, value: Value) {
+    if let Some(m) = answers
+        .get_mut("members")
+        .and_then(|m| m.get_mut(index))
+        .and_then(Value::as_object_mut)
+    {
+        m.insert(key.to_string(), value);
+    }
+}
+
+fn findings_at<'a>(found: &'a [form::Finding], path: &str) -> Vec<&'a form::Finding> {
+    found.iter().filter(|f| f.path == path).collect()
+}
+
+// Members of the standard family: head 40, spouse 36 (married), children 15, 9 and 1, grandmother 68 (widowed).
+const SPOUSE: usize = 1;
+const TEEN: usize = 2;
+const CHILD: usize = 3;
+const BABY: usize = 4;
+const GRANDMOTHER: usize = 5;
+
+#[test]
+fn age_band_questions_are_hidden_outside_the_band() {
+    let (doc, base) = found_household(35);
+    let date = doc.visit_date;
+    // (member, question, an answer): each answer lies outside the question's band, so the question is hidden,
+    // raises nothing, and its answer is not exported — the one-year-old is not asked about school, income,
+    // accounts, PIP or BPJS-TK; the grandmother not about pregnancy, nutrition or PIP.
+    let outside = [
+        (BABY, "schooling", "0"),
+        (BABY, "income_work", "2"),
+        (BABY, "income_business", "2"),
+        (BABY, "income_other", "2"),
+        (BABY, "account", "4"),
+        (BABY, "pip", "2"),
+        (BABY, "bpjs_tk", "2"),
+        (BABY, "difficulty_a", "4"),
+        (BABY, "difficulty_g", "4"),
+        (CHILD, "bpjs_tk", "2"),
+        (CHILD, "child_nutrition", "1"),
+        (CHILD, "pregnant", "2"),
+        (TEEN, "caregiver", "2"),
+        (GRANDMOTHER, "pregnant", "1"),
+        (GRANDMOTHER, "pip", "2"),
+        (GRANDMOTHER, "child_nutrition", "1"),
+    ];
+    for (index, question, value) in outside {
+        let mut answers = base.clone();
+        set_member_answer(&mut answers, index, question, json!(value));
+        let found = dtsen().validate(&answers, date);
+        let path = format!("members[{index}].{question}");
+        assert_eq!(
+            findings_at(&found, &path),
+            Vec::<&form::Finding>::new(),
+            "{path}"
+        );
+        assert_eq!(found, vec![], "{path}");
+        let exported = dtsen().relevant_answers(&answers, date);
+        assert!(
+            !member_keys(&exported, index).contains(question),
+            "{path} exported"
+        );
+    }
+    // Inside the band the question is asked and required: the spouse (36, married) about pregnancy, the
+    // one-year-old about nutrition, the nine-year-old about PIP, the teenager about BPJS-TK.
+    for (index, question) in [
+        (SPOUSE, "pregnant"),
+        (BABY, "child_nutrition"),
+        (CHILD, "pip"),
+        (TEEN, "bpjs_tk"),
+        (CHILD, "schooling"),
+    ] {
+        let mut answers = base.clone();
+        if let Some(m) = answers
+            .get_mut("members")
+            .and_then(|m| m.get_mut(index))
+            .and_then(Value::as_object_mut)
+        {
+            m.remove(question);
+            m.remove("education_level");
+        }
+        let found = dtsen().validate(&answers, date);
+        let path = format!("members[{index}].{question}");
+        assert!(
+            findings_at(&found, &path)
+                .iter()
+                .any(|f| f.rule == "required"),
+            "{path} is asked: {found:?}"
+        );
+    }
+    // A birth date changed so that the child is now a baby: the school answer is no longer asked and goes.
+    let mut answers = base.clone();
+    let baby_birth = answers["members"][BABY]["birth_date"].clone();
+    set_member_answer(&mut answers, CHILD, "birth_date", baby_birth);
+    let exported = dtsen().relevant_answers(&answers, date);
+    assert!(!member_keys(&exported, CHILD).contains("schooling"));
+}
+
+#[test]
+fn a_birth_date_may_be_unknown_and_age_98_is_a_top_code() {
+    let (doc, base) = found_household(36);
+    let date = doc.visit_date;
+    let without_date = |extra: &[(&str, Value)]| {
+        let mut answers = base.clone();
+        if let Some(m) = answers
+            .get_mut("members")
+            .and_then(|m| m.get_mut(GRANDMOTHER))
+            .and_then(Value::as_object_mut)
+        {
+            m.remove("birth_date");
+            for (k, v) in extra {
+                m.insert((*k).to_string(), v.clone());
+            }
+        }
+        dtsen().validate(&answers, date)
+    };
+    let year = date.format("%Y").to_string().parse::<i64>().unwrap_or(2026) - 68;
+    assert_eq!(without_date(&[("birth_year", json!(year))]), vec![]);
+    assert_eq!(without_date(&[("age_estimate", json!(68))]), vec![]);
+    assert_eq!(
+        without_date(&[("age_estimate", json!(98))]),
+        vec![],
+        "98 or older"
+    );
+    let over: Vec<(String, String)> = without_date(&[("age_estimate", json!(99))])
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(
+        over,
+        [(
+            "r13_age".to_string(),
+            format!("members[{GRANDMOTHER}].age_estimate")
+        )]
+    );
+    let none: Vec<(String, String)> = without_date(&[])
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(
+        none,
+        [(
+            "required".to_string(),
+            format!("members[{GRANDMOTHER}].birth_date")
+        )]
+    );
+    // Someone older than 98 is recorded with their birth date (no error; the NIK agrees with it).
+    let mut answers = base.clone();
+    let old = date - chrono::Duration::days(365 * 102);
+    let nik = answers["members"][GRANDMOTHER]["member_nik"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    set_member_answer(
+        &mut answers,
+        GRANDMOTHER,
+        "birth_date",
+        json!(old.format("%Y-%m-%d").to_string()),
+    );
+    let errors: Vec<_> = dtsen()
+        .validate(&answers, date)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .collect();
+    assert_eq!(errors, vec![], "102 years old, NIK {nik}");
+}
+
+#[test]
+fn every_outcome_leaves_evidence() {
+    let (doc, base) = found_household(37);
+    let date = doc.visit_date;
+    let short = |code: &str| {
+        let mut answers: Answers = ["visit_outcome", "gps", "gps_method", "photo_front"]
+            .iter()
+            .filter_map(|k| base.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        answers.insert("visit_outcome".into(), json!(code));
+        answers.insert(
+            "outcome_reason".into(),
+            json!("Rumah kosong, keluarga tidak dikenal tetangga."),
+        );
+        answers.insert("informant".into(), json!("Ketua RT 003"));
+        answers.insert("revisit_planned".into(), json!("2"));
+        answers
+    };
+    for code in ["0", "3", "4", "5", "6", "7", "8"] {
+        assert_eq!(
+            dtsen().validate(&short(code), date),
+            vec![],
+            "outcome {code}"
+        );
+        // No point at all: KOSONG, a warning that needs a note.
+        let mut answers = short(code);
+        answers.remove("gps");
+        let rules: Vec<(String, Level)> = dtsen()
+            .validate(&answers, date)
+            .into_iter()
+            .map(|f| (f.rule, f.level))
+            .collect();
+        assert_eq!(
+            rules,
+            [("r17_gps_kosong".to_string(), Level::Warning)],
+            "outcome {code}"
+        );
+        // The photo of the place: required when not found, refused or moved.
+        let mut answers = short(code);
+        answers.remove("photo_front");
+        let photo_required = dtsen()
+            .validate(&answers, date)
+            .iter()
+            .any(|f| f.path == "photo_front" && f.rule == "required");
+        assert_eq!(
+            photo_required,
+            matches!(code, "0" | "6" | "7"),
+            "outcome {code}"
+        );
+    }
+    // A fix worse than 20 m is a warning; 20 m itself is fine.
+    for (accuracy, warned) in [(20.0, false), (7.5, false), (20.1, true), (63.0, true)] {
+        let mut answers = short("0");
+        answers.insert(
+            "gps".into(),
+            json!({"lat": -3.8, "lon": 102.28, "accuracy_m": accuracy}),
+        );
+        let found = dtsen().validate(&answers, date);
+        assert_eq!(
+            found
+                .iter()
+                .any(|f| f.rule == "gps_accuracy" && f.level == Level::Warning),
+            warned,
+            "{accuracy} m: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_registered_member_is_asked_for_status_first_and_never_offered_new_member() {
+    let form = dtsen().form();
+    let roster = field(form, "members");
+    assert_eq!(roster.fields[0].id, "member_status");
+    assert_eq!(roster.prefill.as_deref(), Some("members"));
+    let (doc, mut answers) = found_household(38);
+    set_member_answer(&mut answers, 0, "registered", json!("1"));
+    let session = dtsen()
+        .session(answers, doc.visit_date)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let offered = |path: &str| -> Vec<String> {
+        session
+            .choices(path)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .into_iter()
+            .map(|c| c.value)
+            .collect()
+    };
+    assert_eq!(
+        offered("members[0].member_status"),
+        ["1", "2", "3", "4", "6", "7"]
+    );
+    assert_eq!(
+        offered("members[1].member_status"),
+        ["1", "2", "3", "4", "5", "6", "7"],
+        "someone not on record may be new"
+    );
+    // Every member question the register can hold is prefilled; the status never is.
+    for f in &roster.fields {
+        let prefilled = f.prefill.is_some();
+        let expected =
+            !matches!(f.kind, FieldType::Calculate | FieldType::Note) && f.id != "member_status";
+        assert_eq!(prefilled, expected, "{}", f.id);
+    }
+}
+
+#[test]
+fn question_numbers_do_not_collide() {
+    let form = dtsen().form();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for f in fields_of(form) {
+        // The last parenthesised group, when it is a question number: `(R16)`, `(Blok II R16)`, `(Regsosek 410)`.
+        let label = &f.label.id;
+        let Some(open) = label.rfind('(') else {
+            continue;
+        };
+        let number = label[open..].to_string();
+        let is_number = number.starts_with("(R")
+            && number[2..].starts_with(|c: char| c.is_ascii_digit())
+            || number.starts_with("(Regsosek ")
+            || number.starts_with("(Blok ");
+        if !is_number {
+            continue;
+        }
+        if let Some(other) = seen.insert(number.clone(), f.id.clone()) {
+            panic!("{number} labels both {other} and {}", f.id);
+        }
+    }
+    assert!(seen.len() > 40, "{seen:?}");
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The content of the forms
 
@@ -934,7 +1258,26 @@ fn code_lists_are_as_in_domain_md() {
     let form = dtsen().form();
     assert_eq!(
         codes(form, "visit_outcome"),
-        ["1", "0", "3", "4", "5", "6", "7"]
+        ["1", "0", "3", "4", "5", "8", "6", "7"]
+    );
+    // Revisits: nobody at home today, not found, refused (the answer then decides); not reachable by the end
+    // of fieldwork is final.
+    let revisit: Vec<(&str, &str)> = form.choices["visit_outcome"]
+        .iter()
+        .map(|c| (c.value.as_str(), c.attrs["revisit"].as_str()))
+        .collect();
+    assert_eq!(
+        revisit,
+        [
+            ("1", "false"),
+            ("0", "true"),
+            ("3", "false"),
+            ("4", "false"),
+            ("5", "false"),
+            ("8", "true"),
+            ("6", "true"),
+            ("7", "false")
+        ]
     );
     assert_eq!(codes(form, "split_status"), ["0", "1", "2"]);
     assert_eq!(codes(form, "building_type"), seq(1..=5));
@@ -1191,4 +1534,67 @@ mod property {
             prop_assert_eq!(got, vec![(expected.rule.to_string(), expected.level, expected.path)]);
         }
     }
+}
+
+#[test]
+fn the_assignment_examples_match_the_assignment_schema_and_only_use_keys_the_form_prefills() {
+    const URL: &str = "https://tepat.example/schemas/assignment.schema.json";
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource(URL, json_file("schemas/assignment.schema.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = boon::Schemas::new();
+    let index = compiler
+        .compile(URL, &mut schemas)
+        .unwrap_or_else(|e| panic!("assignment schema: {e:#}"));
+    let form = dtsen().form();
+    let roster = field(form, "members");
+    let household_keys: BTreeSet<&str> = form
+        .sections
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .filter_map(|f| f.prefill.as_deref())
+        .collect();
+    let member_keys: BTreeSet<&str> = roster
+        .fields
+        .iter()
+        .filter_map(|f| f.prefill.as_deref())
+        .collect();
+    let text = read("schemas/examples/households.jsonl");
+    let mut records = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let record: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
+        schemas
+            .validate(&record, index)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        for key in record["prefill"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            assert!(household_keys.contains(key.as_str()), "{key}");
+        }
+        for member in record["prefill_repeats"]["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for key in member.as_object().into_iter().flat_map(|o| o.keys()) {
+                assert!(member_keys.contains(key.as_str()), "{key}");
+            }
+        }
+        // The phone reads the same record as its Assignment.
+        let assignment: tepat_protocol::Assignment =
+            serde_json::from_value(record).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!assignment.prefill_repeats["members"].is_empty());
+        records += 1;
+    }
+    assert_eq!(records, 2);
+    // The schema refuses what the import refuses by shape.
+    let bad = json!({"assignment_id": "X", "user_id": "u", "form_id": "f", "form_version": 1,
+        "region_code": "17.71.01.1001", "label": "x", "nik": "1"});
+    assert!(
+        schemas.validate(&bad, index).is_err(),
+        "unknown top-level key"
+    );
 }

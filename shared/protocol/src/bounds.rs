@@ -480,6 +480,47 @@ impl<'de> Visitor<'de> for NotesVisitor {
     }
 }
 
+/// `VisitDoc::prefill_review`: under a scope, at most `max_answers` entries (one per prefilled answer), keys checked
+/// like answer keys; each value is one of the review words.
+pub fn prefill_review<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, super::PrefillReview>, D::Error> {
+    let Some(limits) = active_limits() else {
+        return BTreeMap::deserialize(deserializer);
+    };
+    deserializer.deserialize_map(ReviewVisitor(limits))
+}
+
+struct ReviewVisitor(BodyLimits);
+
+impl<'de> Visitor<'de> for ReviewVisitor {
+    type Value = BTreeMap<String, super::PrefillReview>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "an object of prefill reviews (answer path → confirmed | changed | unconfirmed)",
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let limits = self.0;
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            check_key::<A::Error>(&key, &limits)?;
+            if out.len() == limits.max_answers {
+                return Err(refuse(
+                    RefusalKind::TooManyAnswers,
+                    Some(limits.max_answers),
+                    format!("more than {} prefill reviews", limits.max_answers),
+                ));
+            }
+            let review = map.next_value::<super::PrefillReview>()?;
+            out.insert(key, review);
+        }
+        Ok(out)
+    }
+}
+
 struct NoteText(usize);
 
 impl<'de> DeserializeSeed<'de> for NoteText {

@@ -65,8 +65,38 @@ pub struct VisitDoc {
     /// Enumerator notes explaining warnings, keyed by the finding's field path.
     #[serde(default, deserialize_with = "bounds::notes")]
     pub warning_notes: BTreeMap<String, String>,
+    /// What the assignment prefilled, by answer path, and what became of it: confirmed as it was, changed, or
+    /// left unconfirmed (the supervisor sees "confirmed unchanged" apart from "typed"). Absent: nothing prefilled.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "bounds::prefill_review"
+    )]
+    pub prefill_review: BTreeMap<String, PrefillReview>,
     #[serde(deserialize_with = "bounds::object")]
     pub device_times: DeviceTimes,
+}
+
+/// What became of one prefilled answer by the time the visit was finalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefillReview {
+    /// The enumerator confirmed the registered value as it stands.
+    Confirmed,
+    /// The answer differs from the registered value (corrected, or cleared).
+    Changed,
+    /// Still the registered value, never confirmed (or hidden by the answers since).
+    Unconfirmed,
+}
+
+impl PrefillReview {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrefillReview::Confirmed => "confirmed",
+            PrefillReview::Changed => "changed",
+            PrefillReview::Unconfirmed => "unconfirmed",
+        }
+    }
 }
 
 impl VisitDoc {
@@ -84,6 +114,11 @@ impl VisitDoc {
             "answers": self.answers,
             "warning_notes": self.warning_notes,
         });
+        // Visits without prefill hash as they did before the review existed.
+        let mut content = content;
+        if !self.prefill_review.is_empty() {
+            content["prefill_review"] = serde_json::json!(self.prefill_review);
+        }
         let mut hasher = Sha256::new();
         hasher.update(content.to_string().as_bytes());
         hex(&hasher.finalize())
@@ -205,6 +240,10 @@ pub struct Assignment {
     /// Values for fields with a `prefill` key: head name, NIK, No. KK, address, KPM programmes, ...
     #[serde(default)]
     pub prefill: BTreeMap<String, String>,
+    /// The registered records of the form's repeats, keyed by the repeat's `prefill` key (`members`: the
+    /// family's members on record), one map of prefill keys to values per member, in register order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prefill_repeats: BTreeMap<String, Vec<BTreeMap<String, String>>>,
 }
 
 /// A visit the supervisor sent back for correction; it reopens on the phone as revision + 1.
@@ -387,6 +426,7 @@ mod tests {
             visit_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
             answers: Answers::new(),
             warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
             device_times: DeviceTimes {
                 started_at: DateTime::UNIX_EPOCH,
                 finalised_at: None,

@@ -164,6 +164,10 @@ pub struct VisitRecord {
     pub answers: Answers,
     /// Enumerator notes for warnings, by finding path.
     pub notes: BTreeMap<String, String>,
+    /// What the assignment prefilled at the start, by answer path (the registered record).
+    pub prefilled: BTreeMap<String, serde_json::Value>,
+    /// Prefilled paths the enumerator confirmed.
+    pub confirmed: std::collections::BTreeSet<String>,
 }
 
 /// A visit to start.

@@ -62,6 +62,13 @@ pub enum StoreOperation {
         note: Option<String>,
         at: DateTime<FixedOffset>,
     },
+    /// The enumerator confirmed these prefilled answers as they stand.
+    ConfirmPrefilled {
+        visit_id: Uuid,
+        revision: u32,
+        paths: Vec<String>,
+        at: DateTime<FixedOffset>,
+    },
     Finalise {
         finalise: Box<Finalise>,
         at: DateTime<FixedOffset>,
@@ -131,4 +138,6 @@ pub struct Finalise {
     pub local_date: NaiveDate,
     pub outcome: Option<String>,
     pub revisit: bool,
+    /// What became of each prefilled answer (`VisitDoc::prefill_review`).
+    pub prefill_review: BTreeMap<String, tepat_protocol::PrefillReview>,
 }

@@ -56,6 +56,7 @@ fn assignment(id: &str) -> Assignment {
         prefill: [("head_name".to_string(), "Siti".to_string())]
             .into_iter()
             .collect(),
+        prefill_repeats: Default::default(),
     }
 }
 

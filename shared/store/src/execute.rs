@@ -54,6 +54,15 @@ pub fn execute(store: &mut Store, operation: StoreOperation) -> StoreOutput {
             store.set_warning_note(visit_id, revision, &path, note.as_deref(), utc(at))?;
             StoreReply::Done
         }
+        Op::ConfirmPrefilled {
+            visit_id,
+            revision,
+            paths,
+            at,
+        } => {
+            store.confirm_prefilled(visit_id, revision, &paths, utc(at))?;
+            StoreReply::Done
+        }
         Op::Finalise { finalise, at } => {
             StoreReply::Finalised(Box::new(store.finalise(&finalise, utc(at))?))
         }

@@ -452,7 +452,7 @@ enum Upsert {
 }
 
 const ASSIGNMENT_COLUMNS: &str =
-    "assignment_id, form_id, form_version, region_code, label, prefill, withdrawn";
+    "assignment_id, form_id, form_version, region_code, label, prefill, withdrawn, prefill_repeats";
 
 fn read_assignment(
     r: &rusqlite::Row<'_>,
@@ -465,12 +465,18 @@ fn read_assignment(
         region_code: r.get(3)?,
         label: r.get(4)?,
         prefill: Default::default(),
+        prefill_repeats: Default::default(),
     };
     let withdrawn: bool = r.get(6)?;
-    Ok(serde_json::from_str(&prefill)
-        .map(|prefill| AssignmentRecord {
+    let repeats: String = r.get(7)?;
+    let parsed = serde_json::from_str(&prefill).and_then(|prefill| {
+        serde_json::from_str(&repeats).map(|prefill_repeats| (prefill, prefill_repeats))
+    });
+    Ok(parsed
+        .map(|(prefill, prefill_repeats)| AssignmentRecord {
             assignment: tepat_protocol::Assignment {
                 prefill,
+                prefill_repeats,
                 ..assignment
             },
             withdrawn,
@@ -494,6 +500,8 @@ fn upsert_assignment(
         .transpose()?;
     let prefill =
         serde_json::to_string(&a.prefill).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let repeats = serde_json::to_string(&a.prefill_repeats)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let outcome = match existing {
         Some(record) if record.assignment == *a && !record.withdrawn => {
             return Ok(Upsert::Unchanged);
@@ -501,8 +509,8 @@ fn upsert_assignment(
         Some(_) => {
             tx.execute(
                 "UPDATE assignments SET form_id = ?2, form_version = ?3, region_code = ?4, label = ?5, prefill = ?6,
-                 withdrawn = 0 WHERE assignment_id = ?1",
-                params![a.assignment_id, a.form_id, a.form_version, a.region_code, a.label, prefill],
+                 withdrawn = 0, prefill_repeats = ?7 WHERE assignment_id = ?1",
+                params![a.assignment_id, a.form_id, a.form_version, a.region_code, a.label, prefill, repeats],
             )?;
             Upsert::Updated
         }
@@ -510,8 +518,9 @@ fn upsert_assignment(
             let seq = next_seq(tx)?;
             tx.execute(
                 "INSERT INTO assignments (assignment_id, form_id, form_version, region_code, label, prefill,
-                 withdrawn, received_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-                params![a.assignment_id, a.form_id, a.form_version, a.region_code, a.label, prefill, seq as i64],
+                 withdrawn, received_seq, prefill_repeats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+                params![a.assignment_id, a.form_id, a.form_version, a.region_code, a.label, prefill, seq as i64,
+                    repeats],
             )?;
             Upsert::Added
         }

@@ -152,6 +152,16 @@ INSERT INTO photos (sha256, visit_id, path, file)
       AND json_type(value, '$.sha256') = 'text' AND json_type(value, '$.file') = 'text';
 "#;
 
+/// Version 3: the registered family. An assignment carries its registered members (`prefill_repeats`, JSON);
+/// a visit keeps what was prefilled at its start (`prefilled`: answer path → value) and which of those answers the
+/// enumerator confirmed (`confirmed`: JSON array of paths), so the finalised visit says what was confirmed,
+/// changed or left unconfirmed.
+const V3: &str = r#"
+ALTER TABLE assignments ADD COLUMN prefill_repeats TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE visits ADD COLUMN prefilled TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE visits ADD COLUMN confirmed TEXT NOT NULL DEFAULT '[]';
+"#;
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -161,10 +171,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: V3,
+    },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.

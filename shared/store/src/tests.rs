@@ -61,6 +61,7 @@ fn assignment(id: &str) -> Assignment {
         prefill: [("head_name".to_string(), "Siti Aminah".to_string())]
             .into_iter()
             .collect(),
+        prefill_repeats: Default::default(),
     }
 }
 
@@ -108,6 +109,7 @@ fn finalise(store: &mut Store, visit: &VisitSummary) -> tepat_protocol::VisitDoc
         local_date: day(),
         outcome: Some("1".into()),
         revisit: false,
+        prefill_review: Default::default(),
     };
     store.finalise(&f, t0() + Duration::minutes(20)).unwrap()
 }
@@ -416,6 +418,7 @@ fn finalising_writes_state_and_outbox_together_and_freezes_the_visit() {
         local_date: day(),
         outcome: None,
         revisit: false,
+        prefill_review: Default::default(),
     };
     assert!(store.finalise(&f, t0()).is_err());
     assert_eq!(store.outbox().unwrap().len(), 1);
@@ -781,6 +784,7 @@ fn today_counts_drafts_outbox_and_revisits() {
         local_date: day(),
         outcome: Some("0".into()),
         revisit: true,
+        prefill_review: Default::default(),
     };
     store.finalise(&f, t0()).unwrap();
     start(&mut store, "A-2");

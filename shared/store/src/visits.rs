@@ -256,9 +256,18 @@ impl Store {
             ..Audit::default()
         };
         let seq = audit(&tx, at, &self.actor, &event)?;
+        let prefilled: BTreeMap<String, Value> = flatten(&new.answers, repeats)
+            .into_iter()
+            .filter_map(|(path, row)| match row {
+                AnswerRow::Value(v) => Some((path, v)),
+                AnswerRow::Members(_) => None,
+            })
+            .collect();
+        let prefilled =
+            serde_json::to_string(&prefilled).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
             "INSERT INTO visits (visit_id, form_id, form_version, assignment_id, revision, state, visit_date,
-             started_at, started_seq) VALUES (?1, ?2, ?3, ?4, 1, 'draft', ?5, ?6, ?7)",
+             started_at, started_seq, prefilled) VALUES (?1, ?2, ?3, ?4, 1, 'draft', ?5, ?6, ?7, ?8)",
             params![
                 visit_id.to_string(),
                 new.form_id,
@@ -266,7 +275,8 @@ impl Store {
                 new.assignment_id,
                 new.visit_date.to_string(),
                 time_text(at),
-                seq as i64
+                seq as i64,
+                prefilled
             ],
         )?;
         for (path, row) in flatten(&new.answers, repeats) {
@@ -307,11 +317,59 @@ impl Store {
         while let Some(r) = query.next()? {
             notes.insert(r.get(0)?, r.get(1)?);
         }
+        let (prefilled, confirmed): (String, String) = self.conn.query_row(
+            "SELECT prefilled, confirmed FROM visits WHERE visit_id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(VisitRecord {
             summary,
             answers,
             notes,
+            prefilled: serde_json::from_str(&prefilled)?,
+            confirmed: serde_json::from_str(&confirmed)?,
         })
+    }
+
+    /// Records that the enumerator confirmed these prefilled answers as they stand (one transaction, one audit
+    /// event per path newly confirmed). Paths that were not prefilled are ignored.
+    pub fn confirm_prefilled(
+        &mut self,
+        visit_id: Uuid,
+        revision: u32,
+        paths: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        check_visit(&tx, visit_id, revision, &[VisitState::Draft], "confirming")?;
+        let id = visit_id.to_string();
+        let (prefilled, confirmed): (String, String) = tx.query_row(
+            "SELECT prefilled, confirmed FROM visits WHERE visit_id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let prefilled: BTreeMap<String, Value> = serde_json::from_str(&prefilled)?;
+        let mut confirmed: std::collections::BTreeSet<String> = serde_json::from_str(&confirmed)?;
+        for path in paths {
+            if prefilled.contains_key(path) && confirmed.insert(path.clone()) {
+                let event = Audit {
+                    visit_id: Some(visit_id),
+                    revision: Some(revision),
+                    kind: "prefill_confirmed",
+                    path: Some(path),
+                    ..Audit::default()
+                };
+                audit(&tx, at, &self.actor, &event)?;
+            }
+        }
+        let confirmed =
+            serde_json::to_string(&confirmed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "UPDATE visits SET confirmed = ?2 WHERE visit_id = ?1",
+            params![id, confirmed],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The stored row of one answer path, if any.
@@ -438,6 +496,7 @@ impl Store {
             visit_date: summary.visit_date,
             answers: finalise.answers.clone(),
             warning_notes: finalise.notes.clone(),
+            prefill_review: finalise.prefill_review.clone(),
             device_times: DeviceTimes {
                 started_at: summary.started_at,
                 finalised_at: Some(at),

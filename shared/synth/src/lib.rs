@@ -118,6 +118,7 @@ impl Generator {
                 (Outcome::Refused, 20),
                 (Outcome::Died, 10),
                 (Outcome::NotEligible, 10),
+                (Outcome::NobodyHome, 30),
             ],
         );
         self.household_with(region, outcome)
@@ -175,10 +176,18 @@ impl Generator {
             let filled = visit::found(&mut self.rng, family, on, &key, work_area);
             (filled.answers, filled.notes)
         } else {
-            (
-                visit::not_found(&mut self.rng, family, outcome, on),
-                BTreeMap::new(),
-            )
+            let mut answers = visit::not_found(&mut self.rng, family, outcome, on);
+            let mut notes = BTreeMap::new();
+            visit::location(
+                &mut self.rng,
+                family,
+                on,
+                &key,
+                outcome,
+                &mut answers,
+                &mut notes,
+            );
+            (answers, notes)
         };
         VisitDoc {
             visit_id,
@@ -189,6 +198,7 @@ impl Generator {
             visit_date: on,
             answers,
             warning_notes: notes,
+            prefill_review: BTreeMap::new(),
             device_times: times,
         }
     }
@@ -297,6 +307,7 @@ impl Generator {
             visit_date: self.visit_date,
             answers,
             warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
             device_times: times,
         }
     }
@@ -367,5 +378,6 @@ fn assignment_for(id: &str, family: &Family, work_area: &str) -> Assignment {
             family.rw
         ),
         prefill,
+        prefill_repeats: Default::default(),
     }
 }

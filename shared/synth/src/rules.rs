@@ -39,24 +39,6 @@ pub enum Rule {
     NikPrefix,
     /// §4.5 roster size ≠ KK member count (warning).
     RosterSize,
-    /// §4.7 pregnancy only for ever-married women aged 10–54.
-    Pregnancy,
-    /// §4.8 child nutrition under 5 only.
-    NutritionAge,
-    /// §4.8 functional difficulty 428a–f from age 2.
-    DifficultyAge2,
-    /// §4.8 functional difficulty 428g–j from age 5.
-    DifficultyAge5,
-    /// §4.8 caregiver only for 60+ or great difficulty.
-    Caregiver,
-    /// §4.9 PIP ages 5–30.
-    PipAge,
-    /// §4.9 BPJS-TK from 15.
-    BpjsTkAge,
-    /// §4.9 education items from 5.
-    EducationAge,
-    /// §4.9 work items from 5.
-    WorkAge,
     /// §4.11 electric appliance without electric lighting.
     ElectricAppliance,
     /// §4.12 ≥5.5 kg cylinder ⇔ LPG 5.5/12 kg cooking.
@@ -81,6 +63,12 @@ pub enum Rule {
     PhotoMissing,
     /// §4.17 no GPS point: KOSONG (warning).
     GpsKosong,
+    /// §4.17 a GPS fix worse than the form's 20 m (warning: the enumerator says why).
+    GpsAccuracy,
+    /// §4.17 "could not be taken" while a point is recorded.
+    GpsNotTakenWithPoint,
+    /// §4.6 a member on the register recorded as a new member.
+    RegisteredNotNew,
     /// PPKS asesmen: the type's age range (e.g. abandoned toddler ≤ 5).
     PpksAgeRange,
 }
@@ -95,7 +83,7 @@ pub struct Expected {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 35] = [
+    pub const ALL: [Rule; 29] = [
         Rule::OneHead,
         Rule::OneSpouse,
         Rule::SpouseSex,
@@ -109,15 +97,6 @@ impl Rule {
         Rule::NikSex,
         Rule::NikPrefix,
         Rule::RosterSize,
-        Rule::Pregnancy,
-        Rule::NutritionAge,
-        Rule::DifficultyAge2,
-        Rule::DifficultyAge5,
-        Rule::Caregiver,
-        Rule::PipAge,
-        Rule::BpjsTkAge,
-        Rule::EducationAge,
-        Rule::WorkAge,
         Rule::ElectricAppliance,
         Rule::GasCookingFuel,
         Rule::BirthYear,
@@ -130,6 +109,9 @@ impl Rule {
         Rule::LevelForAge,
         Rule::PhotoMissing,
         Rule::GpsKosong,
+        Rule::GpsAccuracy,
+        Rule::GpsNotTakenWithPoint,
+        Rule::RegisteredNotNew,
         Rule::PpksAgeRange,
     ];
 
@@ -142,16 +124,14 @@ impl Rule {
             NikFormat | KkFormat | PlnCustomerId | PlnMeterNumber | FloorArea => 3,
             NikBirthDate | NikSex | NikPrefix => 4,
             RosterSize => 5,
-            Pregnancy => 7,
-            NutritionAge | DifficultyAge2 | DifficultyAge5 | Caregiver => 8,
-            PipAge | BpjsTkAge | EducationAge | WorkAge => 9,
+            RegisteredNotNew => 6,
             ElectricAppliance => 11,
             GasCookingFuel => 12,
             BirthYear | AgeOver98 => 13,
             ChildAgeGap | ParentOlder => 14,
             MaritalUnder10 | MarriedYoung => 15,
             NeverSchool | LevelForAge => 16,
-            PhotoMissing | GpsKosong => 17,
+            PhotoMissing | GpsKosong | GpsAccuracy | GpsNotTakenWithPoint => 17,
             PpksAgeRange => 0,
         }
     }
@@ -261,6 +241,10 @@ pub(crate) fn tidy(a: &mut Answers, rng: &mut impl Rng, village: &str) {
     if !a.contains_key("gps") {
         a.insert("gps".into(), super::visit::gps(rng, village));
     }
+    // A fix within the form's 20 m, so that no accuracy warning comes by chance.
+    if let Some(fix) = a.get_mut("gps").and_then(Value::as_object_mut) {
+        fix.insert("accuracy_m".into(), json!(6.5));
+    }
     a.insert("gps_method".into(), s("1"));
     force_metered(a);
     for letter in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
@@ -280,88 +264,14 @@ fn force_metered(a: &mut Answers) {
 }
 
 /// Rules broken by one answer on one member: rule, member, field, value, rule name, level.
-const ONE_ANSWER: &[(Rule, usize, &str, &str, &str, Level)] = &[
-    (
-        Rule::Pregnancy,
-        GRANDMOTHER,
-        "pregnant",
-        "1",
-        "r07_pregnancy",
-        Level::Error,
-    ),
-    (
-        Rule::NutritionAge,
-        CHILD,
-        "child_nutrition",
-        "1",
-        "r08_nutrition_age",
-        Level::Error,
-    ),
-    (
-        Rule::DifficultyAge2,
-        BABY,
-        "difficulty_a",
-        "4",
-        "r08_difficulty_age_2",
-        Level::Error,
-    ),
-    (
-        Rule::DifficultyAge5,
-        BABY,
-        "difficulty_g",
-        "4",
-        "r08_difficulty_age_5",
-        Level::Error,
-    ),
-    (
-        Rule::Caregiver,
-        TEEN,
-        "caregiver",
-        "2",
-        "r08_caregiver",
-        Level::Error,
-    ),
-    (
-        Rule::PipAge,
-        GRANDMOTHER,
-        "pip",
-        "2",
-        "r09_pip_age",
-        Level::Error,
-    ),
-    (
-        Rule::BpjsTkAge,
-        CHILD,
-        "bpjs_tk",
-        "2",
-        "r09_bpjs_tk_age",
-        Level::Error,
-    ),
-    (
-        Rule::EducationAge,
-        BABY,
-        "schooling",
-        "0",
-        "r09_education_age",
-        Level::Error,
-    ),
-    (
-        Rule::WorkAge,
-        BABY,
-        "income_work",
-        "2",
-        "r09_work_age",
-        Level::Error,
-    ),
-    (
-        Rule::MaritalUnder10,
-        CHILD,
-        "marital_status",
-        "2",
-        "r15_marital_under_10",
-        Level::Error,
-    ),
-];
+const ONE_ANSWER: &[(Rule, usize, &str, &str, &str, Level)] = &[(
+    Rule::MaritalUnder10,
+    CHILD,
+    "marital_status",
+    "2",
+    "r15_marital_under_10",
+    Level::Error,
+)];
 
 /// Records a PPKS case of a person older than 5 as an abandoned toddler (type 1, ≤ 5 years).
 pub(crate) fn break_ppks_age_range(a: &mut Answers) -> Expected {
@@ -528,8 +438,12 @@ pub(crate) fn break_rule(
             expected("r13_birth_year", Error, at(BABY, "birth_date"))
         }
         Rule::AgeOver98 => {
-            rebirth(a, rng, family, on, GRANDMOTHER, 99, Sex::Female);
-            expected("r13_age", Error, at(GRANDMOTHER, "birth_date"))
+            // Age only (birth date unknown), above the top code 98.
+            if let Some(m) = member(a, GRANDMOTHER) {
+                m.remove("birth_date");
+                m.insert("age_estimate".into(), json!(99));
+            }
+            expected("r13_age", Error, at(GRANDMOTHER, "age_estimate"))
         }
         Rule::ChildAgeGap => {
             // A head of 26 with a child of 15.
@@ -580,6 +494,21 @@ pub(crate) fn break_rule(
         Rule::GpsKosong => {
             a.remove("gps");
             expected("r17_gps_kosong", Warning, "gps")
+        }
+        Rule::GpsAccuracy => {
+            if let Some(fix) = a.get_mut("gps").and_then(Value::as_object_mut) {
+                fix.insert("accuracy_m".into(), json!(35.5));
+            }
+            expected("gps_accuracy", Warning, "gps")
+        }
+        Rule::GpsNotTakenWithPoint => {
+            a.insert("gps_method".into(), s("3"));
+            expected("gps_not_taken_with_point", Error, "gps_method")
+        }
+        Rule::RegisteredNotNew => {
+            set_member(a, CHILD, "registered", s("1"));
+            set_member(a, CHILD, "member_status", s("5"));
+            expected("choice_filter", Error, at(CHILD, "member_status"))
         }
         Rule::PpksAgeRange => break_ppks_age_range(a),
         // Listed in ONE_ANSWER.

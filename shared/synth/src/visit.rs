@@ -29,6 +29,8 @@ pub enum Outcome {
     NotReachable,
     Refused,
     Moved,
+    /// Nobody at home today: visited again later.
+    NobodyHome,
 }
 
 impl Outcome {
@@ -42,10 +44,19 @@ impl Outcome {
             Outcome::NotReachable => "5",
             Outcome::Refused => "6",
             Outcome::Moved => "7",
+            Outcome::NobodyHome => "8",
         }
     }
 
-    pub const ALL: [Outcome; 7] = [
+    /// Whether the form asks for a photo of the place (found, not found, refused, moved).
+    pub fn needs_photo(self) -> bool {
+        matches!(
+            self,
+            Outcome::Found | Outcome::NotFound | Outcome::Refused | Outcome::Moved
+        )
+    }
+
+    pub const ALL: [Outcome; 8] = [
         Outcome::Found,
         Outcome::NotFound,
         Outcome::Died,
@@ -53,6 +64,7 @@ impl Outcome {
         Outcome::NotReachable,
         Outcome::Refused,
         Outcome::Moved,
+        Outcome::NobodyHome,
     ];
 }
 
@@ -176,12 +188,18 @@ pub fn not_found(rng: &mut impl Rng, family: &Family, outcome: Outcome, on: Naiv
             ),
             "Responden sendiri",
         ),
+        Outcome::NobodyHome => (
+            format!("Rumah keluarga {head} terkunci; kata tetangga sedang ke kebun."),
+            "Tetangga sebelah",
+        ),
         Outcome::Moved | Outcome::Found => (
             format!("Keluarga {head} sudah pindah; rumah sekarang ditempati keluarga lain."),
             "Penghuni baru rumah",
         ),
     };
-    a.insert("outcome_reason".into(), s(&reason));
+    if outcome != Outcome::NobodyHome || rng.random_bool(0.5) {
+        a.insert("outcome_reason".into(), s(&reason));
+    }
     a.insert("informant".into(), s(informant));
     match outcome {
         Outcome::Moved => {
@@ -206,11 +224,17 @@ pub fn not_found(rng: &mut impl Rng, family: &Family, outcome: Outcome, on: Naiv
                 date(on - Duration::days(rng.random_range(30..900))),
             );
         }
-        Outcome::NotFound | Outcome::NotReachable | Outcome::Refused => {
-            a.insert(
-                "revisit_planned".into(),
-                yes(outcome != Outcome::Refused || rng.random_bool(0.3)),
-            );
+        Outcome::NotFound | Outcome::Refused | Outcome::NobodyHome => {
+            let again = outcome == Outcome::NobodyHome
+                || (outcome == Outcome::NotFound && rng.random_bool(0.7))
+                || rng.random_bool(0.3);
+            a.insert("revisit_planned".into(), yes(again));
+            if again && rng.random_bool(0.5) {
+                a.insert(
+                    "revisit_note".into(),
+                    s("Datang lagi hari Minggu pagi, keluarga ada di rumah."),
+                );
+            }
         }
         _ => {}
     }
@@ -243,12 +267,15 @@ pub fn found(
         a.insert("family_split".into(), s("0"));
     }
     identity(rng, family, &mut a, work_area);
-    if !location(rng, family, on, visit_key, &mut a) {
-        notes.insert(
-            "gps".to_string(),
-            "Sinyal GPS tidak didapat di dalam gang; titik diambil ulang nanti.".to_string(),
-        );
-    }
+    location(
+        rng,
+        family,
+        on,
+        visit_key,
+        Outcome::Found,
+        &mut a,
+        &mut notes,
+    );
     let lighting = housing(rng, family, &mut a);
     assets(rng, family, &lighting, &mut a);
     let members: Vec<Value> = family
@@ -304,26 +331,44 @@ fn identity(rng: &mut impl Rng, family: &Family, a: &mut Answers, work_area: &st
     }
 }
 
-/// Photos and (usually) a GPS point; false when no point could be taken.
-fn location(
+/// The evidence every outcome leaves: (usually) a GPS point, with a note when there is none or it is worse than
+/// the form's 20 m; a photo of the place where the outcome needs one; the inside of the house when found.
+pub fn location(
     rng: &mut impl Rng,
     family: &Family,
     on: NaiveDate,
     visit_key: &str,
+    outcome: Outcome,
     a: &mut Answers,
-) -> bool {
+    notes: &mut BTreeMap<String, String>,
+) {
     let n = rng.random_range(1..9000);
-    let fixed = rng.random_bool(0.97);
-    if fixed {
-        a.insert("gps".into(), gps(rng, &family.village));
+    if rng.random_bool(0.97) {
+        let fix = gps(rng, &family.village);
+        if fix["accuracy_m"].as_f64().is_some_and(|m| m > 20.0) {
+            notes.insert(
+                "gps".to_string(),
+                "Di bawah pohon rindang, akurasi tidak membaik setelah ditunggu.".to_string(),
+            );
+        }
+        a.insert("gps".into(), fix);
         a.insert(
             "gps_method".into(),
             s(if rng.random_bool(0.95) { "1" } else { "2" }),
         );
     } else {
         a.insert("gps_method".into(), s("3"));
+        notes.insert(
+            "gps".to_string(),
+            "Sinyal GPS tidak didapat di dalam gang; titik diambil ulang nanti.".to_string(),
+        );
     }
-    a.insert("photo_front".into(), photo(visit_key, "front", on, n));
+    if outcome.needs_photo() {
+        a.insert("photo_front".into(), photo(visit_key, "front", on, n));
+    }
+    if outcome != Outcome::Found {
+        return;
+    }
     a.insert("photo_living".into(), photo(visit_key, "living", on, n + 1));
     if rng.random_bool(0.6) {
         a.insert(
@@ -334,7 +379,6 @@ fn location(
     if rng.random_bool(0.7) {
         a.insert("photo_kk".into(), photo(visit_key, "kk", on, n + 3));
     }
-    fixed
 }
 
 /// What the housing section decided that the assets depend on.

@@ -102,12 +102,14 @@ fn script(doc: &VisitDoc, form: &tepat_form::Form, photos: &Path) -> String {
         "kembali".into(),
     ];
     lines.extend(steps.map(|step| command_for(step, photos)));
-    // The KK lists eleven: a warning on the roster, which needs a note before finalising.
+    // The KK lists eleven: a warning on the roster, which needs a note before finalising. The review lists it
+    // after the GPS accuracy warning, when the household has one (noted already by its steps).
+    let roster_warning = 1 + usize::from(doc.warning_notes.contains_key("gps"));
     lines.push("jawab kk_member_count 11".into());
     lines.push("periksa".into());
     lines.push("selesai".into());
-    lines.push("catatan 1 ok".into());
-    lines.push(format!("catatan 1 {ROSTER_NOTE}"));
+    lines.push(format!("catatan {roster_warning} ok"));
+    lines.push(format!("catatan {roster_warning} {ROSTER_NOTE}"));
     lines.extend([
         "selesai".into(),
         "daftar".into(),
@@ -180,7 +182,11 @@ fn a_whole_dtsen_visit_with_ten_members_from_the_keyboard() {
     ] {
         assert!(stdout.contains(message), "missing {message:?} in\n{stdout}");
     }
-    assert!(stdout.contains("GALAT"), "the review listed findings");
+    // The review listed the findings: no error left, the warnings with their notes.
+    assert!(
+        stdout.contains("Galat (0):") && stdout.contains("Peringatan ("),
+        "the review listed findings"
+    );
     assert!(
         stdout.contains("1 peringatan perlu catatan singkat"),
         "{stdout}"

@@ -168,7 +168,7 @@ async fn twenty_devices_fifty_batches_each_resent_once() {
     }
     let csv_path = dir.path().join("assignments.csv");
     std::fs::write(&csv_path, csv).unwrap();
-    admin::import_assignments(&db, &csv_path).unwrap();
+    admin::import_assignments(&db, &csv_path, None).unwrap();
 
     let mut tasks = Vec::new();
     for (user, assignment) in users {

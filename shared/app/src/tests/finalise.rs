@@ -236,3 +236,34 @@ fn a_warning_note_is_kept_only_while_there_is_a_warning() {
     });
     assert_eq!(h.field("members").note, None);
 }
+
+#[test]
+fn the_revisit_list_follows_the_answer_not_the_code() {
+    let revisits_after = |outcome: &str, planned: Option<&str>| {
+        let mut h = Harness::enumerator();
+        h.send(UiEvent::OpenAssignment {
+            assignment_id: "A-2".into(),
+        });
+        h.choose("visit_outcome", outcome);
+        h.answer("reason", "Keluarga menolak, minta datang hari Minggu");
+        if let Some(code) = planned {
+            h.choose("revisit_planned", code);
+        }
+        h.send(UiEvent::Finalise);
+        assert!(
+            matches!(h.view().screen, Screen::Today(_)),
+            "{}",
+            h.notice()
+        );
+        h.today().counts.revisits
+    };
+    // Not found, "no revisit needed": leaves the list; unanswered, the outcome's own default holds.
+    assert_eq!(revisits_after("0", Some("2")), 0);
+    assert_eq!(revisits_after("0", Some("1")), 1);
+    assert_eq!(revisits_after("0", None), 1);
+    // Refused, "yes, come on Sunday": stays on it.
+    assert_eq!(revisits_after("6", Some("1")), 1);
+    assert_eq!(revisits_after("6", Some("2")), 0);
+    // Not reachable by the end of fieldwork is not asked; its code decides.
+    assert_eq!(revisits_after("5", None), 1);
+}

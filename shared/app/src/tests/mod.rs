@@ -56,6 +56,7 @@ pub fn assignment(id: &str, head: &str) -> Assignment {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        prefill_repeats: Default::default(),
     }
 }
 

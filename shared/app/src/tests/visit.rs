@@ -410,7 +410,6 @@ fn roster_members_are_added_answered_and_removed() {
             "members[0].sex",
             "members[0].relationship",
             "members[0].member_nik",
-            "members[0].is_head"
         ]
     );
     h.answer("members[0].member_name", "Siti Aminah");
@@ -420,7 +419,7 @@ fn roster_members_are_added_answered_and_removed() {
         h.visit().member.unwrap().title,
         "Anggota 1 dari 1: Siti Aminah"
     );
-    assert_eq!(h.field("members[0].is_head").display.as_deref(), Some("1"));
+    assert!(!h.on_page("members[0].is_head"), "calculated, never shown");
     // A NIK of a man for a woman: a warning at once.
     h.answer("members[0].member_nik", "1771010506900001");
     assert_eq!(h.field("members[0].member_nik").findings[0].rule, "nik_sex");
@@ -446,7 +445,7 @@ fn roster_members_are_added_answered_and_removed() {
         vec!["1. Siti Aminah", "2. Budi", "3. Ani"]
     );
     assert_eq!(members.display.as_deref(), Some("3 anggota"));
-    assert_eq!(h.field("member_count").display.as_deref(), Some("3"));
+    assert_eq!(h.field("members").members.len(), 3);
     // The roster has 3 members and the KK says 2: a warning on the roster.
     assert!(
         members
@@ -557,4 +556,54 @@ fn one_answer_is_one_store_operation_with_only_its_row() {
     let before = h.store_ops.len();
     h.answer("floor_area", "40");
     assert_eq!(h.store_ops.len(), before);
+}
+
+#[test]
+fn calculated_fields_are_never_shown() {
+    let mut h = found();
+    h.go_to("Anggota keluarga");
+    h.send(UiEvent::AddMember {
+        repeat_path: "members".into(),
+    });
+    h.choose("members[0].relationship", "1");
+    // On the member's page and on the roster's: only questions, no "Kepala: 1", no "Jumlah anggota didata".
+    assert!(h.visit().member.is_some());
+    assert!(!h.on_page("members[0].is_head"));
+    assert!(
+        h.visit()
+            .fields
+            .iter()
+            .all(|f| f.kind != FieldType::Calculate)
+    );
+    h.send(UiEvent::CloseMember);
+    assert!(h.on_page("members"));
+    assert!(!h.on_page("member_count"));
+    assert!(
+        h.visit()
+            .fields
+            .iter()
+            .all(|f| f.kind != FieldType::Calculate)
+    );
+}
+
+#[test]
+fn errors_show_for_what_was_answered_and_everything_once_reviewed() {
+    let mut h = found();
+    // The family is found: the untouched questions of later sections raise nothing yet.
+    assert_eq!(h.visit().errors, 0);
+    assert!(h.visit().sections.iter().all(|s| s.errors == 0));
+    h.go_to("Rumah");
+    assert!(h.field("photo_front").findings.is_empty());
+    // A wrong answer shows at once.
+    h.go_to("Identitas");
+    h.answer("floor_area", "0");
+    assert_eq!(h.field("floor_area").findings[0].rule, "floor_positive");
+    assert_eq!(h.visit().errors, 1);
+    // The review lists everything, and from then on the pages do too.
+    h.send(UiEvent::ReviewFinalise);
+    let review = h.finalise_screen();
+    assert!(review.errors.len() > 1, "{review:?}");
+    h.send(UiEvent::GoToSection { index: 2 });
+    assert_eq!(h.field("photo_front").findings[0].rule, "required");
+    assert_eq!(h.visit().errors as usize, review.errors.len());
 }

@@ -10,11 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use tepat_app::LocationOutput;
 use tepat_app::{
     AnswerView, FieldView, FinaliseView, ItemStatus, NoticeLevel, Screen, TodayView, UiEvent,
     ViewModel, VisitView,
 };
+use tepat_app::{LocationOutput, PrefillMark};
 use tepat_form::{FieldType, Lang, Level};
 use tepat_protocol::{Assignment, Role};
 use tepat_runtime::{
@@ -393,6 +393,9 @@ impl Session {
                 lang,
             )?;
             return Ok(rt.dispatch(UiEvent::GoToSection { index: n as u32 }));
+        }
+        if is(word, &["sesuai", "confirm"]) {
+            return Ok(rt.dispatch(UiEvent::ConfirmPage));
         }
         if is(word, &["periksa", "review"]) {
             return Ok(rt.dispatch(UiEvent::ReviewFinalise));
@@ -861,7 +864,24 @@ fn print_field(text: &mut String, lang: Lang, n: usize, field: &FieldView) {
     } else {
         String::new()
     };
-    text.push_str(&format!("{n:>3}. {}{required}{value}{lock}\n", field.label));
+    let prefill = match field.prefill {
+        Some(PrefillMark::Prefilled) => say(
+            lang,
+            " [data DTSEN: belum dicek]",
+            " [DTSEN record: not checked]",
+        ),
+        Some(PrefillMark::Confirmed) => {
+            say(lang, " [data DTSEN: sesuai]", " [DTSEN record: confirmed]")
+        }
+        Some(PrefillMark::Changed) => {
+            say(lang, " [data DTSEN: diubah]", " [DTSEN record: changed]")
+        }
+        None => String::new(),
+    };
+    text.push_str(&format!(
+        "{n:>3}. {}{required}{value}{lock}{prefill}\n",
+        field.label
+    ));
     if let Some(hint) = &field.hint {
         text.push_str(&format!("       ({hint})\n"));
     }
@@ -1011,6 +1031,7 @@ Perintah (Bahasa Indonesia / English):
   pilih N KODE | choose N CODE  pilih / batalkan pilihan (pilihan ganda) atau wilayah
   hapus N | clear N             kosongkan jawaban N
   lanjut | next, kembali | back, bagian N | section N
+  sesuai | confirm              data DTSEN di halaman ini sesuai (bagian / anggota), lalu lanjut
   tambah [N] | add [N]          tambah anggota pada daftar anggota N
   anggota N M | member N M      buka anggota M dari daftar N;  tutup | close: kembali
   buang N M | remove N M        hapus anggota M dari daftar N
@@ -1031,6 +1052,7 @@ Commands (English / Bahasa Indonesia):
   choose N CODE | pilih N KODE  choose / unchoose (multiple choice) or pick a region
   clear N | hapus N             empty answer N
   next | lanjut, back | kembali, section N | bagian N
+  confirm | sesuai              the DTSEN record on this page holds (section / member), then move on
   add [N] | tambah [N]          add a member to roster N
   member N M | anggota N M      open member M of roster N;  close | tutup: go back
   remove N M | buang N M        remove member M of roster N
