@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V2_PROGRESS_COLUMNS),
     Migration::Sql(V3_EXPORTED_ANSWERS),
     Migration::Rust(v4_outcomes_and_progress_dates),
+    Migration::Rust(v5_media),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -238,6 +239,60 @@ fn v4_outcomes_and_progress_dates(tx: &Transaction<'_>) -> Result<(), DbError> {
             _ => received_at.date_naive(),
         };
         set_date.execute(params![visit_id, revision, day.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Version 5: photos (`crate::media`). Stored photos by hash, who uploaded each, uploads in progress, and the
+/// photos each stored revision of each visit references, filled here from the visits already stored.
+fn v5_media(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(
+        "
+CREATE TABLE media (
+    sha256    TEXT PRIMARY KEY,
+    bytes     INTEGER NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE media_owners (
+    sha256      TEXT NOT NULL REFERENCES media (sha256),
+    user_id     TEXT NOT NULL REFERENCES users (user_id),
+    device_id   TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+);
+-- Uploads in progress; the bytes so far are in media/partial/<upload_id>.part.
+CREATE TABLE media_uploads (
+    upload_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256     TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (user_id),
+    length     INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    UNIQUE (user_id, sha256)
+);
+CREATE INDEX media_uploads_by_expiry ON media_uploads (expires_at);
+-- Every revision keeps its photos: a correction that retakes one adds rows, never replaces them.
+CREATE TABLE visit_photos (
+    visit_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    path     TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    PRIMARY KEY (visit_id, revision, path)
+);
+CREATE INDEX visit_photos_by_hash ON visit_photos (sha256);
+",
+    )?;
+    let mut stmt = tx.prepare(
+        "SELECT visit_id, revision, json_extract(doc, '$.answers') FROM visits
+         WHERE json_type(doc, '$.answers') = 'object'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (visit_id, revision, answers): (String, u32, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let answers: shared::protocol::Answers = serde_json::from_str(&answers)
+            .map_err(|e| DbError::Corrupt(format!("visit {visit_id} revision {revision}: {e}")))?;
+        crate::media::link_visit(tx, &visit_id, revision, &answers)?;
     }
     Ok(())
 }
