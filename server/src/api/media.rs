@@ -162,9 +162,10 @@ pub async fn patch(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !content_type
-        .trim()
-        .eq_ignore_ascii_case(OFFSET_CONTENT_TYPE)
+    // tus's own type; the generic one is taken as the same, for plain HTTP clients and test tools.
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(OFFSET_CONTENT_TYPE)
+        && !essence.eq_ignore_ascii_case("application/octet-stream")
     {
         return Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -299,6 +299,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub mod synthetic;
+pub mod upload;
 
 #[cfg(test)]
 mod tests;
