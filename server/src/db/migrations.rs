@@ -21,7 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V2_PROGRESS_COLUMNS),
     Migration::Sql(V3_EXPORTED_ANSWERS),
     Migration::Rust(v4_outcomes_and_progress_dates),
-    Migration::Rust(v5_media),
+    Migration::Rust(media_tables),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -243,9 +243,18 @@ fn v4_outcomes_and_progress_dates(tx: &Transaction<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Version 5: photos (`crate::media`). Stored photos by hash, who uploaded each, uploads in progress, and the
+/// The schema version that [`media_tables`] brings the database to (its place in [`MIGRATIONS`]; migrations of
+/// other features may be ordered before it at merge).
+pub fn media_version() -> u32 {
+    let step = MIGRATIONS.iter().position(
+        |m| matches!(m, Migration::Rust(f) if std::ptr::fn_addr_eq(*f, media_tables as fn(&Transaction<'_>) -> Result<(), DbError>)),
+    );
+    step.map_or(0, |i| i as u32 + 1)
+}
+
+/// Photos (`crate::media`, issue 13). Stored photos by hash, who uploaded each, uploads in progress, and the
 /// photos each stored revision of each visit references, filled here from the visits already stored.
-fn v5_media(tx: &Transaction<'_>) -> Result<(), DbError> {
+fn media_tables(tx: &Transaction<'_>) -> Result<(), DbError> {
     tx.execute_batch(
         "
 CREATE TABLE media (

@@ -258,13 +258,15 @@ fn migrating_from_version_3_recomputes_outcomes_by_the_forms_declaration_and_fil
 }
 
 #[test]
-fn migrating_from_version_4_links_the_photos_of_every_stored_revision() {
+fn migrating_to_the_media_schema_links_the_photos_of_every_stored_revision() {
     let dir = tempfile::tempdir().unwrap();
     let a = "a".repeat(64);
     let b = "b".repeat(64);
     {
         let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        migrate_to(&mut conn, 4).unwrap();
+        let before_media = super::media_version() - 1;
+        assert!(before_media >= 4, "the media tables come after version 4");
+        migrate_to(&mut conn, before_media).unwrap();
         conn.execute_batch(&format!(
             "INSERT INTO users VALUES ('enum1', 'Enum', 'enumerator', '2026-01-01T00:00:00.000000Z');
              INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
