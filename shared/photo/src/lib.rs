@@ -298,6 +298,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+pub mod http;
 pub mod synthetic;
 pub mod upload;
 
