@@ -8,6 +8,7 @@
 mod credentials;
 mod error;
 mod paths;
+mod photo_outbox;
 mod records;
 mod schema;
 mod sync;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use paths::{AnswerRow, Segment, diff, flatten, parse_path, unflatten};
+pub use photo_outbox::{PhotosWaiting, WaitingPhoto};
 pub use records::*;
 pub use schema::CURRENT_VERSION;
 pub use visits::Finalise;

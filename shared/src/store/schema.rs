@@ -161,10 +161,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: V2,
     },
+    Migration {
+        version: 3,
+        sql: super::photo_outbox::PHOTO_OUTBOX,
+    },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.
