@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use shared::protocol::{Answers, hex};
+use tepat_protocol::{Answers, hex};
 use tokio::sync::watch;
 
 use crate::config::Limits;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::protocol::{Decision, ReviewRequest, ServerVisit};
+use tepat_protocol::{Decision, ReviewRequest, ServerVisit};
 
 use crate::auth::Caller;
 use crate::changes;

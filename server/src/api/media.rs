@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use super::extract::require_role;
 use super::{AppState, Failure, blocking};

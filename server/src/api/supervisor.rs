@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use shared::protocol::{ReviewRequest, Role, ServerVisit};
+use tepat_protocol::{ReviewRequest, Role, ServerVisit};
 use tokio::sync::mpsc;
 
 use super::extract::{ApiQuery, JsonBody, accepts_gzip, require_role};
@@ -124,7 +124,7 @@ pub async fn progress(
 #[derive(Debug, serde::Serialize)]
 struct ProgressWithPhotos {
     #[serde(flatten)]
-    progress: shared::protocol::ProgressResponse,
+    progress: tepat_protocol::ProgressResponse,
     photos: crate::media::progress::PhotoProgress,
 }
 

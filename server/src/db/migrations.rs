@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, Transaction, params};
-use shared::form::Form;
+use tepat_form::Form;
 
 use super::{DbError, parse_timestamp};
 use crate::ingest::dates::Window;
@@ -299,7 +299,7 @@ CREATE INDEX visit_photos_by_hash ON visit_photos (sha256);
     while let Some(row) = rows.next()? {
         let (visit_id, revision, answers): (String, u32, String) =
             (row.get(0)?, row.get(1)?, row.get(2)?);
-        let answers: shared::protocol::Answers = serde_json::from_str(&answers)
+        let answers: tepat_protocol::Answers = serde_json::from_str(&answers)
             .map_err(|e| DbError::Corrupt(format!("visit {visit_id} revision {revision}: {e}")))?;
         crate::media::link_visit(tx, &visit_id, revision, &answers)?;
     }

@@ -9,7 +9,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use shared::protocol::{ReceiptStatus, VisitDoc, hex};
+use tepat_protocol::{ReceiptStatus, VisitDoc, hex};
 
 use crate::config::Limits;
 use crate::testkit::{Device, Kit, Reply, VILLAGE_A, VILLAGE_B, visit};
@@ -66,10 +66,10 @@ struct World {
 
 async fn world(limits: Limits) -> World {
     let kit = Kit::with_limits(limits);
-    kit.user("sup", shared::protocol::Role::Supervisor, &["17.71"]);
-    kit.user("sup_other", shared::protocol::Role::Supervisor, &["17.01"]);
-    kit.user("enum1", shared::protocol::Role::Enumerator, &["17.71.01"]);
-    kit.user("enum2", shared::protocol::Role::Enumerator, &["17.71.02"]);
+    kit.user("sup", tepat_protocol::Role::Supervisor, &["17.71"]);
+    kit.user("sup_other", tepat_protocol::Role::Supervisor, &["17.01"]);
+    kit.user("enum1", tepat_protocol::Role::Enumerator, &["17.71.01"]);
+    kit.user("enum2", tepat_protocol::Role::Enumerator, &["17.71.02"]);
     kit.publish(PHOTO_FORM);
     kit.assign(&format!(
         "assignment_id,user_id,form_id,form_version,region_code,label,head_name\n\
