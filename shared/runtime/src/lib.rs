@@ -6,6 +6,7 @@
 //! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
 
 mod clock;
+mod photos;
 #[cfg(any(test, feature = "testing"))]
 pub mod script;
 mod sync;
@@ -19,18 +20,19 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crux_core::{Core, Request};
 use sha2::{Digest, Sha256};
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use photos::{PhotoOptions, PhotoUploadReport};
 pub use sync::{EnrolError, SyncPolicy, SyncTimer};
 pub use tepat_store::execute as execute_store;
 #[cfg(any(test, feature = "testing"))]
 pub use transport::FakeServer;
-pub use transport::{NoServer, Transport};
+pub use transport::{NoServer, PhotoUploadError, Transport};
 pub use transport_http::{
     HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats, tls_config,
 };
@@ -98,6 +100,10 @@ struct Inner {
     /// Background round trips in flight.
     busy: Mutex<usize>,
     idle: Condvar,
+    /// Photo preparation and uploads (off until [`Runtime::set_photos`]).
+    photo_options: Mutex<Option<PhotoOptions>>,
+    /// A photo upload pass is running.
+    uploading: AtomicBool,
 }
 
 /// The running core of one device. Cheap to clone; `Send + Sync`.
@@ -138,6 +144,8 @@ impl Runtime {
                 next_request: AtomicU64::new(1),
                 busy: Mutex::new(0),
                 idle: Condvar::new(),
+                photo_options: Mutex::new(None),
+                uploading: AtomicBool::new(false),
             }),
         };
         runtime.load_token();
@@ -182,7 +190,9 @@ impl Runtime {
         Ok(view)
     }
 
-    /// The shell's answer to a photo request; the file is hashed (SHA-256) here, so the reference is the core's.
+    /// The shell's answer to a photo request. With photo preparation on ([`Runtime::set_photos`]) the camera's
+    /// file is made ready to send (`tepat-photo`) into the photo directory and the answer refers to that file;
+    /// either way the file is hashed (SHA-256) here, so the reference is the core's.
     pub fn resolve_photo(
         &self,
         request_id: u64,
@@ -192,10 +202,25 @@ impl Runtime {
             return Err(RuntimeError::UnknownRequest(request_id));
         }
         let output = match result {
-            PhotoResult::Taken { file } => match sha256_of(Path::new(&file)) {
-                Ok(sha256) => CameraOutput::Photo { file, sha256 },
-                Err(e) => CameraOutput::Failed {
-                    reason: format!("{file}: {e}"),
+            PhotoResult::Taken { file } => match self.inner.photo_options() {
+                Some(PhotoOptions {
+                    dir,
+                    prepare: Some(settings),
+                    ..
+                }) => match tepat_photo::prepare_file(Path::new(&file), &dir, &settings) {
+                    Ok((prepared, photo)) => CameraOutput::Photo {
+                        file: prepared.to_string_lossy().into_owned(),
+                        sha256: photo.sha256,
+                    },
+                    Err(e) => CameraOutput::Failed {
+                        reason: format!("{file}: {e}"),
+                    },
+                },
+                _ => match sha256_of(Path::new(&file)) {
+                    Ok(sha256) => CameraOutput::Photo { file, sha256 },
+                    Err(e) => CameraOutput::Failed {
+                        reason: format!("{file}: {e}"),
+                    },
                 },
             },
             PhotoResult::Cancelled => CameraOutput::Cancelled,
@@ -325,12 +350,25 @@ impl Inner {
                 detail: format!("the sync client failed: {}", panic_message(&panic)),
             })
         });
+        let went_through = output.is_ok();
         let outside = {
             let mut state = self.lock();
             let effects = state.core.resolve(&mut request, output).unwrap_or_default();
             self.run(&mut state, effects)
         };
+        let last_round = !outside.iter().any(|o| matches!(o, Outside::Sync(_)));
         self.clone().handle_outside(outside, true);
+        // Text first: the photos of the visits just taken follow once the last round is through, on this thread
+        // (so `wait_idle` waits for them too), then the sync status is read again.
+        if went_through && last_round && self.photo_options().is_some_and(|o| o.upload) {
+            self.upload_photos();
+            let outside = {
+                let mut state = self.lock();
+                let effects = state.core.process_event(Event::PhotosChanged);
+                self.run(&mut state, effects)
+            };
+            self.clone().handle_outside(outside, true);
+        }
     }
 }
 
