@@ -118,6 +118,7 @@ class LocationTest {
         val dialog: AlertDialog? = ShadowAlertDialog.getLatestAlertDialog()
         assertNotNull("no way to the settings was offered", dialog)
         dialog!!.getButton(DialogInterface.BUTTON_POSITIVE).performClick()
+        settle() // the dialog's buttons answer through a message to the UI thread
         val settings = startedActivities(activity).singleOrNull { it.action == Settings.ACTION_APPLICATION_DETAILS_SETTINGS }
         assertNotNull("the app's settings were not opened", settings)
         assertEquals("package:" + app.packageName, settings!!.dataString)
