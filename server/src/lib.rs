@@ -11,7 +11,7 @@
 //! - [`changes`]: the per-user change feed that sync sends down;
 //! - [`ingest`]: idempotent batch ingest and receipts;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
-//! - [`admin`]: the `tepat-server admin` commands;
+//! - [`admin`]: the `tepat-server admin` commands; [`console`]: the supervisors' and admins' web console;
 //! - [`api`]: the HTTP API; [`serve`]: the listener, logging and graceful shutdown.
 
 pub mod admin;
@@ -20,6 +20,7 @@ pub mod assignments;
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod export;
 pub mod forms;
