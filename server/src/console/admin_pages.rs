@@ -336,7 +336,9 @@ pub async fn import(
     State(state): State<AppState>,
     posted: Posted<ImportForm>,
 ) -> Result<Response, ConsoleError> {
-    let csv = posted.form.csv;
+    // Browsers send a textarea's line breaks as CRLF; the CSV reader's line numbers count LF-ended lines, so
+    // the problems name the lines the operator sees in the file.
+    let csv = posted.form.csv.replace("\r\n", "\n");
     act(&state, posted.staff, move |app, _| {
         let result = app
             .db

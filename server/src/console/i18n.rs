@@ -289,6 +289,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Tidak ada kunjungan yang cocok.",
         "No matching visits.",
     ),
+    (
+        "queue.evidence",
+        "Bukti kurang (GPS atau foto)",
+        "Evidence missing (GPS or photo)",
+    ),
     ("queue.filter", "Saring", "Filter"),
     ("queue.has_errors", "Ada galat", "Has errors"),
     ("queue.has_notes", "Ada catatan", "Has notes"),

@@ -47,6 +47,9 @@ pub struct Filter {
     pub notes: Option<String>,
     #[serde(default)]
     pub conflicts: Option<String>,
+    /// `1`: only visits without a GPS fix or without a photo.
+    #[serde(default)]
+    pub evidence: Option<String>,
     /// Keyset: the `seq` of the last visit of the previous page.
     #[serde(default)]
     pub after: Option<u64>,
@@ -131,6 +134,9 @@ impl Filter {
         if flag(&self.notes) {
             sql.push("v.note_count > 0".into());
         }
+        if flag(&self.evidence) {
+            sql.push("(v.has_gps = 0 OR v.has_photo = 0)".into());
+        }
         if flag(&self.conflicts) {
             sql.push("EXISTS (SELECT 1 FROM conflicts c WHERE c.visit_id = v.visit_id)".into());
         }
@@ -150,6 +156,7 @@ impl Filter {
             ("warnings", set(&self.warnings)),
             ("notes", set(&self.notes)),
             ("conflicts", set(&self.conflicts)),
+            ("evidence", set(&self.evidence)),
         ];
         pairs
             .iter()
@@ -361,6 +368,14 @@ impl QueueTemplate {
 
     fn status_label(&self, status: &str) -> &'static str {
         status_key(status)
+    }
+
+    /// An outcome code with its label (from the published forms), the code alone when no form names it.
+    fn outcome_label<'a>(&'a self, code: &'a str) -> &'a str {
+        self.outcomes
+            .iter()
+            .find(|c| c.value == code)
+            .map_or(code, |c| c.label.as_str())
     }
 }
 

@@ -398,9 +398,10 @@ async fn the_admin_imports_assignments_with_each_row_problem_shown_and_makes_a_c
     let cookie = format!("{SESSION_COOKIE}={session}");
     let page = get(&kit, "/admin", Some(&session)).await;
     let csrf = csrf_of(&page);
-    let csv = "assignment_id,user_id,form_id,form_version,region_code,label\n\
-               C-1,enum1,hh_check,1,17.71.01.1001,Baru\n\
-               C-2,enum1,hh_check,1,17.71.01.9999,Salah\n";
+    // Line breaks as a browser posts a textarea's: CRLF.
+    let csv = "assignment_id,user_id,form_id,form_version,region_code,label\r\n\
+               C-1,enum1,hh_check,1,17.71.01.1001,Baru\r\n\
+               C-2,enum1,hh_check,1,17.71.01.9999,Salah\r\n";
     let reply = post(
         &kit,
         "/admin/assignments",

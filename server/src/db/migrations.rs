@@ -307,7 +307,7 @@ UPDATE visits SET
 -- The review queue: latest revisions by status in server order, holding every column the filters and the count
 -- read, so counting 100,000 waiting visits never reads their documents.
 CREATE INDEX visits_queue ON visits (is_latest, status, seq, region_code, user_id, visit_date, outcome,
-                                     error_count, warning_count, note_count, visit_id);
+                                     error_count, warning_count, note_count, has_gps, has_photo, visit_id);
 ";
 
 /// The schema version recorded in the database.
