@@ -39,6 +39,9 @@ pub const LANG_COOKIE: &str = "tepat_lang";
 /// The login form's own CSRF token (double-submitted: cookie and field), before there is a session.
 pub const LOGIN_COOKIE: &str = "tepat_login";
 
+/// Password checks running at once (each holds argon2id's 19 MiB).
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Largest form a console page posts (an assignment CSV or a form's JSON pasted or read from a file).
 pub const MAX_FORM_BYTES: usize = 4 * 1024 * 1024;
 
@@ -576,10 +579,16 @@ async fn login_submit(State(state): State<AppState>, request: Request) -> Respon
     let outcome = {
         let user_id = user_id.clone();
         let password = form.password;
+        // argon2id takes 19 MiB a check: a few at once, whatever the number of requests.
+        let _slot = PASSWORD_CHECKS.acquire().await.ok();
         work(&state, move |app| {
-            Ok(app
-                .db
-                .write(|tx| session::login(tx, &user_id, &password, &address, Utc::now()))?)
+            Ok(session::login(
+                &app.db,
+                &user_id,
+                &password,
+                &address,
+                Utc::now(),
+            )?)
         })
         .await
     };

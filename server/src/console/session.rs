@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use shared::protocol::{Role, UserInfo, hex};
 
 use crate::auth::{self, hash_secret};
-use crate::db::{self, DbError};
+use crate::db::{self, Db, DbError};
 
 /// A session not used for this long ends (the next request goes to the login page).
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -212,58 +212,69 @@ fn record_failure(
     Ok(())
 }
 
-/// Checks a login attempt and, when it succeeds, opens a session. Runs in a write transaction: failures are
-/// counted even when the attempt is refused. The password is checked only when no key must wait.
+/// Checks a login attempt and, when it succeeds, opens a session. The password hash is read and checked outside
+/// any write transaction (argon2 takes tens of milliseconds and must not hold the writer that sync needs); the
+/// failure is then counted, or the session opened, in a short write. The password is checked only when no key
+/// must wait.
 pub fn login(
-    tx: &Transaction<'_>,
+    db: &Db,
     user_id: &str,
     password: &str,
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<Login, DbError> {
     let keys = throttle_keys(user_id, address);
-    let wait = wait_secs(tx, &keys, now)?;
+    let (wait, stored) = db.read(|tx| {
+        let wait = wait_secs(tx, &keys, now)?;
+        let stored: Option<(Option<String>, String)> = tx
+            .query_row(
+                "SELECT password_hash, role FROM users WHERE user_id = ?1",
+                [user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok::<_, DbError>((wait, stored))
+    })?;
     if wait > 0 {
         return Ok(Login::Wait(wait));
     }
-    let stored: Option<(Option<String>, String)> = tx
-        .query_row(
-            "SELECT password_hash, role FROM users WHERE user_id = ?1",
-            [user_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (hash, role) = match stored {
-        Some((Some(hash), role)) => (hash, role),
+    let (matches, role) = match stored {
+        Some((Some(hash), role)) => (verify_password(&hash, password), Some(role)),
         _ => {
             let _ = verify_password(decoy_hash(), password);
-            record_failure(tx, &keys, now)?;
-            return Ok(Login::Failed);
+            (false, None)
         }
     };
-    if !verify_password(&hash, password) {
-        record_failure(tx, &keys, now)?;
+    if !matches {
+        db.write(|tx| record_failure(tx, &keys, now))?;
         return Ok(Login::Failed);
     }
-    if !auth::parse_role(&role).is_some_and(uses_console) {
+    if !role
+        .as_deref()
+        .and_then(auth::parse_role)
+        .is_some_and(uses_console)
+    {
         return Ok(Login::NoConsole);
     }
-    tx.execute("DELETE FROM login_failures WHERE key = ?1", [&keys[0]])?;
     let token = new_secret();
-    let at = db::timestamp(now);
-    tx.execute(
-        "INSERT INTO console_sessions (token_hash, user_id, csrf, created_at, last_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![hash_secret(&token), user_id, new_secret(), at],
-    )?;
-    // Sessions of anyone that expired are dropped here, so the table holds live sessions only.
-    tx.execute(
-        "DELETE FROM console_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
-        params![
-            db::timestamp(now - IDLE_TIMEOUT),
-            db::timestamp(now - MAX_SESSION_AGE)
-        ],
-    )?;
+    db.write(|tx| {
+        tx.execute("DELETE FROM login_failures WHERE key = ?1", [&keys[0]])?;
+        let at = db::timestamp(now);
+        tx.execute(
+            "INSERT INTO console_sessions (token_hash, user_id, csrf, created_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![hash_secret(&token), user_id, new_secret(), at],
+        )?;
+        // Sessions of anyone that expired are dropped here, so the table holds live sessions only.
+        tx.execute(
+            "DELETE FROM console_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+            params![
+                db::timestamp(now - IDLE_TIMEOUT),
+                db::timestamp(now - MAX_SESSION_AGE)
+            ],
+        )?;
+        Ok::<_, DbError>(())
+    })?;
     Ok(Login::Ok {
         token,
         user_id: user_id.to_string(),
@@ -343,9 +354,7 @@ mod tests {
     use crate::testkit::Kit;
 
     fn login_at(kit: &Kit, user: &str, password: &str, address: &str, now: DateTime<Utc>) -> Login {
-        kit.db()
-            .write(|tx| login(tx, user, password, address, now))
-            .unwrap()
+        login(kit.db(), user, password, address, now).unwrap()
     }
 
     fn with_password(kit: &Kit, user: &str, password: &str) {
