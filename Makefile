@@ -89,7 +89,7 @@ check-android-tools:
 
 ## What test-android builds with cargo. Under `make test` it is the set `cargo test --workspace` has just built
 ## (same packages, targets and features), so nothing is compiled twice.
-ANDROID_CARGO_BUILD := -p shared -p uniffi-bindgen -p tepat-server
+ANDROID_CARGO_BUILD := -p tepat-ffi -p uniffi-bindgen -p tepat-server
 test: ANDROID_CARGO_BUILD := --workspace --lib --bins --tests
 
 define generate_bindings
@@ -100,7 +100,7 @@ endef
 
 ## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
 bindings:
-	$(CARGO) build -p shared -p uniffi-bindgen
+	$(CARGO) build -p tepat-ffi -p uniffi-bindgen
 	$(generate_bindings)
 
 ## On this machine: the core module (bindings + FieldSession) compiles and its JVM tests drive the real Rust
@@ -113,7 +113,7 @@ test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR)
 	$(KOTLINC) -jvm-target 17 -Werror -cp $(JNA_JAR):$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar \
 	  -d $(JVM_DIR)/core $(BINDINGS_DIR) android/core/src/main/kotlin android/core/src/test/kotlin
 	java -Djna.library.path=$(DEBUG_DIR) -Dtepat.server=$(DEBUG_DIR)/tepat-server \
-	  -Dtepat.forms=$(CURDIR)/schemas/forms -Dtepat.testForm=$(CURDIR)/shared/src/app/tests/test_form.json \
+	  -Dtepat.forms=$(CURDIR)/schemas/forms -Dtepat.testForm=$(CURDIR)/shared/app/src/tests/test_form.json \
 	  -cp $(JVM_DIR)/core:$(KOTLIN_LIB)/kotlin-stdlib.jar:$(COROUTINES_JAR):$(KOTLIN_LIB)/kotlin-test.jar:$(JNA_JAR) \
 	  id.tepat.core.test.MainKt
 	@# Every translatable string in Bahasa Indonesia (values/) has its English (values-en/), and no more.
@@ -135,7 +135,7 @@ android:
 	@command -v cargo-ndk >/dev/null || { echo "make android needs cargo-ndk: cargo install cargo-ndk --version 3.5.4 (see android/README.md)" >&2; exit 1; }
 	@command -v gradle >/dev/null || test -x android/gradlew || { echo "make android needs Gradle 8.14.3 (see android/README.md)" >&2; exit 1; }
 	rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
-	$(CARGO) ndk $(ANDROID_ABIS) --platform 24 -o android/app/build/jniLibs build -p shared --lib --release
+	$(CARGO) ndk $(ANDROID_ABIS) --platform 24 -o android/app/build/jniLibs build -p tepat-ffi --lib --release
 	$(MAKE) --no-print-directory bindings
 	cd android && $$(test -x gradlew && echo ./gradlew || echo gradle) --no-daemon :app:assembleRelease
 	@ls -l android/app/build/outputs/apk/release/

@@ -27,5 +27,5 @@ tasks.register<JavaExec>("jvmTests") {
     systemProperty("jna.library.path", debug.path)
     systemProperty("tepat.server", File(debug, "tepat-server").path)
     systemProperty("tepat.forms", File(repo, "schemas/forms").path)
-    systemProperty("tepat.testForm", File(repo, "shared/src/app/tests/test_form.json").path)
+    systemProperty("tepat.testForm", File(repo, "shared/app/src/tests/test_form.json").path)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::{Duration, Utc};
 use rusqlite::params;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use crate::assignments::{self, ImportError, WithdrawError};
 use crate::auth;

@@ -10,8 +10,8 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::form::identity;
-use shared::protocol::{Assignment, Role};
+use tepat_form::identity;
+use tepat_protocol::{Assignment, Role};
 
 use crate::auth;
 use crate::changes;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
-use shared::protocol::{Role, UserInfo, hex};
+use tepat_protocol::{Role, UserInfo, hex};
 
 use crate::db::{self, DbError};
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
-use shared::protocol::{ApprovedVisit, Assignment, Changes, ReturnedVisit, VisitDoc};
+use tepat_protocol::{ApprovedVisit, Assignment, Changes, ReturnedVisit, VisitDoc};
 use uuid::Uuid;
 
 use crate::db::{self, DbError};

@@ -1,6 +1,6 @@
 //! The server's explicit limits: every one of them, when exceeded, is a 413 or 422 naming the limit.
 
-use shared::protocol::bounds::BodyLimits;
+use tepat_protocol::bounds::BodyLimits;
 
 use std::time::Duration;
 

@@ -16,8 +16,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rusqlite::{Transaction, params};
 use serde_json::Value;
-use shared::form::{CompiledForm, FieldType};
-use shared::protocol::{Answers, VisitDoc};
+use tepat_form::{CompiledForm, FieldType};
+use tepat_protocol::{Answers, VisitDoc};
 
 use crate::db::{Db, DbError};
 use crate::forms::{self, FormCache};

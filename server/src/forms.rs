@@ -6,7 +6,7 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::form::{self, CompiledForm, Field, FieldType, Form, LoadErrors};
+use tepat_form::{self as form, CompiledForm, Field, FieldType, Form, LoadErrors};
 
 use crate::changes;
 use crate::db::{self, DbError};

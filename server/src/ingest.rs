@@ -24,8 +24,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
-use shared::form::{CompiledForm, FieldType, Finding, Level};
-use shared::protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc, hex};
+use tepat_form::{CompiledForm, FieldType, Finding, Level};
+use tepat_protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc, hex};
 use uuid::Uuid;
 
 use crate::auth::Caller;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shared::protocol::Role;
+use tepat_protocol::Role;
 use tepat_server::admin;
 use tepat_server::config::{ConnectionLimits, Limits};
 use tepat_server::db::Db;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rusqlite::{Transaction, params};
-use shared::protocol::{EnumeratorDay, ProgressResponse, VillageProgress};
+use tepat_protocol::{EnumeratorDay, ProgressResponse, VillageProgress};
 
 use crate::config::DAILY_TARGET;
 use crate::db::DbError;
@@ -134,7 +134,7 @@ fn villages(tx: &Transaction<'_>, supervisor_id: &str) -> Result<Vec<VillageProg
 mod tests {
     use chrono::Utc;
     use serde_json::json;
-    use shared::protocol::{ReceiptStatus, Role, VisitDoc};
+    use tepat_protocol::{ReceiptStatus, Role, VisitDoc};
     use uuid::Uuid;
 
     use super::*;

@@ -3,8 +3,8 @@
 //! enough to stay in step.
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use shared::form::Finding;
-use shared::protocol::{PullResponse, ReviewStatus, ServerVisit, VisitDoc};
+use tepat_form::Finding;
+use tepat_protocol::{PullResponse, ReviewStatus, ServerVisit, VisitDoc};
 
 use crate::db::{self, DbError};
 use crate::regions::scope_sql;
@@ -132,7 +132,7 @@ pub fn one(
 
 #[cfg(test)]
 mod tests {
-    use shared::protocol::ReceiptStatus;
+    use tepat_protocol::ReceiptStatus;
 
     use super::*;
     use crate::testkit::{Kit, visit};

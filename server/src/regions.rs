@@ -1,10 +1,10 @@
 //! Region codes (Kemendagri, dotted `PP.KK.CC.DDDD`): checks, names, and the region scope of a caller.
 //!
 //! A user's regions are code prefixes: a supervisor of `17.71` sees every district and village of Kota Bengkulu.
-//! The match is on whole dotted segments (`17.7` covers nothing), as [`shared::form::region::is_within`].
+//! The match is on whole dotted segments (`17.7` covers nothing), as [`tepat_form::region::is_within`].
 
-use shared::form::RegionLevel;
-use shared::form::region::{self, level_of_code};
+use tepat_form::RegionLevel;
+use tepat_form::region::{self, level_of_code};
 
 /// A region code a user may be scoped to: any level, and in the embedded Kemendagri list.
 pub fn check_scope_code(code: &str) -> Result<(), String> {

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::form::{FieldType, Form};
-use shared::protocol::{Decision, ReviewRequest, ServerVisit};
+use tepat_form::{FieldType, Form};
+use tepat_protocol::{Decision, ReviewRequest, ServerVisit};
 
 use crate::auth::Caller;
 use crate::changes;

@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shared::protocol::{
+use tempfile::TempDir;
+use tepat_protocol::{
     ApiError, DeviceTimes, EnrolResponse, PROTOCOL_VERSION, Role, SyncRequest, SyncResponse,
     VisitDoc,
 };
-use tempfile::TempDir;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -323,7 +323,7 @@ impl Kit {
 }
 
 /// Answers from a JSON object literal.
-pub fn answers(value: Value) -> shared::protocol::Answers {
+pub fn answers(value: Value) -> tepat_protocol::Answers {
     value.as_object().cloned().unwrap_or_default()
 }
 

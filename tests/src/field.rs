@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
-use shared::protocol::{Assignment, ServerVisit, VisitDoc};
-use shared::runtime::{Clock, FixedClock};
-use shared::synth::Generator;
+use tepat_protocol::{Assignment, ServerVisit, VisitDoc};
+use tepat_runtime::{Clock, FixedClock};
+use tepat_synth::Generator;
 
 use crate::Error;
 use crate::phone::Phone;
@@ -183,7 +183,7 @@ impl Field {
     pub fn visit_for(
         &mut self,
         assignment: &Assignment,
-        outcome: shared::synth::Outcome,
+        outcome: tepat_synth::Outcome,
     ) -> Result<VisitDoc, Error> {
         self.generator
             .visit_for(assignment, outcome)
@@ -193,7 +193,7 @@ impl Field {
     /// Enumerator `e` enters their `i`-th assignment's family as found, through the screens; the frozen visit.
     pub fn enter_found(&mut self, e: usize, i: usize) -> Result<VisitDoc, Error> {
         let assignment = self.enumerators[e].assignments[i].clone();
-        let doc = self.visit_for(&assignment, shared::synth::Outcome::Found)?;
+        let doc = self.visit_for(&assignment, tepat_synth::Outcome::Found)?;
         self.enumerators[e]
             .phone
             .enter(&assignment.assignment_id, &doc)
@@ -292,7 +292,7 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
 pub fn submissions(visits: &[ServerVisit]) -> Vec<&ServerVisit> {
     visits
         .iter()
-        .filter(|v| v.status != shared::protocol::ReviewStatus::Conflict)
+        .filter(|v| v.status != tepat_protocol::ReviewStatus::Conflict)
         .collect()
 }
 
@@ -304,7 +304,7 @@ pub fn check_exactly_once(
 ) -> Result<(), String> {
     let conflicts: Vec<_> = pulled
         .iter()
-        .filter(|v| v.status == shared::protocol::ReviewStatus::Conflict)
+        .filter(|v| v.status == tepat_protocol::ReviewStatus::Conflict)
         .map(|v| v.visit.visit_id)
         .collect();
     if !conflicts.is_empty() {

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shared::app::{ItemStatus, Screen, SyncView, UiEvent};
-use shared::protocol::VisitDoc;
-use shared::runtime::script::{ScriptedShell, Typist};
-use shared::runtime::{Clock, HttpConfig, HttpTransport, Parts, Runtime, WireStats};
-use shared::store::{Durability, VisitState};
+use tepat_app::{ItemStatus, Screen, SyncView, UiEvent};
+use tepat_protocol::VisitDoc;
+use tepat_runtime::script::{ScriptedShell, Typist};
+use tepat_runtime::{Clock, HttpConfig, HttpTransport, Parts, Runtime, WireStats};
+use tepat_store::{Durability, VisitState};
 use uuid::Uuid;
 
 use crate::Error;

@@ -97,8 +97,9 @@ fn is_fresh(bin: &Path, workspace: &Path) -> bool {
     for part in [
         "server/src",
         "server/Cargo.toml",
-        "shared/src",
-        "shared/Cargo.toml",
+        // The shared crates the server builds with (tepat-form, tepat-protocol).
+        "shared/form",
+        "shared/protocol",
         "Cargo.toml",
         "Cargo.lock",
     ] {

@@ -5,7 +5,7 @@ use std::path::Path;
 use reqwest::blocking::Client;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::protocol::{
+use tepat_protocol::{
     Decision, EnrolRequest, EnrolResponse, ProgressResponse, PullResponse, ReviewRequest,
     ServerVisit,
 };
@@ -24,7 +24,7 @@ impl Supervisor {
     /// Enrols a device for the supervisor whose one-time `code` an admin issued; over HTTPS trusting only
     /// `ca_pem` when given (else the phone's bundled roots: the same TLS set-up as the phone).
     pub fn enrol(base_url: &str, code: &str, ca_pem: Option<&str>) -> Result<Supervisor, Error> {
-        let tls = shared::runtime::tls_config(ca_pem).map_err(|e| Error::Setup(e.to_string()))?;
+        let tls = tepat_runtime::tls_config(ca_pem).map_err(|e| Error::Setup(e.to_string()))?;
         let client = Client::builder()
             .tls_backend_preconfigured(tls)
             .no_proxy()

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use shared::protocol::ServerVisit;
 use tepat_e2e::field::{Field, differences};
+use tepat_protocol::ServerVisit;
 
 #[test]
 fn clocks_a_day_off_neither_reorder_nor_lose_visits() {
@@ -17,7 +17,7 @@ fn clocks_a_day_off_neither_reorder_nor_lose_visits() {
         .add_enumerators(&["Yanti", "Dedi", "Rosmala"], 6, &skews)
         .unwrap();
 
-    let mut entered: BTreeMap<String, Vec<shared::protocol::VisitDoc>> = BTreeMap::new();
+    let mut entered: BTreeMap<String, Vec<tepat_protocol::VisitDoc>> = BTreeMap::new();
     for round in 0..6 {
         for e in 0..3 {
             if e == 2 && round == 3 {

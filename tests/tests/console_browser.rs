@@ -14,12 +14,12 @@ use std::process::Command;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shared::app::ItemStatus;
-use shared::runtime::{Clock, FixedClock};
-use shared::store::VisitState;
-use shared::synth::Outcome;
+use tepat_app::ItemStatus;
 use tepat_e2e::field::{Field, REGION, SUPERVISOR, morning};
 use tepat_e2e::phone::Phone;
+use tepat_runtime::{Clock, FixedClock};
+use tepat_store::VisitState;
+use tepat_synth::Outcome;
 
 const PASSWORD: &str = "sandi-konsol-2026";
 const PAYLOAD: &str = "Jl. <script>alert(1)</script> <img src=x onerror=alert(2)>";

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use shared::form::FieldType;
-use shared::protocol::ReviewStatus;
-use shared::synth::Outcome;
 use tepat_e2e::field::{Field, differences};
+use tepat_form::FieldType;
+use tepat_protocol::ReviewStatus;
+use tepat_synth::Outcome;
 
 #[test]
 fn sixty_visits_entered_offline_reach_the_supervisor_exactly_once_and_unchanged() {
@@ -77,9 +77,9 @@ fn sixty_visits_entered_offline_reach_the_supervisor_exactly_once_and_unchanged(
     // What was typed is what arrived (photos carry the phone's own file reference; calculations are the
     // engine's).
     let form =
-        shared::form::load(include_str!("../../schemas/forms/dtsen_groundcheck.json")).unwrap();
+        tepat_form::load(include_str!("../../schemas/forms/dtsen_groundcheck.json")).unwrap();
     let mut kinds = BTreeMap::new();
-    fn walk(fields: &[shared::form::Field], out: &mut BTreeMap<String, FieldType>) {
+    fn walk(fields: &[tepat_form::Field], out: &mut BTreeMap<String, FieldType>) {
         for f in fields {
             out.insert(f.id.clone(), f.kind);
             walk(&f.fields, out);

@@ -10,7 +10,7 @@
 //!   Seeds: real assignment CSVs. Mutations: cells replaced (empty, long, quotes, newlines, BOM, formulas, other
 //!   users' ids), columns and rows dropped or duplicated, then byte edits (invalid UTF-8 included). Holds: no
 //!   panic; a refused file names a line and a problem for each error and stores nothing.
-//! - `form_expressions`: the expression parser (`shared::form::expr::parse`) and, through a form that carries the
+//! - `form_expressions`: the expression parser (`tepat_form::expr::parse`) and, through a form that carries the
 //!   expression (a relevance, a member constraint, a calculation), loading, type-checking and evaluating it.
 //!   Seeds: every expression of the shipped forms. Mutations: tokens dropped, duplicated, swapped, replaced and
 //!   inserted (operators, functions, field references, deep parentheses), then byte edits. Holds: no panic.
@@ -27,12 +27,12 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use shared::protocol::{EnrolRequest, PROTOCOL_VERSION, Role, SyncRequest, VisitDoc};
-use shared::synth::{Generator, Outcome};
+use tepat_protocol::{EnrolRequest, PROTOCOL_VERSION, Role, SyncRequest, VisitDoc};
 use tepat_server::api::extract::parse_json;
 use tepat_server::assignments::{ImportError, import_csv};
 use tepat_server::config::Limits;
 use tepat_server::db::Db;
+use tepat_synth::{Generator, Outcome};
 use uuid::Uuid;
 
 /// Inputs per target in the short pass.
@@ -370,7 +370,7 @@ fn forms_dir() -> PathBuf {
 static CSV_SEEDS: LazyLock<Vec<Vec<Vec<String>>>> = LazyLock::new(|| {
     let mut generator = Generator::new(11);
     let dtsen = generator.assignments("17.71", 4).unwrap();
-    let rows: Vec<(&str, &shared::protocol::Assignment)> = dtsen
+    let rows: Vec<(&str, &tepat_protocol::Assignment)> = dtsen
         .iter()
         .enumerate()
         .map(|(i, a)| (if i % 2 == 0 { "enum1" } else { "enum2" }, a))
@@ -602,7 +602,7 @@ static EXPRESSIONS: LazyLock<Vec<String>> = LazyLock::new(|| {
             Value::Array(items) => items.iter().for_each(|v| walk(v, key, out)),
             Value::String(s)
                 if matches!(key, Some("relevant" | "required" | "calculate" | "expr"))
-                    && shared::form::expr::parse(s).is_ok() =>
+                    && tepat_form::expr::parse(s).is_ok() =>
             {
                 out.push(s.clone());
             }
@@ -621,7 +621,7 @@ static EXPRESSIONS: LazyLock<Vec<String>> = LazyLock::new(|| {
     out
 });
 
-const TEST_FORM: &str = include_str!("../../shared/src/app/tests/test_form.json");
+const TEST_FORM: &str = include_str!("../../shared/app/src/tests/test_form.json");
 
 const EXPR_TOKENS: &[&str] = &[
     "${",
@@ -763,7 +763,7 @@ fn apply_tokens(expr: &str, edits: &[TokenEdit]) -> String {
 }
 
 /// Answers of the test form, a member or two included, so evaluation has something to walk.
-fn sample_answers() -> shared::protocol::Answers {
+fn sample_answers() -> tepat_protocol::Answers {
     let value = json!({
         "visit_outcome": "1", "head_name": "Siti", "kk_members": 2, "floor_area": 12.5, "assets": ["tv"],
         "visit_day": "2026-11-20", "region": "17.71.01.1001",
@@ -819,8 +819,8 @@ fn form_expressions() {
         let mutated = apply_tokens(&EXPRESSIONS[seed], &token_edits);
         let bytes = apply(mutated.into_bytes(), &byte_edits);
         let expr = String::from_utf8_lossy(&bytes);
-        let _ = shared::form::expr::parse(&expr);
-        if let Ok(form) = shared::form::load(&form_with(&expr, slot)) {
+        let _ = tepat_form::expr::parse(&expr);
+        if let Ok(form) = tepat_form::load(&form_with(&expr, slot)) {
             let _ = form.validate(&answers, date);
             let _ = form.evaluate(&answers, date);
             if let Ok(mut session) = form.session(answers.clone(), date) {

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shared::runtime::FixedClock;
-use shared::synth::Outcome;
 use tepat_e2e::field::{Field, check_exactly_once, morning};
 use tepat_e2e::phone::Phone;
 use tepat_e2e::proxy::{Link, Proxy};
+use tepat_runtime::FixedClock;
+use tepat_synth::Outcome;
 
 /// Kills that must land mid-sync.
 const KILLS: usize = 16;

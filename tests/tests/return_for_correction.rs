@@ -2,11 +2,11 @@
 //! the enumerator corrects it as revision 2 and sends it; the supervisor sees revision 2 while revision 1 stays
 //! in the history, and approves. Also: a withdrawn assignment with a draft keeps the draft and says so.
 
-use shared::app::{ItemStatus, UiEvent};
-use shared::protocol::{Decision, ReviewStatus};
-use shared::store::VisitState;
-use shared::synth::Outcome;
+use tepat_app::{ItemStatus, UiEvent};
 use tepat_e2e::field::{Field, differences};
+use tepat_protocol::{Decision, ReviewStatus};
+use tepat_store::VisitState;
+use tepat_synth::Outcome;
 
 #[test]
 fn a_returned_visit_comes_back_as_revision_two_and_revision_one_stays_in_history() {
@@ -134,7 +134,7 @@ fn a_withdrawn_assignment_keeps_its_draft_and_says_so() {
     let view = runtime.dispatch(UiEvent::OpenAssignment {
         assignment_id: assignment.assignment_id.clone(),
     });
-    let shared::app::Screen::Visit(visit) = view.screen else {
+    let tepat_app::Screen::Visit(visit) = view.screen else {
         panic!("{:?}", view.notice)
     };
     assert!(
@@ -149,6 +149,6 @@ fn a_withdrawn_assignment_keeps_its_draft_and_says_so() {
         .unwrap();
     assert_eq!(
         informant,
-        Some(shared::store::AnswerRow::Value("Ibu Rina".into()))
+        Some(tepat_store::AnswerRow::Value("Ibu Rina".into()))
     );
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use chrono::Utc;
-use shared::protocol::{EnrolRequest, EnrolResponse};
+use tepat_protocol::{EnrolRequest, EnrolResponse};
 
 use super::extract::JsonBody;
 use super::{AppState, Failure, blocking};

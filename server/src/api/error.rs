@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::protocol::ApiError;
+use tepat_protocol::ApiError;
 
 use crate::db::DbError;
 

@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use flate2::read::GzDecoder;
 use serde::de::DeserializeOwned;
-use shared::protocol::bounds::{self, BodyLimits, Object, Refusal, RefusalKind};
-use shared::protocol::{EnrolRequest, ReviewRequest, Role, SyncRequest};
+use tepat_protocol::bounds::{self, BodyLimits, Object, Refusal, RefusalKind};
+use tepat_protocol::{EnrolRequest, ReviewRequest, Role, SyncRequest};
 
 use super::error::Failure;
 use super::{AppState, blocking};
@@ -366,8 +366,8 @@ mod tests {
     use axum::http::HeaderValue;
     use flate2::Compression;
     use flate2::write::GzEncoder;
-    use shared::protocol::ReviewRequest;
     use std::io::Write;
+    use tepat_protocol::ReviewRequest;
 
     #[test]
     fn unknown_fields_are_named_by_path() {

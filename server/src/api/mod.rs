@@ -22,7 +22,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::{Deserialize, Serialize};
-use shared::protocol::UserInfo;
+use tepat_protocol::UserInfo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Caller;
@@ -289,7 +289,7 @@ async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, Fai
     Ok(axum::Json(Health {
         status: "ok".into(),
         schema_version,
-        protocol: shared::protocol::PROTOCOL_VERSION,
+        protocol: tepat_protocol::PROTOCOL_VERSION,
     }))
 }
 

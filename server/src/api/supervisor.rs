@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use shared::protocol::{ReviewRequest, Role, ServerVisit};
+use tepat_protocol::{ReviewRequest, Role, ServerVisit};
 use tokio::sync::mpsc;
 
 use super::extract::{ApiQuery, JsonBody, accepts_gzip, require_role};

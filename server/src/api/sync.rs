@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
-use shared::protocol::{PROTOCOL_VERSION, Role, SyncRequest, SyncResponse};
+use tepat_protocol::{PROTOCOL_VERSION, Role, SyncRequest, SyncResponse};
 
 use super::extract::{JsonBody, accepts_gzip, limit_failure, require_role};
 use super::{AppState, Failure, blocking, json_response};

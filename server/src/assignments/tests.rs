@@ -1,5 +1,5 @@
 use chrono::Utc;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use super::*;
 use crate::db::Db;

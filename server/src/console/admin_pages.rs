@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use rusqlite::Transaction;
 use serde::Deserialize;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use super::i18n::Tr;
 use super::{Chrome, ConsoleError, Posted, csrf_form, html, see_other, work};

@@ -2,7 +2,7 @@
 //! Templates look every text up by key (`t.get("queue.title")`); a test checks that every key a template uses is
 //! in the table, so a missing translation fails the build's tests rather than showing a key to a supervisor.
 
-use shared::form::Lang;
+use tepat_form::Lang;
 
 /// The console's language for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Tr {
     }
 
     /// A form text (labels, titles, findings' messages) in this language.
-    pub fn text<'a>(&self, text: &'a shared::form::Text) -> &'a str {
+    pub fn text<'a>(&self, text: &'a tepat_form::Text) -> &'a str {
         text.get(self.lang)
     }
 }

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use crate::api::{App, AppState, blocking};
 use crate::db::DbError;
@@ -141,8 +141,8 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
-        let id = Tr::new(shared::form::Lang::Id);
-        let en = Tr::new(shared::form::Lang::En);
+        let id = Tr::new(tepat_form::Lang::Id);
+        let en = Tr::new(tepat_form::Lang::En);
         let (status, key) = match &self {
             ConsoleError::NotFound => (StatusCode::NOT_FOUND, "error.not_found"),
             ConsoleError::Forbidden => (StatusCode::FORBIDDEN, "error.forbidden"),

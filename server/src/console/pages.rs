@@ -11,8 +11,8 @@ use chrono::Utc;
 use rusqlite::{Transaction, params};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::form::{Field, FieldType, Form};
-use shared::protocol::{ProgressResponse, Role, VisitDoc};
+use tepat_form::{Field, FieldType, Form};
+use tepat_protocol::{ProgressResponse, Role, VisitDoc};
 
 use super::i18n::Tr;
 use super::visit::display;

@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use rusqlite::{Transaction, params_from_iter, types::Value as Sql};
 use serde::Deserialize;
-use shared::protocol::Role;
+use tepat_protocol::Role;
 
 use super::i18n::Tr;
 use super::{Chrome, ConsoleError, Staff, html, percent_encode, work};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::protocol::{Role, UserInfo, hex};
+use tepat_protocol::{Role, UserInfo, hex};
 
 use crate::auth::{self, hash_secret};
 use crate::db::{self, Db, DbError};

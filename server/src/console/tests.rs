@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
-use shared::protocol::{ReceiptStatus, Role};
+use tepat_protocol::{ReceiptStatus, Role};
 
 use super::{CSP, LOGIN_COOKIE, SESSION_COOKIE, percent_encode};
 use crate::testkit::{Kit, Reply, visit};

@@ -12,8 +12,8 @@ use chrono::Utc;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::form::{Field, FieldType, Form, Level};
-use shared::protocol::{Decision, ReviewRequest, Role, VisitDoc};
+use tepat_form::{Field, FieldType, Form, Level};
+use tepat_protocol::{Decision, ReviewRequest, Role, VisitDoc};
 
 use super::i18n::Tr;
 use super::queue::status_key;
@@ -117,7 +117,7 @@ struct Stored {
     doc: VisitDoc,
     status: String,
     received_at: String,
-    findings: Vec<shared::form::Finding>,
+    findings: Vec<tepat_form::Finding>,
     review_comment: Option<String>,
     reviewer: Option<String>,
     user_id: String,

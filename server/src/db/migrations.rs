@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, Transaction, params};
-use shared::form::Form;
+use tepat_form::Form;
 
 use super::{DbError, parse_timestamp};
 use crate::ingest::dates::Window;

@@ -87,7 +87,7 @@ fn a_form_the_engine_refuses_is_not_published_and_every_problem_is_named() {
 
 #[test]
 fn key_fields_are_found_by_type() {
-    let form = shared::form::load(TEST_FORM).unwrap();
+    let form = tepat_form::load(TEST_FORM).unwrap();
     assert_eq!(outcome_field(form.form()), Some("outcome"));
     assert_eq!(
         of_type(form.form(), FieldType::Nik).next(),

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
-use shared::form::{Finding, Level, Text};
+use tepat_form::{Finding, Level, Text};
 
 use crate::db::{self, DbError};
 

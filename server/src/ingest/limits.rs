@@ -1,12 +1,12 @@
 //! Limits a form declares (`max_length` of a text field, `max_count` of a repeat), checked after a batch is
 //! parsed and before any visit is evaluated: the server-wide caps were already enforced while parsing
-//! (`shared::protocol::bounds`), these are the form's own, usually lower, numbers.
+//! (`tepat_protocol::bounds`), these are the form's own, usually lower, numbers.
 
 use rusqlite::Transaction;
 use serde_json::Value;
-use shared::form::{Field, FieldType, Form};
-use shared::protocol::bounds::{Refusal, RefusalKind};
-use shared::protocol::{Answers, VisitDoc};
+use tepat_form::{Field, FieldType, Form};
+use tepat_protocol::bounds::{Refusal, RefusalKind};
+use tepat_protocol::{Answers, VisitDoc};
 
 use crate::db::DbError;
 use crate::forms::FormCache;

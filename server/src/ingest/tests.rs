@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use proptest::prelude::*;
 use serde_json::json;
-use shared::protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc};
+use tepat_protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc};
 use uuid::Uuid;
 
 use super::*;

@@ -19,12 +19,12 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use shared::protocol::{Decision, ReviewStatus};
-use shared::runtime::WireStats;
-use shared::synth::Outcome;
 use tepat_e2e::Error;
 use tepat_e2e::field::{Field, REGION, SUPERVISOR};
 use tepat_e2e::proxy::{Cut, Link};
+use tepat_protocol::{Decision, ReviewStatus};
+use tepat_runtime::WireStats;
+use tepat_synth::Outcome;
 
 const ENUMERATORS: [&str; 4] = [
     "Siti Rahma",

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::DateTime;
-use shared::runtime::FixedClock;
 use tepat_e2e::phone::Phone;
+use tepat_runtime::FixedClock;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -5,7 +5,7 @@ use axum::http::{Request, StatusCode, header};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::json;
-use shared::protocol::{PullResponse, ReceiptStatus, SyncResponse};
+use tepat_protocol::{PullResponse, ReceiptStatus, SyncResponse};
 use tower::ServiceExt;
 
 use crate::config::Limits;
@@ -52,7 +52,7 @@ async fn gzip_bombs_and_broken_gzip_are_refused() {
         max_decompressed_bytes: 100_000,
         ..Limits::default()
     });
-    kit.user("enum1", shared::protocol::Role::Enumerator, &["17.71"]);
+    kit.user("enum1", tepat_protocol::Role::Enumerator, &["17.71"]);
     let device = kit.enrol("enum1").await;
     let mut bomb_json = br#"{"protocol":1,"device_id":""#.to_vec();
     bomb_json.extend(std::iter::repeat_n(b'a', 10_000_000));
@@ -225,7 +225,7 @@ async fn a_batch_that_fails_midway_writes_nothing() {
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    let error: shared::protocol::ApiError = serde_json::from_slice(&body).unwrap();
+    let error: tepat_protocol::ApiError = serde_json::from_slice(&body).unwrap();
     assert_eq!(error.error, "internal");
     let (visits, batches): (i64, i64) = kit
         .db()

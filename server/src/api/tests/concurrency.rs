@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use shared::protocol::{EnrolResponse, PullResponse, ReceiptStatus, Role, SyncResponse, VisitDoc};
+use tepat_protocol::{EnrolResponse, PullResponse, ReceiptStatus, Role, SyncResponse, VisitDoc};
 use tokio::net::TcpStream;
 
 use crate::admin;

@@ -1,7 +1,7 @@
 use axum::http::StatusCode;
 use rusqlite::params;
 use serde_json::json;
-use shared::protocol::{EnrolResponse, Role};
+use tepat_protocol::{EnrolResponse, Role};
 
 use crate::admin;
 use crate::api::Me;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use shared::protocol::{ReceiptStatus, Role, VisitDoc};
-use shared::synth::{Generator, Outcome};
+use tepat_protocol::{ReceiptStatus, Role, VisitDoc};
+use tepat_synth::{Generator, Outcome};
 
 use crate::testkit::{Device, Kit};
 
@@ -139,7 +139,7 @@ async fn calculated_columns_hold_the_engine_s_values() {
     let world = world().await;
     let households = export(&world, "households").await;
     let members = export(&world, "members").await;
-    let form = shared::form::load(DTSEN).unwrap();
+    let form = tepat_form::load(DTSEN).unwrap();
     let calculated = form.calculated(&world.ordinary.answers, world.ordinary.visit_date);
 
     let household = row_of(&households, &world.ordinary);

@@ -1,6 +1,6 @@
 use axum::http::StatusCode;
 use serde_json::json;
-use shared::protocol::{
+use tepat_protocol::{
     ProgressResponse, PullResponse, ReceiptStatus, RejectCode, ReviewStatus, ServerVisit,
 };
 
@@ -63,7 +63,7 @@ async fn supervisors_pull_only_their_regions_in_pages() {
     // A supervisor of one district sees only that district.
     kit.user(
         "sup_district",
-        shared::protocol::Role::Supervisor,
+        tepat_protocol::Role::Supervisor,
         &["17.71.02"],
     );
     let district = kit.enrol("sup_district").await;
@@ -451,7 +451,7 @@ async fn the_export_streams_a_hundred_thousand_visits_in_bounded_chunks() {
     kit.db()
         .write(|tx| {
             let doc: String = tx.query_row("SELECT doc FROM visits", [], |r| r.get(0))?;
-            let template: shared::protocol::VisitDoc = serde_json::from_str(&doc).unwrap();
+            let template: tepat_protocol::VisitDoc = serde_json::from_str(&doc).unwrap();
             let mut insert = tx.prepare(
                 "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
                      form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,

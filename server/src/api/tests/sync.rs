@@ -1,6 +1,6 @@
 use axum::http::StatusCode;
 use serde_json::json;
-use shared::protocol::{ReceiptStatus, RejectCode, SyncResponse};
+use tepat_protocol::{ReceiptStatus, RejectCode, SyncResponse};
 
 use crate::admin;
 use crate::config::Limits;
@@ -59,7 +59,7 @@ async fn changes_are_paged() {
         default_page_size: 2,
         ..Limits::default()
     });
-    kit.user("enum1", shared::protocol::Role::Enumerator, &["17.71"]);
+    kit.user("enum1", tepat_protocol::Role::Enumerator, &["17.71"]);
     kit.publish(crate::testkit::TEST_FORM);
     let rows: String = (1..=5)
         .map(|i| format!("P-{i},enum1,hh_check,1,17.71.01.1001,House {i}\n"))
@@ -314,7 +314,7 @@ async fn limits_answer_413_with_the_limit() {
         max_body_bytes: 2_000,
         ..Limits::default()
     });
-    small.user("enum1", shared::protocol::Role::Enumerator, &["17.71"]);
+    small.user("enum1", tepat_protocol::Role::Enumerator, &["17.71"]);
     let device = small.enrol("enum1").await;
     let visits = (0..5).map(|_| visit(None)).collect();
     let error = small
@@ -330,7 +330,7 @@ async fn a_visit_with_more_findings_than_the_cap_is_refused_and_nothing_stored()
         max_findings_per_visit: 2,
         ..Limits::default()
     });
-    kit.user("tksk", shared::protocol::Role::Assessor, &["17.71"]);
+    kit.user("tksk", tepat_protocol::Role::Assessor, &["17.71"]);
     kit.publish(crate::testkit::TEST_FORM);
     let device = kit.enrol("tksk").await;
     let mut v = visit(None);

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 use serde_json::Value;
-use shared::app::{Screen, UiEvent};
-use shared::store::AnswerRow;
+use tepat_app::{Screen, UiEvent};
+use tepat_store::AnswerRow;
 use uuid::Uuid;
 
 use crate::household::{self, MEMBER, ROSTER};

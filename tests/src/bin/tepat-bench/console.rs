@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use reqwest::blocking::Client;
 use reqwest::header;
-use shared::protocol::EnrolRequest;
-use shared::runtime::{HttpConfig, HttpTransport, Transport};
 use tepat_e2e::field::{Field, SUPERVISOR};
+use tepat_protocol::EnrolRequest;
+use tepat_runtime::{HttpConfig, HttpTransport, Transport};
 
 use crate::stats::Samples;
 

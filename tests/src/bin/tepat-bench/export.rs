@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::Value;
-use shared::form::{FieldType, Form};
-use shared::protocol::{Answers, EnrolRequest};
-use shared::runtime::{HttpConfig, HttpTransport, Transport};
 use tepat_e2e::field::{Field, SUPERVISOR};
+use tepat_form::{FieldType, Form};
+use tepat_protocol::{Answers, EnrolRequest};
+use tepat_runtime::{HttpConfig, HttpTransport, Transport};
 use uuid::Uuid;
 
 use crate::household;
@@ -62,7 +62,7 @@ pub fn run(field: &Field, dir: &Path, visits: u64) -> Result<Export, String> {
             device_name: "bench laptop".into(),
         })
         .map_err(|e| format!("enrol the supervisor: {}", e.detail))?;
-    let tls = shared::runtime::tls_config(None).map_err(|e| e.to_string())?;
+    let tls = tepat_runtime::tls_config(None).map_err(|e| e.to_string())?;
     let client = reqwest::blocking::Client::builder()
         .tls_backend_preconfigured(tls)
         .no_proxy()
@@ -129,7 +129,7 @@ fn parse_alone(db: &Path) -> Result<Duration, String> {
         .map_err(sql)?;
     let started = Instant::now();
     for json in &stored {
-        let parsed: shared::protocol::Answers =
+        let parsed: tepat_protocol::Answers =
             serde_json::from_str(json).map_err(|e| e.to_string())?;
         std::hint::black_box(parsed);
     }
@@ -246,7 +246,7 @@ struct Names(HashMap<String, Vec<String>>);
 impl Names {
     fn cells(&mut self, village: &str) -> &[String] {
         self.0.entry(village.to_string()).or_insert_with(|| {
-            let regions = shared::form::region::regions();
+            let regions = tepat_form::region::regions();
             let parts: Vec<&str> = village.split('.').collect();
             (1..=4)
                 .flat_map(|depth| {

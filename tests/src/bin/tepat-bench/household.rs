@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
-use shared::app::UiEvent;
-use shared::form::{CompiledForm, Form};
-use shared::protocol::{Assignment, Role, VisitDoc};
-use shared::runtime::{Clock, FixedClock};
-use shared::store::Identity;
-use shared::synth::{Generator, Outcome};
+use tepat_app::UiEvent;
 use tepat_e2e::field::morning;
 use tepat_e2e::phone::Phone;
+use tepat_form::{CompiledForm, Form};
+use tepat_protocol::{Assignment, Role, VisitDoc};
+use tepat_runtime::{Clock, FixedClock};
+use tepat_store::Identity;
+use tepat_synth::{Generator, Outcome};
 
 /// The DTSEN ground-check form as shipped.
 pub const DTSEN: &str = include_str!("../../../../schemas/forms/dtsen_groundcheck.json");
@@ -26,7 +26,7 @@ pub const ROSTER: usize = 10;
 pub const MEMBER: usize = 4;
 
 pub fn dtsen() -> Result<CompiledForm, String> {
-    shared::form::load(DTSEN).map_err(|e| format!("DTSEN form: {e}"))
+    tepat_form::load(DTSEN).map_err(|e| format!("DTSEN form: {e}"))
 }
 
 /// One answer of the mix: where, on which page, and the two texts it alternates between.
@@ -51,7 +51,7 @@ pub fn household(seed: u64) -> Result<Household, String> {
     let mut generator = Generator::new(seed);
     let visit_date = generator.visit_date();
     let assignments = generator
-        .assignments(shared::synth::DEFAULT_REGION, 60)
+        .assignments(tepat_synth::DEFAULT_REGION, 60)
         .map_err(|e| e.to_string())?;
     let mut best: Option<(Assignment, VisitDoc)> = None;
     for a in assignments {
@@ -219,7 +219,7 @@ pub fn offline_phone(
             user_id: "pkh01".into(),
             name: "Siti Rahma".into(),
             role: Role::Enumerator,
-            regions: vec![shared::synth::DEFAULT_REGION.into()],
+            regions: vec![tepat_synth::DEFAULT_REGION.into()],
         },
     });
     runtime.dispatch(UiEvent::ImportAssignments { assignments });

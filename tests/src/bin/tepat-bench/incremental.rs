@@ -81,7 +81,7 @@ pub fn run(seed: u64, answers: usize) -> Result<Incremental, String> {
 }
 
 /// Each answer's two texts as the typed values the session takes.
-fn parsed(session: &shared::form::FormSession, mix: &[Answer]) -> Result<Vec<[Value; 2]>, String> {
+fn parsed(session: &tepat_form::FormSession, mix: &[Answer]) -> Result<Vec<[Value; 2]>, String> {
     mix.iter()
         .map(|a| {
             let parse = |t: &str| {

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, TransactionBehavior};
-use shared::protocol::{
+use tepat_e2e::field::{Field, REGION, assignments_csv};
+use tepat_protocol::{
     Assignment, EnrolRequest, PROTOCOL_VERSION, ReceiptStatus, SyncRequest, VisitDoc,
 };
-use shared::runtime::{HttpConfig, HttpTransport, Transport};
-use tepat_e2e::field::{Field, REGION, assignments_csv};
+use tepat_runtime::{HttpConfig, HttpTransport, Transport};
 use uuid::Uuid;
 
 use crate::memory::{DAY, Rss, rss_of};

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use shared::synth::{Generator, Outcome};
+use tepat_synth::{Generator, Outcome};
 
 use crate::household;
 
@@ -99,7 +99,7 @@ pub fn child(dir: &Path, seed: u64) -> Result<(), String> {
     let mut generator = Generator::new(seed);
     let date = generator.visit_date();
     let assignments = generator
-        .assignments(shared::synth::DEFAULT_REGION, DAY.len())
+        .assignments(tepat_synth::DEFAULT_REGION, DAY.len())
         .map_err(|e| e.to_string())?;
     let phone = household::offline_phone(dir, date, assignments.clone())?;
     let mut visits = 0;

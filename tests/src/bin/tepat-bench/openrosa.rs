@@ -13,8 +13,8 @@
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
-use shared::form::{CompiledForm, Field, FieldType};
-use shared::protocol::VisitDoc;
+use tepat_form::{CompiledForm, Field, FieldType};
+use tepat_protocol::VisitDoc;
 
 const USER_AGENT: &str = "org.odk.collect.android/v2024.2.4 Dalvik/2.1.0 (Linux; U; Android 10; SM-A105F Build/QP1A.190711.020)";
 /// Central's app-user submission path: a 64-character key, the project, then the well-known `/submission`.

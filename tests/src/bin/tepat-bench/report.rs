@@ -142,7 +142,7 @@ impl Report {
             out,
             "# Benchmarks\n\nWritten by `make bench` (`tepat-bench`, {PROFILE} build{}). Every figure is set against a \
              baseline measured in the same run on the same machine, so the ratio is what to compare across \
-             machines. Synthetic households from `shared::synth` (seeded).\n",
+             machines. Synthetic households from `tepat_synth` (seeded).\n",
             if self.quick {
                 ", **quick mode: smaller loads**"
             } else {

@@ -2,8 +2,8 @@
 //! and the real server: request and response, headers and gzipped bodies), against an ODK Collect-style OpenRosa
 //! upload of the same visits (see [`crate::openrosa`]).
 
-use shared::protocol::VisitDoc;
 use tepat_e2e::field::Field;
+use tepat_protocol::VisitDoc;
 
 use crate::household;
 use crate::memory::DAY;

@@ -1,0 +1,889 @@
+//! Builds the [`ViewModel`] from the model: only what the current screen shows, in the user's language.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::form_meta::FormMeta;
+use super::text::{self, say};
+use super::view_model::*;
+use super::visit::{OpenVisit, Waiting, blocked_reason};
+use super::{DAILY_TARGET, Model, Showing, TransportErrorKind};
+use tepat_form::paths::parse_path;
+use tepat_form::{Field, FieldType, Finding, Lang, Level, RegionLevel, Requirement, region};
+use tepat_protocol::Role;
+use tepat_records::{TodayItem, VisitState, VisitSummary};
+
+pub fn view(model: &Model) -> ViewModel {
+    let lang = model.lang;
+    let today = || match &model.today {
+        Some(_) => Screen::Today(today_view(model)),
+        None => Screen::Loading,
+    };
+    let screen = match (model.showing, &model.visit) {
+        (Showing::Loading, _) => Screen::Loading,
+        (Showing::Today, _) | (_, None) => today(),
+        (Showing::Visit, Some(visit)) => Screen::Visit(visit_view(visit, lang)),
+        (Showing::Finalise, Some(visit)) => Screen::Finalise(finalise_view(visit, lang)),
+    };
+    let user = model
+        .identity
+        .as_ref()
+        .map(|i| format!("{} · {}", i.name, text::role(lang, i.role)));
+    ViewModel {
+        lang,
+        screen,
+        user,
+        sync: sync_view(model),
+        notice: model.notice.clone(),
+    }
+}
+
+fn sync_view(model: &Model) -> SyncView {
+    let lang = model.lang;
+    let status = &model.sync;
+    let offset = model.now.map(|n| *n.offset());
+    let last_success = status.last_success_at.map(|t| text::moment(t, offset));
+    let last_error =
+        status
+            .last_error_code
+            .as_deref()
+            .map(|code| match TransportErrorKind::from_code(code) {
+                Some(kind) => text::transport_error(lang, kind),
+                None => status
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| code.to_string()),
+            });
+    let enrolled = model.identity.is_some();
+    let summary = if model.syncing {
+        say(lang, "Sedang sinkronisasi…", "Syncing…")
+    } else if !enrolled {
+        say(
+            lang,
+            "Belum terdaftar: data disimpan di ponsel",
+            "Not enrolled: data is kept on the phone",
+        )
+    } else {
+        let waiting = if status.outbox == 0 {
+            say(lang, "Semua kunjungan terkirim", "All visits sent")
+        } else {
+            say(
+                lang,
+                &format!("{} kunjungan menunggu dikirim", status.outbox),
+                &format!("{} visit(s) waiting to be sent", status.outbox),
+            )
+        };
+        match (&last_success, &last_error) {
+            (_, Some(_)) => format!(
+                "{waiting} · {}",
+                say(lang, "sinkronisasi terakhir gagal", "last sync failed")
+            ),
+            (Some(at), None) => format!("{waiting} · {} {at}", say(lang, "terakhir", "last")),
+            (None, None) => format!(
+                "{waiting} · {}",
+                say(lang, "belum pernah sinkronisasi", "never synced")
+            ),
+        }
+    };
+    SyncView {
+        outbox: status.outbox,
+        held: status.held,
+        syncing: model.syncing,
+        can_sync: enrolled && !model.syncing,
+        last_success,
+        last_error,
+        summary,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Today
+
+fn item_status(latest: Option<&VisitSummary>) -> ItemStatus {
+    let Some(visit) = latest else {
+        return ItemStatus::NotStarted;
+    };
+    match visit.state {
+        VisitState::Draft if visit.revision > 1 => ItemStatus::Correcting,
+        VisitState::Draft => ItemStatus::Draft,
+        VisitState::Returned => ItemStatus::Returned,
+        _ if visit.revisit => ItemStatus::Revisit,
+        VisitState::Final if visit.reject_reason.is_some() => ItemStatus::Refused,
+        VisitState::Final | VisitState::Sent => ItemStatus::InOutbox,
+        VisitState::Accepted => ItemStatus::Accepted,
+        VisitState::Approved => ItemStatus::Approved,
+    }
+}
+
+fn status_words(lang: Lang, status: ItemStatus, latest: Option<&VisitSummary>) -> (String, String) {
+    let revision = latest.map(|v| v.revision).unwrap_or(1);
+    let (status_text, action) = match status {
+        ItemStatus::NotStarted => (
+            say(lang, "Belum dikunjungi", "Not visited"),
+            say(lang, "Mulai", "Start"),
+        ),
+        ItemStatus::Draft => (
+            say(lang, "Draf", "Draft"),
+            say(lang, "Lanjutkan", "Continue"),
+        ),
+        ItemStatus::Correcting => (
+            say(
+                lang,
+                &format!("Sedang diperbaiki (revisi {revision})"),
+                &format!("Being corrected (revision {revision})"),
+            ),
+            say(lang, "Lanjutkan", "Continue"),
+        ),
+        ItemStatus::Returned => (
+            say(
+                lang,
+                "Dikembalikan untuk diperbaiki",
+                "Returned for correction",
+            ),
+            say(lang, "Perbaiki", "Correct"),
+        ),
+        ItemStatus::Revisit => (
+            say(lang, "Perlu kunjungan ulang", "Needs another visit"),
+            say(lang, "Kunjungi lagi", "Visit again"),
+        ),
+        ItemStatus::Refused => {
+            let reason = latest
+                .and_then(|v| v.reject_reason.as_deref())
+                .map(|r| text::reject_reason(lang, r))
+                .unwrap_or_default();
+            (
+                format!(
+                    "{}: {reason}",
+                    say(lang, "Ditolak server", "Refused by the server")
+                ),
+                say(lang, "Lihat", "View"),
+            )
+        }
+        ItemStatus::InOutbox => (
+            say(lang, "Menunggu dikirim", "Waiting to be sent"),
+            say(lang, "Lihat", "View"),
+        ),
+        ItemStatus::Accepted => (say(lang, "Terkirim", "Sent"), say(lang, "Lihat", "View")),
+        ItemStatus::Approved => (
+            say(lang, "Disetujui", "Approved"),
+            say(lang, "Lihat", "View"),
+        ),
+    };
+    (status_text, action)
+}
+
+/// Order on the list: what needs the enumerator first.
+fn status_rank(status: ItemStatus) -> u8 {
+    match status {
+        ItemStatus::Returned | ItemStatus::Correcting => 0,
+        ItemStatus::Draft => 1,
+        ItemStatus::NotStarted => 2,
+        ItemStatus::Revisit => 3,
+        ItemStatus::Refused => 4,
+        ItemStatus::InOutbox => 5,
+        ItemStatus::Accepted => 6,
+        ItemStatus::Approved => 7,
+    }
+}
+
+/// `Padang Harapan, Gading Cempaka` for a village code (the code itself when unknown).
+pub fn region_place(code: &str) -> String {
+    let lineage = region::regions().lineage(code);
+    let names: Vec<&str> = lineage.iter().rev().take(2).map(|r| r.name).collect();
+    if names.is_empty() {
+        code.to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn item_view(lang: Lang, item: &TodayItem) -> TodayItemView {
+    let latest = item.latest.as_ref();
+    let status = item_status(latest);
+    let (status_text, action_text) = status_words(lang, status, latest);
+    let a = &item.assignment.assignment;
+    TodayItemView {
+        assignment_id: a.assignment_id.clone(),
+        label: a.label.clone(),
+        region: region_place(&a.region_code),
+        status,
+        status_text,
+        action_text,
+        visit_id: latest.map(|v| v.visit_id.to_string()),
+        supervisor_comment: latest.and_then(|v| v.supervisor_comment.clone()),
+        withdrawn_text: item.assignment.withdrawn.then(|| {
+            say(
+                lang,
+                "Tugas ditarik server; draf tetap disimpan",
+                "Assignment withdrawn by the server; the draft is kept",
+            )
+        }),
+    }
+}
+
+fn form_title(model: &Model, form_id: &str, version: u32) -> String {
+    model
+        .forms
+        .iter()
+        .find(|f| f.form_id == form_id && f.version == version)
+        .map(|f| f.title.get(model.lang).to_string())
+        .unwrap_or_else(|| format!("{form_id} v{version}"))
+}
+
+fn today_view(model: &Model) -> TodayView {
+    let lang = model.lang;
+    let empty = tepat_records::Today::default();
+    let today = model.today.as_ref().unwrap_or(&empty);
+    let mut items: Vec<TodayItemView> = today.items.iter().map(|i| item_view(lang, i)).collect();
+    items.sort_by_key(|i| status_rank(i.status));
+    let cases = today
+        .cases
+        .iter()
+        .map(|v| {
+            let status = item_status(Some(v));
+            let (status_text, _) = status_words(lang, status, Some(v));
+            let short: String = v
+                .visit_id
+                .to_string()
+                .chars()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            CaseView {
+                visit_id: v.visit_id.to_string(),
+                title: format!(
+                    "{} {} (…{short})",
+                    say(lang, "Kasus", "Case"),
+                    text::date(v.visit_date)
+                ),
+                form_title: form_title(model, &v.form_id, v.form_version),
+                status,
+                status_text,
+                supervisor_comment: v.supervisor_comment.clone(),
+            }
+        })
+        .collect();
+    let may_start_cases = model
+        .identity
+        .as_ref()
+        .is_none_or(|i| i.role != Role::Enumerator);
+    let mut case_forms: Vec<FormChoiceView> = Vec::new();
+    if may_start_cases {
+        for form in &model.forms {
+            if !case_forms.iter().any(|f| f.form_id == form.form_id) {
+                case_forms.push(FormChoiceView {
+                    form_id: form.form_id.clone(),
+                    version: form.version,
+                    title: form.title.get(lang).to_string(),
+                });
+            }
+        }
+    }
+    let c = today.counts;
+    let counts = TodayCountsView {
+        done_today: c.done_today,
+        target: DAILY_TARGET,
+        drafts: c.drafts,
+        in_outbox: c.in_outbox,
+        returned: c.returned,
+        revisits: c.revisits,
+    };
+    let progress_text = say(
+        lang,
+        &format!(
+            "{} dari {DAILY_TARGET} kunjungan selesai hari ini",
+            c.done_today
+        ),
+        &format!("{} of {DAILY_TARGET} visits done today", c.done_today),
+    );
+    let date = model
+        .now
+        .map(|n| text::day(lang, n.date_naive()))
+        .unwrap_or_default();
+    TodayView {
+        date,
+        counts,
+        progress_text,
+        items,
+        cases,
+        case_forms,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Visit
+
+fn state_text(lang: Lang, summary: &VisitSummary) -> String {
+    match summary.state {
+        VisitState::Draft if summary.revision > 1 => say(
+            lang,
+            &format!("Draf revisi {}", summary.revision),
+            &format!("Draft, revision {}", summary.revision),
+        ),
+        VisitState::Draft => say(lang, "Draf", "Draft"),
+        VisitState::Final => say(lang, "Final, menunggu dikirim", "Final, waiting to be sent"),
+        VisitState::Sent => say(
+            lang,
+            "Dikirim, menunggu tanda terima",
+            "Sent, waiting for a receipt",
+        ),
+        VisitState::Accepted => say(lang, "Diterima server", "Received by the server"),
+        VisitState::Approved => say(lang, "Disetujui supervisor", "Approved by the supervisor"),
+        VisitState::Returned => say(
+            lang,
+            "Dikembalikan untuk diperbaiki",
+            "Returned for correction",
+        ),
+    }
+}
+
+/// Findings grouped by path, plus counts per section and per member prefix.
+struct FindingIndex {
+    by_path: HashMap<String, Vec<Finding>>,
+    all: Vec<Finding>,
+}
+
+impl FindingIndex {
+    fn new(session: &super::engine::Session) -> FindingIndex {
+        let all = session.findings();
+        let mut by_path: HashMap<String, Vec<Finding>> = HashMap::new();
+        for finding in &all {
+            by_path
+                .entry(finding.path.clone())
+                .or_default()
+                .push(finding.clone());
+        }
+        FindingIndex { by_path, all }
+    }
+
+    fn count(&self, level: Level, keep: impl Fn(&Finding) -> bool) -> u32 {
+        self.all
+            .iter()
+            .filter(|f| f.level == level && keep(f))
+            .count() as u32
+    }
+}
+
+fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
+    let form = visit.meta.compiled.form();
+    let findings = FindingIndex::new(&visit.session);
+    let visible = visit.visible_sections();
+    // The current section may have become hidden by an answer: show the next one that applies.
+    let position = visible
+        .iter()
+        .position(|s| *s >= visit.section)
+        .unwrap_or(visible.len().saturating_sub(1));
+    let section_index = visible.get(position).copied().unwrap_or(visit.section);
+    let sections = visible
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let section = form.sections.get(*s)?;
+            let in_section = |f: &Finding| visit.meta.section_of(&f.path) == Some(*s);
+            Some(SectionTab {
+                index: i as u32,
+                title: section.title.get(lang).to_string(),
+                current: *s == section_index,
+                errors: findings.count(Level::Error, in_section),
+                warnings: findings.count(Level::Warning, in_section),
+            })
+        })
+        .collect();
+    let section_title = form
+        .sections
+        .get(section_index)
+        .map(|s| s.title.get(lang).to_string())
+        .unwrap_or_default();
+    let prefix = visit.page_prefix();
+    let (page_fields, member) = match visit.members.last() {
+        Some((repeat, index)) => {
+            let entry = visit.meta.field_at(repeat);
+            let fields: &[Field] = entry.map(|e| e.field.fields.as_slice()).unwrap_or_default();
+            let label = entry
+                .map(|e| e.field.label.get(lang).to_string())
+                .unwrap_or_default();
+            let count = visit.member_count(repeat);
+            let title = format!(
+                "{label} {} {} {count}{}",
+                index + 1,
+                say(lang, "dari", "of"),
+                member_name(visit, repeat, *index)
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            );
+            (
+                fields,
+                Some(MemberPage {
+                    repeat_path: repeat.clone(),
+                    index: *index as u32,
+                    title,
+                }),
+            )
+        }
+        None => (
+            form.sections
+                .get(section_index)
+                .map(|s| s.fields.as_slice())
+                .unwrap_or_default(),
+            None,
+        ),
+    };
+    let fields = page_fields
+        .iter()
+        .filter_map(|field| {
+            let path = format!("{prefix}{}", field.id);
+            visit
+                .session
+                .is_relevant(&path)
+                .then(|| field_view(visit, field, path, &findings, lang))
+        })
+        .collect();
+    let banner = if visit.withdrawn {
+        Some(say(
+            lang,
+            "Tugas ini sudah ditarik server. Draf tetap disimpan; tanyakan supervisor sebelum melanjutkan.",
+            "This assignment was withdrawn by the server. The draft is kept; ask your supervisor before going on.",
+        ))
+    } else {
+        visit.summary.reject_reason.as_ref().map(|r| {
+            format!(
+                "{}: {}",
+                say(lang, "Ditolak server", "Refused by the server"),
+                text::reject_reason(lang, r)
+            )
+        })
+    };
+    let waiting_for = visit.waiting.as_ref().map(|w| match w {
+        Waiting::Location(_) => say(lang, "Menunggu lokasi GPS…", "Waiting for a GPS fix…"),
+        Waiting::Photo(_) => say(lang, "Menunggu foto…", "Waiting for the photo…"),
+    });
+    VisitView {
+        visit_id: visit.summary.visit_id.to_string(),
+        form_title: form.title.get(lang).to_string(),
+        title: visit
+            .label
+            .clone()
+            .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+        revision: visit.summary.revision,
+        state_text: state_text(lang, &visit.summary),
+        read_only: !visit.editable(),
+        can_edit_again: visit.summary.state == VisitState::Final,
+        supervisor_comment: visit.summary.supervisor_comment.clone(),
+        banner,
+        sections,
+        section: position as u32,
+        section_title,
+        member,
+        fields,
+        can_previous: position > 0 || !visit.members.is_empty(),
+        can_next: position + 1 < visible.len(),
+        errors: findings.count(Level::Error, |_| true),
+        warnings: findings.count(Level::Warning, |_| true),
+        waiting_for,
+    }
+}
+
+/// The first text answer of a member (its name, in practice).
+fn member_name(visit: &OpenVisit, repeat: &str, index: usize) -> Option<String> {
+    let entry = visit.meta.field_at(repeat)?;
+    entry
+        .field
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldType::Text)
+        .find_map(|f| {
+            let value = visit
+                .session
+                .value(&format!("{repeat}[{index}].{}", f.id))?;
+            value
+                .as_str()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string)
+        })
+}
+
+fn field_view(
+    visit: &OpenVisit,
+    field: &Field,
+    path: String,
+    findings: &FindingIndex,
+    lang: Lang,
+) -> FieldView {
+    let value = visit.session.value(&path).filter(|v| !v.is_null());
+    let own: Vec<FindingView> = findings
+        .by_path
+        .get(&path)
+        .map(|list| {
+            list.iter()
+                .map(|f| FindingView {
+                    path: f.path.clone(),
+                    level: f.level,
+                    rule: f.rule.clone(),
+                    text: f.message.get(lang).to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let choices = match field.kind {
+        FieldType::SelectOne | FieldType::SelectMultiple => visit
+            .session
+            .choices(&path)
+            .into_iter()
+            .map(|c| ChoiceView {
+                selected: is_selected(value.as_ref(), &c.value),
+                label: c.label.get(lang).to_string(),
+                code: c.value,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let region = if field.kind == FieldType::Region {
+        region_levels(visit, field, &path, value.as_ref(), lang)
+    } else {
+        Vec::new()
+    };
+    let members = if field.kind == FieldType::Repeat {
+        (0..visit.member_count(&path))
+            .map(|i| {
+                let prefix = format!("{path}[{i}].");
+                let inside = |f: &Finding| f.path.starts_with(&prefix);
+                let name = member_name(visit, &path, i);
+                MemberSummary {
+                    index: i as u32,
+                    title: match name {
+                        Some(name) => format!("{}. {name}", i + 1),
+                        None => format!(
+                            "{}. {}",
+                            i + 1,
+                            say(lang, "(belum ada nama)", "(no name yet)")
+                        ),
+                    },
+                    errors: findings.count(Level::Error, inside),
+                    warnings: findings.count(Level::Warning, inside),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let required = match &field.required {
+        Requirement::Always(required) => *required,
+        Requirement::When(_) => own.iter().any(|f| f.rule == "required"),
+    };
+    let display = value
+        .as_ref()
+        .and_then(|v| display(field.kind, v, &choices, members.len(), lang));
+    let editable = visit.editable()
+        && !field.read_only
+        && !matches!(field.kind, FieldType::Note | FieldType::Calculate);
+    let can_add_member = editable
+        && field.kind == FieldType::Repeat
+        && field
+            .max_count
+            .is_none_or(|max| (members.len() as u32) < max);
+    FieldView {
+        field_id: field.id.clone(),
+        kind: field.kind,
+        label: field.label.get(lang).to_string(),
+        hint: field.hint.as_ref().map(|h| h.get(lang).to_string()),
+        required,
+        read_only: !editable,
+        display,
+        answer: answer_view(field.kind, value.as_ref()),
+        choices,
+        region,
+        can_add_member,
+        members,
+        findings: own,
+        input_error: visit.input_errors.get(&path).cloned(),
+        note: visit.notes.get(&path).cloned(),
+        path,
+    }
+}
+
+fn is_selected(value: Option<&Value>, code: &str) -> bool {
+    match value {
+        Some(Value::String(s)) => s == code,
+        Some(Value::Array(codes)) => codes.iter().any(|c| c.as_str() == Some(code)),
+        _ => false,
+    }
+}
+
+fn answer_view(kind: FieldType, value: Option<&Value>) -> AnswerView {
+    let Some(value) = value else {
+        return AnswerView::Empty;
+    };
+    let other = || AnswerView::Other {
+        json: value.to_string(),
+    };
+    match (kind, value) {
+        (FieldType::Repeat, Value::Array(members)) => AnswerView::Members {
+            count: members.len() as u32,
+        },
+        (FieldType::SelectOne, Value::String(code)) => AnswerView::Choice { code: code.clone() },
+        (FieldType::SelectMultiple, Value::Array(codes)) => AnswerView::Choices {
+            codes: codes
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect(),
+        },
+        (FieldType::Date, Value::String(date)) => AnswerView::Date {
+            value: date.clone(),
+        },
+        (FieldType::Region, Value::String(code)) => AnswerView::Region { code: code.clone() },
+        (FieldType::Geopoint, Value::Object(point)) => {
+            match (
+                point.get("lat").and_then(Value::as_f64),
+                point.get("lon").and_then(Value::as_f64),
+            ) {
+                (Some(lat), Some(lon)) => AnswerView::Location {
+                    lat,
+                    lon,
+                    accuracy_m: point
+                        .get("accuracy_m")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(0.0),
+                },
+                _ => other(),
+            }
+        }
+        (FieldType::Photo, Value::Object(photo)) => {
+            match (
+                photo.get("file").and_then(Value::as_str),
+                photo.get("sha256").and_then(Value::as_str),
+            ) {
+                (Some(file), Some(sha256)) => AnswerView::Photo {
+                    file: file.to_string(),
+                    sha256: sha256.to_string(),
+                },
+                _ => other(),
+            }
+        }
+        (_, Value::Number(n)) => n
+            .as_f64()
+            .map(|value| AnswerView::Number { value })
+            .unwrap_or_else(other),
+        (_, Value::String(text)) => AnswerView::Text {
+            value: text.clone(),
+        },
+        (_, Value::Bool(b)) => AnswerView::Text {
+            value: b.to_string(),
+        },
+        _ => other(),
+    }
+}
+
+/// An answer as a person reads it.
+fn display(
+    kind: FieldType,
+    value: &Value,
+    choices: &[ChoiceView],
+    members: usize,
+    lang: Lang,
+) -> Option<String> {
+    let label = |code: &str| {
+        choices
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| format!("{} ({code})", c.label))
+            .unwrap_or_else(|| code.to_string())
+    };
+    Some(match (kind, value) {
+        (FieldType::Repeat, _) => say(
+            lang,
+            &format!("{members} anggota"),
+            &format!("{members} member(s)"),
+        ),
+        (FieldType::SelectOne, Value::String(code)) => label(code),
+        (FieldType::SelectMultiple, Value::Array(codes)) => codes
+            .iter()
+            .filter_map(Value::as_str)
+            .map(label)
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldType::Date, Value::String(date)) => date
+            .parse()
+            .map(text::date)
+            .unwrap_or_else(|_: chrono::ParseError| date.clone()),
+        (FieldType::Region, Value::String(code)) => {
+            let names: Vec<&str> = region::regions()
+                .lineage(code)
+                .iter()
+                .map(|r| r.name)
+                .collect();
+            if names.is_empty() {
+                code.clone()
+            } else {
+                format!("{} ({code})", names.join(" › "))
+            }
+        }
+        (FieldType::Geopoint, Value::Object(point)) => {
+            let lat = point.get("lat").and_then(Value::as_f64)?;
+            let lon = point.get("lon").and_then(Value::as_f64)?;
+            let accuracy = point
+                .get("accuracy_m")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            format!("{lat:.5}, {lon:.5} (±{accuracy:.0} m)")
+        }
+        (FieldType::Photo, Value::Object(photo)) => {
+            let file = photo.get("file").and_then(Value::as_str)?;
+            let sha = photo
+                .get("sha256")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!("{file} (sha256 {}…)", sha.get(..12).unwrap_or(sha))
+        }
+        (_, Value::String(text)) => text.clone(),
+        (_, Value::Number(n)) => n
+            .as_f64()
+            .map(tepat_form::value::format_num)
+            .unwrap_or_else(|| n.to_string()),
+        (_, Value::Bool(b)) => b.to_string(),
+        (_, other) => other.to_string(),
+    })
+}
+
+/// The region cascade: one entry per level from the top the field allows down to its own level.
+fn region_levels(
+    visit: &OpenVisit,
+    field: &Field,
+    path: &str,
+    value: Option<&Value>,
+    lang: Lang,
+) -> Vec<RegionLevelView> {
+    let target = field.region_level.unwrap_or(RegionLevel::Village);
+    let chosen = value
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| visit.region_picks.get(path).cloned());
+    let top = visit.session.region_choices(path, None);
+    let Some(start) = top
+        .first()
+        .and_then(|(code, _)| region::level_of_code(code))
+    else {
+        return Vec::new();
+    };
+    let lineage: Vec<String> = chosen
+        .as_deref()
+        .map(|c| {
+            region::regions()
+                .lineage(c)
+                .iter()
+                .map(|r| r.code.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let at_level = |level: RegionLevel| {
+        lineage
+            .iter()
+            .find(|c| region::level_of_code(c) == Some(level))
+            .cloned()
+    };
+    let mut levels = Vec::new();
+    let mut parent: Option<String> = None;
+    for level in [
+        RegionLevel::Province,
+        RegionLevel::Regency,
+        RegionLevel::District,
+        RegionLevel::Village,
+    ] {
+        if level < start || level > target {
+            continue;
+        }
+        let options = if level == start {
+            top.clone()
+        } else {
+            match &parent {
+                Some(parent) => visit.session.region_choices(path, Some(parent)),
+                None => Vec::new(),
+            }
+        };
+        // A level with a single possible region (above the field's `region_within`) is chosen already.
+        let selected = at_level(level).or_else(|| match options.as_slice() {
+            [(only, _)] if level < target => Some(only.clone()),
+            _ => None,
+        });
+        let choice = |(code, name): (String, String)| ChoiceView {
+            selected: Some(&code) == selected.as_ref(),
+            label: name,
+            code,
+        };
+        let selected_view = selected.as_ref().map(|code| ChoiceView {
+            code: code.clone(),
+            label: region::regions().name(code).unwrap_or(code).to_string(),
+            selected: true,
+        });
+        levels.push(RegionLevelView {
+            level: text::region_level(lang, level),
+            selected: selected_view,
+            choices: options.into_iter().map(choice).collect(),
+        });
+        parent = selected;
+    }
+    levels
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Finalise
+
+fn finding_item(
+    visit: &OpenVisit,
+    meta: &FormMeta,
+    finding: &Finding,
+    lang: Lang,
+    visible: &[usize],
+) -> FindingItem {
+    let mut label_parts = Vec::new();
+    if let Some(segments) = parse_path(&finding.path) {
+        for segment in &segments {
+            let label = meta
+                .entry(segment.field)
+                .map(|e| e.field.label.get(lang).to_string());
+            let label = label.unwrap_or_else(|| segment.field.to_string());
+            match segment.index {
+                Some(i) => label_parts.push(format!("{label} {}", i + 1)),
+                None => label_parts.push(label),
+            }
+        }
+    }
+    let section = meta
+        .section_of(&finding.path)
+        .and_then(|s| visible.iter().position(|v| *v == s))
+        .unwrap_or(0);
+    FindingItem {
+        path: finding.path.clone(),
+        section: section as u32,
+        field: label_parts.join(" · "),
+        text: finding.message.get(lang).to_string(),
+        note: visit.notes.get(&finding.path).cloned(),
+    }
+}
+
+fn finalise_view(visit: &OpenVisit, lang: Lang) -> FinaliseView {
+    let findings = visit.session.findings();
+    let visible = visit.visible_sections();
+    let items = |level: Level| -> Vec<FindingItem> {
+        findings
+            .iter()
+            .filter(|f| f.level == level)
+            .map(|f| finding_item(visit, &visit.meta, f, lang, &visible))
+            .collect()
+    };
+    let blocked_reason = blocked_reason(visit, lang);
+    FinaliseView {
+        visit_id: visit.summary.visit_id.to_string(),
+        title: visit
+            .label
+            .clone()
+            .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+        errors: items(Level::Error),
+        warnings: items(Level::Warning),
+        can_finalise: blocked_reason.is_none(),
+        blocked_reason,
+    }
+}

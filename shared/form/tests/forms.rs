@@ -1,0 +1,1194 @@
+//! The two real forms (`schemas/forms/*.json`) against the engine, the JSON Schemas and the synthetic households:
+//! they load cleanly, match `schemas/form.schema.json`, every DOMAIN.md §4 rule they express fires exactly when
+//! broken, 10,000 generated households raise no error, and the flows that end a visit early hide (and drop from
+//! export) everything after them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use tepat_form::{self as form, CompiledForm, Field, FieldType, Form, Level};
+use tepat_protocol::{Answers, VisitDoc};
+use tepat_synth::{Generator, Outcome, Rule};
+
+fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo_file(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn json_file(path: &str) -> Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn dtsen() -> &'static CompiledForm {
+    static FORM: OnceLock<CompiledForm> = OnceLock::new();
+    FORM.get_or_init(|| {
+        form::load(&read("schemas/forms/dtsen_groundcheck.json")).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn ppks() -> &'static CompiledForm {
+    static FORM: OnceLock<CompiledForm> = OnceLock::new();
+    FORM.get_or_init(|| {
+        form::load(&read("schemas/forms/ppks_asesmen.json")).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fn form_of(doc: &VisitDoc) -> &'static CompiledForm {
+    match doc.form_id.as_str() {
+        "dtsen_groundcheck" => dtsen(),
+        "ppks_asesmen" => ppks(),
+        other => panic!("unknown form {other}"),
+    }
+}
+
+fn findings(doc: &VisitDoc) -> Vec<form::Finding> {
+    form_of(doc).validate(&doc.answers, doc.visit_date)
+}
+
+fn errors(doc: &VisitDoc) -> Vec<form::Finding> {
+    findings(doc)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .collect()
+}
+
+fn dtsen_error_count(answers: &Answers, date: NaiveDate) -> usize {
+    dtsen()
+        .validate(answers, date)
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .count()
+}
+
+fn all_fields(fields: &[Field]) -> Vec<&Field> {
+    let mut out = Vec::new();
+    for f in fields {
+        out.push(f);
+        out.extend(all_fields(&f.fields));
+    }
+    out
+}
+
+fn fields_of(form: &Form) -> Vec<&Field> {
+    form.sections
+        .iter()
+        .flat_map(|s| all_fields(&s.fields))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Loading and the form JSON Schema
+
+#[test]
+fn both_forms_load_with_no_problem() {
+    for path in [
+        "schemas/forms/dtsen_groundcheck.json",
+        "schemas/forms/ppks_asesmen.json",
+    ] {
+        if let Err(e) = form::load(&read(path)) {
+            panic!(
+                "{path}:\n{}",
+                e.0.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+    assert_eq!(dtsen().form().id, "dtsen_groundcheck");
+    assert_eq!(dtsen().form().version, 1);
+    assert_eq!(ppks().form().id, "ppks_asesmen");
+    assert_eq!(ppks().form().version, 1);
+}
+
+struct SchemaSet {
+    schemas: boon::Schemas,
+    form: boon::SchemaIndex,
+    visit: boon::SchemaIndex,
+}
+
+const FORM_SCHEMA_URL: &str = "https://tepat.example/schemas/form.schema.json";
+const VISIT_SCHEMA_URL: &str = "https://tepat.example/schemas/visit.schema.json";
+
+fn compiler() -> boon::Compiler {
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    for (url, path) in [
+        (FORM_SCHEMA_URL, "schemas/form.schema.json"),
+        (VISIT_SCHEMA_URL, "schemas/visit.schema.json"),
+    ] {
+        compiler
+            .add_resource(url, json_file(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    compiler
+}
+
+fn schema_set() -> &'static SchemaSet {
+    static SET: OnceLock<SchemaSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut compiler = compiler();
+        let mut schemas = boon::Schemas::new();
+        let form = compiler
+            .compile(FORM_SCHEMA_URL, &mut schemas)
+            .unwrap_or_else(|e| panic!("form schema: {e:#}"));
+        let visit = compiler
+            .compile(VISIT_SCHEMA_URL, &mut schemas)
+            .unwrap_or_else(|e| panic!("visit schema: {e:#}"));
+        SchemaSet {
+            schemas,
+            form,
+            visit,
+        }
+    })
+}
+
+fn check_form_schema(value: &Value) -> Result<(), String> {
+    let set = schema_set();
+    set.schemas
+        .validate(value, set.form)
+        .map_err(|e| format!("{e:#}"))
+}
+
+#[test]
+fn both_forms_match_the_form_schema() {
+    for path in [
+        "schemas/forms/dtsen_groundcheck.json",
+        "schemas/forms/ppks_asesmen.json",
+    ] {
+        let value = json_file(path);
+        if let Err(e) = check_form_schema(&value) {
+            panic!("{path} does not match schemas/form.schema.json:\n{e}");
+        }
+    }
+}
+
+#[test]
+fn the_form_schema_documents_what_the_code_writes() {
+    // The Rust model serialised back (defaults omitted) must match the schema too: the two describe one format.
+    for form in [dtsen().form(), ppks().form()] {
+        let value = serde_json::to_value(form).unwrap_or_default();
+        check_form_schema(&value).unwrap_or_else(|e| panic!("{}: {e}", form.id));
+    }
+}
+
+#[test]
+fn the_form_schema_rejects_unknown_properties_and_wrong_types() {
+    let base = json!({
+        "id": "tiny", "version": 1, "title": {"id": "Kecil", "en": "Tiny"},
+        "sections": [{"id": "s", "title": {"id": "Bagian", "en": "Section"}, "fields": [
+            {"id": "name", "type": "text", "label": {"id": "Nama", "en": "Name"}, "required": true}
+        ]}]
+    });
+    check_form_schema(&base).unwrap_or_else(|e| panic!("the minimal form must pass: {e}"));
+    assert!(
+        serde_json::from_value::<Form>(base.clone()).is_ok(),
+        "the code reads the minimal form"
+    );
+
+    let mut bad: Vec<(&str, Value)> = Vec::new();
+    let mut v = base.clone();
+    v["colour"] = json!("red");
+    bad.push(("unknown top-level property", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["placeholder"] = json!({"id": "x", "en": "x"});
+    bad.push(("unknown field property", v));
+    let mut v = base.clone();
+    v["title"]["fr"] = json!("Petit");
+    bad.push(("unknown language", v));
+    let mut v = base.clone();
+    v["version"] = json!("1");
+    bad.push(("version as a string", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["type"] = json!("textarea");
+    bad.push(("unknown field type", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["required"] = json!(1);
+    bad.push(("required as a number", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["constraints"] =
+        json!([{"expr": ". != ''", "message": "no", "level": "error"}]);
+    bad.push(("message not bilingual", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["constraints"] =
+        json!([{"expr": ". != ''", "message": {"id": "x", "en": "x"}, "level": "fatal"}]);
+    bad.push(("unknown level", v));
+    let mut v = base.clone();
+    v["sections"][0]["fields"][0]["label"] = json!("Nama");
+    bad.push(("label as a plain string", v));
+    let mut v = base;
+    v.as_object_mut().map(|o| o.remove("sections"));
+    bad.push(("missing sections", v));
+    for (what, value) in bad {
+        assert!(
+            check_form_schema(&value).is_err(),
+            "the schema must reject: {what}"
+        );
+        assert!(
+            serde_json::from_value::<Form>(value).is_err(),
+            "the code must reject: {what}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The visit JSON Schema
+
+/// A schema for one form's visits: the generic document, with each answer held to its field type's shape.
+fn answers_schema(fields: &[Field]) -> Value {
+    let mut properties = serde_json::Map::new();
+    for f in fields {
+        let shape = match f.kind {
+            FieldType::Note | FieldType::Calculate => json!(false),
+            FieldType::Repeat => json!({
+                "type": "array",
+                "items": answers_schema(&f.fields),
+            }),
+            kind => {
+                let name = serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string));
+                json!({ "$ref": format!("{VISIT_SCHEMA_URL}#/$defs/answer_{}", name.unwrap_or_default()) })
+            }
+        };
+        properties.insert(f.id.clone(), shape);
+    }
+    json!({ "type": "object", "properties": properties, "additionalProperties": false })
+}
+
+fn typed_visit_schema(form: &Form) -> Value {
+    let fields: Vec<Field> = form
+        .sections
+        .iter()
+        .flat_map(|s| s.fields.clone())
+        .collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [{ "$ref": VISIT_SCHEMA_URL }],
+        "properties": { "answers": answers_schema(&fields), "form_id": { "const": form.id } },
+    })
+}
+
+struct TypedSchemas {
+    schemas: boon::Schemas,
+    by_form: BTreeMap<String, boon::SchemaIndex>,
+}
+
+fn typed_schemas() -> &'static TypedSchemas {
+    static SET: OnceLock<TypedSchemas> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut compiler = compiler();
+        let mut schemas = boon::Schemas::new();
+        let mut by_form = BTreeMap::new();
+        for form in [dtsen().form(), ppks().form()] {
+            let url = format!(
+                "https://tepat.example/schemas/visit-{}.schema.json",
+                form.id
+            );
+            compiler
+                .add_resource(&url, typed_visit_schema(form))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let index = compiler
+                .compile(&url, &mut schemas)
+                .unwrap_or_else(|e| panic!("{url}: {e:#}"));
+            by_form.insert(form.id.clone(), index);
+        }
+        TypedSchemas { schemas, by_form }
+    })
+}
+
+fn check_visit_schema(doc: &VisitDoc) -> Result<(), String> {
+    let value = serde_json::to_value(doc).map_err(|e| e.to_string())?;
+    let set = schema_set();
+    set.schemas
+        .validate(&value, set.visit)
+        .map_err(|e| format!("generic: {e:#}"))?;
+    let typed = typed_schemas();
+    let index = typed
+        .by_form
+        .get(&doc.form_id)
+        .ok_or("no schema for the form")?;
+    typed
+        .schemas
+        .validate(&value, *index)
+        .map_err(|e| format!("typed: {e:#}"))
+}
+
+#[test]
+fn generated_visits_match_the_visit_schema() {
+    let mut g = Generator::new(11);
+    let mut docs = Vec::new();
+    for region in ["17.71", "11", "31.75", "51", "94"] {
+        for _ in 0..40 {
+            docs.push(g.household(region).unwrap_or_else(|e| panic!("{e}")));
+        }
+        docs.push(g.ppks_case(region).unwrap_or_else(|e| panic!("{e}")));
+    }
+    for outcome in Outcome::ALL {
+        docs.push(
+            g.household_with("17.71", outcome)
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    for _ in 0..60 {
+        docs.push(g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}")));
+    }
+    for doc in &docs {
+        check_visit_schema(doc)
+            .unwrap_or_else(|e| panic!("{} ({}): {e}", doc.visit_id, doc.form_id));
+    }
+}
+
+#[test]
+fn the_visit_schema_rejects_badly_shaped_answers() {
+    let mut g = Generator::new(12);
+    let (doc, _) = g.clean_standard();
+    check_visit_schema(&doc).unwrap_or_else(|e| panic!("clean: {e}"));
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("nik with 15 digits", "head_nik", json!("177101010190000")),
+        ("integer as a string", "floor_area", json!("36")),
+        ("date in another format", "death_date", json!("16/03/2026")),
+        (
+            "geopoint without accuracy",
+            "gps",
+            json!({"lat": -3.8, "lon": 102.3}),
+        ),
+        (
+            "photo with a short hash",
+            "photo_front",
+            json!({"file": "a.jpg", "sha256": "abc"}),
+        ),
+        (
+            "select_multiple as a string",
+            "members",
+            json!([{"jkn": "1"}]),
+        ),
+        ("region without dots", "region", json!("1771011001")),
+        ("unknown field", "favourite_colour", json!("blue")),
+    ];
+    for (what, key, value) in cases {
+        let mut bad = doc.clone();
+        bad.answers.insert(key.to_string(), value);
+        assert!(
+            check_visit_schema(&bad).is_err(),
+            "the schema must reject: {what}"
+        );
+    }
+    let mut bad = serde_json::to_value(&doc).unwrap_or_default();
+    bad["device_times"]["device_seq"] = json!(-1);
+    let set = schema_set();
+    assert!(
+        set.schemas.validate(&bad, set.visit).is_err(),
+        "negative device_seq"
+    );
+    // And the document the schema accepts is what the code reads.
+    let text = serde_json::to_string(&doc).unwrap_or_default();
+    assert_eq!(
+        serde_json::from_str::<VisitDoc>(&text).ok().as_ref(),
+        Some(&doc)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Every §4 rule: broken alone, it raises exactly its finding
+
+#[test]
+fn the_standard_household_has_no_finding() {
+    let mut g = Generator::new(21);
+    for _ in 0..20 {
+        let (doc, _) = g.clean_standard();
+        assert_eq!(
+            findings(&doc),
+            vec![],
+            "the base of the broken households must be clean"
+        );
+    }
+}
+
+#[test]
+fn every_rule_broken_raises_exactly_its_finding() {
+    for seed in 0..6 {
+        let mut g = Generator::new(100 + seed);
+        for rule in Rule::ALL {
+            let (doc, expected) = g.broken(rule);
+            let found = findings(&doc);
+            let got: Vec<(&str, Level, &str)> = found
+                .iter()
+                .map(|f| (f.rule.as_str(), f.level, f.path.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![(expected.rule, expected.level, expected.path.as_str())],
+                "seed {seed}, {rule:?} (§4.{})",
+                rule.domain_number()
+            );
+            let finding = &found[0];
+            assert!(
+                !finding.message.id.is_empty() && !finding.message.en.is_empty(),
+                "{rule:?}: bilingual message"
+            );
+            assert_eq!(doc.form_id, rule.form_id());
+        }
+    }
+}
+
+#[test]
+fn broken_households_are_otherwise_well_formed() {
+    let mut g = Generator::new(22);
+    for rule in Rule::ALL {
+        let (doc, _) = g.broken(rule);
+        if matches!(rule, Rule::NikFormat | Rule::KkFormat) {
+            continue; // their answer is malformed on purpose
+        }
+        check_visit_schema(&doc).unwrap_or_else(|e| panic!("{rule:?}: {e}"));
+    }
+}
+
+/// The rule names the forms use for §4 (constraint rules and built-in checks), by rule number.
+#[test]
+fn every_breakable_rule_of_section_4_is_covered() {
+    let covered: BTreeSet<u8> = Rule::ALL.iter().map(|r| r.domain_number()).collect();
+    // §4.6 and §4.10 are flows (tested below); the rest each have a breakable rule.
+    let expected: BTreeSet<u8> = (1..=17).filter(|n| *n != 6 && *n != 10).collect();
+    assert!(
+        expected.is_subset(&covered),
+        "uncovered: {:?}",
+        expected.difference(&covered).collect::<Vec<_>>()
+    );
+}
+
+fn field<'a>(form: &'a Form, id: &str) -> &'a Field {
+    fields_of(form)
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no field {id}"))
+}
+
+#[test]
+fn rule_levels_are_as_domain_section_4_says() {
+    let form = dtsen().form();
+    let levels: BTreeMap<String, Level> = fields_of(form)
+        .iter()
+        .flat_map(|f| f.constraints.iter())
+        .filter_map(|c| c.rule.clone().map(|r| (r, c.level)))
+        .collect();
+    let warnings = [
+        "r02_spouse_married",
+        "r04_nik_birth_date",
+        "r04_nik_sex",
+        "r05_roster_size",
+        "r14_child_age_gap",
+        "r14_parent_older",
+        "r15_married_young",
+        "r16_never_school",
+        "r16_level_for_age",
+        "r17_gps_kosong",
+    ];
+    for (rule, level) in &levels {
+        if !rule.starts_with('r') || !rule.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        let want = if warnings.contains(&rule.as_str()) {
+            Level::Warning
+        } else {
+            Level::Error
+        };
+        assert_eq!(*level, want, "{rule}");
+    }
+    assert!(levels.len() >= 30, "{levels:?}");
+    // Rule 17's photo half is `required` on the two photos (and only them) when the family is found.
+    assert_eq!(
+        field(form, "photo_front").required,
+        form::Requirement::Always(true)
+    );
+    assert_eq!(
+        field(form, "photo_living").required,
+        form::Requirement::Always(true)
+    );
+    assert_eq!(
+        field(form, "photo_bathroom").required,
+        form::Requirement::Always(false)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generated households
+
+#[test]
+fn ten_thousand_generated_households_raise_no_error() {
+    let mut g = Generator::new(2026);
+    let regions = [
+        "17.71", "17", "35.77", "32", "11", "12", "51", "53", "71", "73", "81", "91", "95",
+    ];
+    let mut outcomes: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut warnings = 0;
+    for i in 0..10_000 {
+        let region = regions[i % regions.len()];
+        let doc = g.household(region).unwrap_or_else(|e| panic!("{e}"));
+        let found = findings(&doc);
+        for f in &found {
+            assert_ne!(f.level, Level::Error, "household {i} in {region}: {f:?}");
+            assert!(
+                doc.warning_notes.contains_key(&f.path),
+                "household {i}: warning without a note: {f:?}"
+            );
+            warnings += 1;
+        }
+        let outcome = doc
+            .answers
+            .get("visit_outcome")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        *outcomes
+            .entry(if outcome == "1" { "found" } else { "other" })
+            .or_default() += 1;
+    }
+    let found = outcomes.get("found").copied().unwrap_or(0);
+    assert!(
+        (8_000..9_300).contains(&found),
+        "mostly found: {outcomes:?}"
+    );
+    assert!(
+        warnings > 0 && warnings < 2_000,
+        "some explained warnings ({warnings})"
+    );
+}
+
+#[test]
+fn generated_ppks_cases_raise_no_finding() {
+    let mut g = Generator::new(77);
+    let mut types = BTreeSet::new();
+    for _ in 0..600 {
+        let doc = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&doc), vec![], "{:#?}", doc.answers);
+        types.insert(
+            doc.answers
+                .get("ppks_type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    assert_eq!(types.len(), 26, "every PPKS type appears: {types:?}");
+}
+
+#[test]
+fn a_demo_day_is_mostly_found_with_one_refusal() {
+    let mut g = Generator::new(5);
+    let day = g.demo_day("17.71", 12).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(day.len(), 12);
+    let outcome = |d: &VisitDoc| {
+        d.answers
+            .get("visit_outcome")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let refused = day.iter().filter(|d| outcome(d) == "6").count();
+    let found = day.iter().filter(|d| outcome(d) == "1").count();
+    assert_eq!(refused, 1);
+    assert_eq!(found, 8);
+    assert!(day.iter().any(|d| outcome(d) == "0") && day.iter().any(|d| outcome(d) == "7"));
+    for d in &day {
+        assert_eq!(errors(d), vec![]);
+    }
+}
+
+#[test]
+fn assignments_prefill_the_forms_prefill_keys_and_their_visits_are_valid() {
+    let form = dtsen().form();
+    let keys: BTreeSet<&str> = fields_of(form)
+        .iter()
+        .filter_map(|f| f.prefill.as_deref())
+        .collect();
+    let mut g = Generator::new(8);
+    let assignments = g.assignments("17.71", 15).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(assignments.len(), 15);
+    let ids: BTreeSet<&str> = assignments
+        .iter()
+        .map(|a| a.assignment_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 15, "unique assignment ids");
+    for a in &assignments {
+        for key in a.prefill.keys() {
+            assert!(
+                keys.contains(key.as_str()),
+                "prefill {key} is read by no field"
+            );
+        }
+        assert!(tepat_form::region::is_within(&a.region_code, "17.71"));
+        let doc = g
+            .visit_for(a, Outcome::Found)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.assignment_id.as_deref(), Some(a.assignment_id.as_str()));
+        // Each prefilled field holds the prefilled value (as typed input) in the visit.
+        for f in fields_of(form) {
+            let (Some(key), Some(value)) = (
+                f.prefill.as_deref(),
+                f.prefill.as_deref().and_then(|k| a.prefill.get(k)),
+            ) else {
+                continue;
+            };
+            let answer = doc.answers.get(&f.id).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            assert_eq!(answer.as_deref(), Some(value.as_str()), "{key} → {}", f.id);
+        }
+        assert_eq!(errors(&doc), vec![]);
+    }
+    let foreign = tepat_protocol::Assignment {
+        assignment_id: "X-1".into(),
+        ..assignments[0].clone()
+    };
+    assert!(g.visit_for(&foreign, Outcome::Found).is_err());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_visits() {
+    let make = |seed| {
+        let mut g = Generator::new(seed);
+        (0..20)
+            .map(|_| g.household("17.71").unwrap_or_else(|e| panic!("{e}")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(make(3), make(3));
+    assert_ne!(make(3), make(4));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flows (§4.6, §4.10): what ends or skips part of a visit
+
+fn found_household(seed: u64) -> (VisitDoc, Answers) {
+    let mut g = Generator::new(seed);
+    let (doc, _) = g.clean_standard();
+    let answers = doc.answers.clone();
+    (doc, answers)
+}
+
+#[test]
+fn an_outcome_other_than_found_ends_the_visit() {
+    let (mut doc, _) = found_household(31);
+    for (code, extra) in [
+        ("0", json!({"revisit_planned": "1"})),
+        ("3", json!({"death_date": "2025-12-01"})),
+        ("4", json!({})),
+        ("5", json!({"revisit_planned": "1"})),
+        ("6", json!({"revisit_planned": "2"})),
+        (
+            "7",
+            json!({"moved_to_region": "17.71.02", "moved_to_address": "Jl. Flamboyan No. 3"}),
+        ),
+    ] {
+        // Everything of the found household stays in the answers (as if typed before the outcome changed) ...
+        let mut answers = doc.answers.clone();
+        answers.insert("visit_outcome".into(), json!(code));
+        answers.insert(
+            "outcome_reason".into(),
+            json!("Rumah kosong, keluarga tidak dikenal tetangga."),
+        );
+        answers.insert("informant".into(), json!("Ketua RT 003"));
+        if let Value::Object(extra) = extra {
+            answers.extend(extra);
+        }
+        // ... but none of it is validated: no required photo, no roster rule, nothing.
+        let found = dtsen().validate(&answers, doc.visit_date);
+        assert_eq!(found, vec![], "outcome {code}");
+        // ... and none of it is exported.
+        let exported = dtsen().relevant_answers(&answers, doc.visit_date);
+        let keys: BTreeSet<&str> = exported.keys().map(String::as_str).collect();
+        for hidden in [
+            "head_name",
+            "members",
+            "photo_front",
+            "gps",
+            "floor_area",
+            "fridge",
+            "prog_pkh",
+            "family_split",
+        ] {
+            assert!(!keys.contains(hidden), "outcome {code}: {hidden} exported");
+        }
+        assert!(
+            keys.contains("visit_outcome") && keys.contains("outcome_reason"),
+            "outcome {code}: {keys:?}"
+        );
+    }
+    // The short section itself is required when the family was not found.
+    doc.answers = [("visit_outcome".to_string(), json!("0"))]
+        .into_iter()
+        .collect();
+    let found = dtsen().validate(&doc.answers, doc.visit_date);
+    let required: BTreeSet<&str> = found
+        .iter()
+        .filter(|f| f.rule == "required")
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        required,
+        BTreeSet::from(["outcome_reason", "informant", "revisit_planned"])
+    );
+}
+
+#[test]
+fn the_found_flow_requires_the_later_sections() {
+    let (doc, _) = found_household(32);
+    let mut answers = Answers::new();
+    answers.insert("visit_outcome".into(), json!("1"));
+    let found = dtsen().validate(&answers, doc.visit_date);
+    let required: BTreeSet<&str> = found
+        .iter()
+        .filter(|f| f.rule == "required")
+        .map(|f| f.path.as_str())
+        .collect();
+    for must in [
+        "head_name",
+        "head_nik",
+        "kk_number",
+        "region",
+        "photo_front",
+        "photo_living",
+        "floor_area",
+        "members",
+    ] {
+        assert!(
+            required.contains(must),
+            "{must} required when found: {required:?}"
+        );
+    }
+    assert!(!required.contains("photo_bathroom"));
+    assert!(!required.contains("outcome_reason"));
+}
+
+fn member_keys(answers: &Answers, index: usize) -> BTreeSet<String> {
+    answers
+        .get("members")
+        .and_then(|m| m.get(index))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_departed_member_skips_the_rest_of_the_member() {
+    // Regsosek codes 2/3/4/6 (and G26's 7): only name, NIK and status remain.
+    for status in ["2", "3", "4", "6", "7"] {
+        let (mut doc, _) = found_household(33);
+        if let Some(m) = doc
+            .answers
+            .get_mut("members")
+            .and_then(|m| m.get_mut(5))
+            .and_then(Value::as_object_mut)
+        {
+            m.insert("member_status".into(), json!(status));
+        }
+        assert_eq!(errors(&doc), vec![], "status {status}");
+        let exported = dtsen().relevant_answers(&doc.answers, doc.visit_date);
+        let keys = member_keys(&exported, 5);
+        let expected: BTreeSet<String> = ["member_name", "member_nik", "member_status"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(keys, expected, "status {status}");
+        assert!(
+            member_keys(&exported, 4).len() > 10,
+            "the other members keep their answers"
+        );
+    }
+}
+
+#[test]
+fn skip_logic_of_rule_10_hides_and_drops_answers() {
+    let (doc, base) = found_household(34);
+    let date = doc.visit_date;
+    let exported_after = |change: &[(&str, Value)]| {
+        let mut answers = base.clone();
+        for (k, v) in change {
+            answers.insert((*k).to_string(), v.clone());
+        }
+        assert_eq!(dtsen_error_count(&answers, date), 0);
+        dtsen().relevant_answers(&answers, date)
+    };
+    // 7b only when owned.
+    let e = exported_after(&[("tenure", json!("3")), ("tenure_proof", json!("1"))]);
+    assert!(!e.contains_key("tenure_proof") && !e.contains_key("rent_value"));
+    // The meter block only with metered PLN electricity.
+    let e = exported_after(&[
+        ("lighting", json!("2")),
+        ("pln_customer_id", json!("123456789012")),
+        ("meter_power", json!("1")),
+    ]);
+    assert!(!e.contains_key("pln_customer_id") && !e.contains_key("meter_power"));
+    // 306b only for wells and springs.
+    let e = exported_after(&[
+        ("water_source", json!("2")),
+        ("septic_distance", json!("1")),
+    ]);
+    assert!(!e.contains_key("septic_distance"));
+    let e = exported_after(&[
+        ("water_source", json!("5")),
+        ("septic_distance", json!("1")),
+    ]);
+    assert!(e.contains_key("septic_distance"));
+    // The closet type only for toilets of types 1–3.
+    let e = exported_after(&[
+        ("toilet", json!("6")),
+        ("closet_type", json!("1")),
+        ("sewage", json!("1")),
+    ]);
+    assert!(!e.contains_key("closet_type") && !e.contains_key("sewage"));
+
+    // 413–415: the certificate only for those who went to school; work details only for those who worked.
+    let mut answers = base.clone();
+    if let Some(m) = answers
+        .get_mut("members")
+        .and_then(|m| m.get_mut(0))
+        .and_then(Value::as_object_mut)
+    {
+        m.insert("schooling".into(), json!("0"));
+        m.insert("education_level".into(), json!("3"));
+        m.insert("income_work".into(), json!("2"));
+        m.insert("income_business".into(), json!("2"));
+        m.insert("occupation".into(), json!("Petani"));
+        m.insert("work_sector".into(), json!("1"));
+        m.insert("work_status".into(), json!("1"));
+        m.insert("income_work_amount".into(), json!(1_000_000));
+    }
+    assert_eq!(dtsen_error_count(&answers, date), 0);
+    let keys = member_keys(&dtsen().relevant_answers(&answers, date), 0);
+    for hidden in [
+        "education_level",
+        "occupation",
+        "work_sector",
+        "work_status",
+        "income_work_amount",
+    ] {
+        assert!(!keys.contains(hidden), "{hidden} exported");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The content of the forms
+
+#[test]
+fn every_text_is_bilingual_and_every_constraint_named_and_documented() {
+    let readme = read("schemas/README.md");
+    for form in [dtsen().form(), ppks().form()] {
+        let mut texts = vec![&form.title];
+        for section in &form.sections {
+            texts.push(&section.title);
+        }
+        for list in form.choices.values() {
+            texts.extend(list.iter().map(|c| &c.label));
+        }
+        for f in fields_of(form) {
+            texts.push(&f.label);
+            texts.extend(f.hint.iter());
+            for c in &f.constraints {
+                texts.push(&c.message);
+                let rule = c
+                    .rule
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("{}.{}: constraint without a rule", form.id, f.id));
+                assert!(
+                    readme.contains(&format!("`{rule}`")),
+                    "{rule} ({}.{}) is not in schemas/README.md",
+                    form.id,
+                    f.id
+                );
+            }
+        }
+        for t in texts {
+            assert!(
+                !t.id.trim().is_empty() && !t.en.trim().is_empty(),
+                "{}: {t:?}",
+                form.id
+            );
+        }
+    }
+}
+
+fn codes(form: &Form, list: &str) -> Vec<String> {
+    form.choices
+        .get(list)
+        .unwrap_or_else(|| panic!("no list {list}"))
+        .iter()
+        .map(|c| c.value.clone())
+        .collect()
+}
+
+fn seq(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn code_lists_are_as_in_domain_md() {
+    let form = dtsen().form();
+    assert_eq!(
+        codes(form, "visit_outcome"),
+        ["1", "0", "3", "4", "5", "6", "7"]
+    );
+    assert_eq!(codes(form, "split_status"), ["0", "1", "2"]);
+    assert_eq!(codes(form, "building_type"), seq(1..=5));
+    assert_eq!(codes(form, "tenure"), seq(1..=5));
+    assert_eq!(codes(form, "tenure_proof"), seq(1..=4));
+    assert_eq!(codes(form, "floor"), seq(1..=9));
+    assert_eq!(codes(form, "condition"), seq(1..=4));
+    assert_eq!(codes(form, "wall"), seq(1..=7));
+    assert_eq!(codes(form, "roof"), seq(1..=8));
+    assert_eq!(
+        form.choices["roof"][4].label.en, "Bamboo",
+        "printed-form order: 5 bamboo, 6 wood"
+    );
+    assert_eq!(codes(form, "toilet"), seq(1..=6));
+    assert_eq!(codes(form, "closet"), seq(1..=4));
+    assert_eq!(codes(form, "sewage"), seq(1..=6));
+    assert_eq!(codes(form, "water"), seq(1..=11));
+    assert_eq!(codes(form, "septic_distance"), ["1", "2", "8"]);
+    assert_eq!(codes(form, "lighting"), seq(1..=4));
+    assert_eq!(codes(form, "meter_power"), seq(1..=5));
+    let fuel: Vec<String> = (1..=11)
+        .map(|n| format!("{n:02}"))
+        .chain(["00".to_string()])
+        .collect();
+    assert_eq!(codes(form, "cooking_fuel"), fuel);
+    assert_eq!(codes(form, "sex"), ["1", "2"]);
+    assert_eq!(codes(form, "member_status"), seq(1..=7));
+    assert_eq!(codes(form, "domicile"), seq(1..=4));
+    assert_eq!(codes(form, "marital"), seq(1..=4));
+    assert_eq!(codes(form, "relationship"), seq(1..=9));
+    assert_eq!(codes(form, "schooling"), ["0", "1", "2"]);
+    assert_eq!(codes(form, "education_level"), seq(0..=6));
+    assert_eq!(
+        codes(form, "work_status"),
+        ["1", "2", "3", "4", "5", "6", "9"]
+    );
+    assert_eq!(codes(form, "work_sector"), seq(1..=26));
+    assert_eq!(codes(form, "account"), ["1", "2", "3", "4", "9"]);
+    assert_eq!(codes(form, "difficulty"), seq(1..=4));
+    assert_eq!(codes(form, "yes_no_dk"), ["1", "2", "9"]);
+    assert_eq!(codes(form, "illness").len(), 19, "R39a–r and none");
+    assert_eq!(codes(form, "disability").len(), 7, "R38a–f and none");
+    // Every Blok IV variable R25–R40 and the Regsosek extras are in the roster.
+    let roster = field(form, "members");
+    let ids: BTreeSet<&str> = roster.fields.iter().map(|f| f.id.as_str()).collect();
+    for id in [
+        "member_name",
+        "member_nik",
+        "member_phone",
+        "member_status",
+        "domicile",
+        "sex",
+        "birth_date",
+        "marital_status",
+        "relationship",
+        "schooling",
+        "education_level",
+        "income_work",
+        "income_business",
+        "income_other",
+        "occupation",
+        "work_status",
+        "work_sector",
+        "disability",
+        "chronic_illness",
+        "account",
+        "pregnant",
+        "child_nutrition",
+        "difficulty_a",
+        "difficulty_j",
+        "caregiver",
+        "pip",
+        "bpjs_tk",
+        "jkn",
+    ] {
+        assert!(ids.contains(id), "roster lacks {id}");
+    }
+}
+
+#[test]
+fn ppks_types_carry_their_cluster_and_are_filtered_by_it() {
+    let form = ppks().form();
+    let types = &form.choices["ppks_type"];
+    assert_eq!(types.len(), 26);
+    let clusters: BTreeSet<&str> = form.choices["atensi_cluster"]
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect();
+    for t in types {
+        let cluster = t.attrs.get("cluster").map(String::as_str).unwrap_or("");
+        assert!(
+            clusters.contains(cluster),
+            "type {} has cluster {cluster:?}",
+            t.value
+        );
+    }
+    assert_eq!(
+        field(form, "ppks_type").choice_filter.as_deref(),
+        Some("cluster = ${atensi_cluster}")
+    );
+
+    // The engine applies the filter: a type of another cluster is not a valid answer.
+    let mut g = Generator::new(41);
+    let (mut doc, _) = g.broken(Rule::PpksAgeRange);
+    doc.answers.insert("ppks_type".into(), json!("2"));
+    assert_eq!(
+        findings(&doc),
+        vec![],
+        "abandoned child of 8 in the children cluster"
+    );
+    doc.answers.insert("atensi_cluster".into(), json!("3"));
+    assert!(
+        errors(&doc).iter().any(|f| f.path == "ppks_type"),
+        "type 2 is not in the elderly cluster"
+    );
+}
+
+#[test]
+fn ppks_age_ranges_follow_the_type() {
+    let mut g = Generator::new(42);
+    let (base, _) = g.broken(Rule::PpksAgeRange);
+    let date = base.visit_date;
+    let with = |kind: &str, cluster: &str, age: i32, sex: &str| {
+        let mut answers = base.answers.clone();
+        answers.insert("ppks_type".into(), json!(kind));
+        answers.insert("atensi_cluster".into(), json!(cluster));
+        answers.insert("birth_date_known".into(), json!("2"));
+        answers.remove("birth_date");
+        answers.insert("age_estimate".into(), json!(age));
+        answers.insert("sex".into(), json!(sex));
+        answers.remove("nik");
+        answers.insert("has_nik".into(), json!("2"));
+        answers.remove("kk_number");
+        answers.insert("documents".into(), json!(["none"]));
+        answers.insert("works".into(), json!("2"));
+        let rules: Vec<String> = ppks()
+            .validate(&answers, date)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect();
+        rules
+    };
+    assert_eq!(with("1", "1", 5, "1"), Vec::<String>::new(), "toddler of 5");
+    assert_eq!(with("1", "1", 6, "1"), ["ppks_age_range"], "toddler of 6");
+    assert_eq!(
+        with("3", "1", 12, "2"),
+        Vec::<String>::new(),
+        "child in conflict with the law, 12"
+    );
+    assert_eq!(
+        with("3", "1", 18, "2"),
+        ["ppks_age_range"],
+        "… 18 is an adult"
+    );
+    let elderly = |age| {
+        let mut r = with("8", "3", age, "2");
+        r.retain(|rule| rule != "required"); // an adult needs no caregiver name, a child would
+        r
+    };
+    assert_eq!(elderly(60), Vec::<String>::new());
+    assert_eq!(elderly(59), ["ppks_age_range"]);
+    assert_eq!(
+        with("23", "7", 30, "2"),
+        Vec::<String>::new(),
+        "vulnerable woman"
+    );
+    assert_eq!(with("23", "7", 30, "1"), ["ppks_sex"], "only women");
+}
+
+#[test]
+fn nik_mismatch_with_the_stated_birth_date_is_only_a_warning() {
+    let mut g = Generator::new(51);
+    let (doc, expected) = g.broken(Rule::NikBirthDate);
+    assert_eq!(expected.level, Level::Warning);
+    assert_eq!(errors(&doc), vec![]);
+    let visit_date = NaiveDate::from_ymd_opt(2026, 3, 16);
+    assert_eq!(Some(doc.visit_date), visit_date);
+}
+
+#[test]
+fn prefill_values_parse_as_typed_input_into_the_visits_answers() {
+    // The App turns a prefill string into an answer the way it turns typed input into one.
+    let form = dtsen().form();
+    let mut g = Generator::new(61);
+    for a in g.assignments("17.71", 10).unwrap_or_else(|e| panic!("{e}")) {
+        let doc = g
+            .visit_for(&a, Outcome::Found)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let session = dtsen()
+            .session(Answers::new(), doc.visit_date)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for f in fields_of(form) {
+            let Some(text) = f.prefill.as_deref().and_then(|k| a.prefill.get(k)) else {
+                continue;
+            };
+            let parsed = session
+                .parse_input(&f.id, text)
+                .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", f.id));
+            assert_eq!(Some(&parsed), doc.answers.get(&f.id), "{}", f.id);
+        }
+    }
+}
+
+#[test]
+fn the_village_must_lie_in_the_assigned_area() {
+    let mut g = Generator::new(62);
+    let (mut doc, _) = g.clean_standard();
+    doc.answers.insert("work_area".into(), json!("35.77"));
+    let found = findings(&doc);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].path.as_str(), found[0].level),
+        ("region", Level::Error)
+    );
+    // A new case without an assigned area may be anywhere.
+    doc.answers.remove("work_area");
+    assert_eq!(findings(&doc), vec![]);
+}
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+    use tepat_form::{RegionLevel, region};
+
+    fn regencies() -> &'static [region::Region] {
+        region::regions().list(RegionLevel::Regency)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Any seed, any regency of Indonesia: the household is valid (warnings only with a note).
+        #[test]
+        fn any_seed_anywhere_gives_a_valid_household(seed in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            let regency = pick.get(regencies()).code;
+            let mut g = Generator::new(seed);
+            let doc = g.household(regency).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for f in findings(&doc) {
+                prop_assert_ne!(f.level, Level::Error, "{:?}", f);
+                prop_assert!(doc.warning_notes.contains_key(&f.path), "{:?}", f);
+            }
+            let ppks_case = g.ppks_case(regency).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(findings(&ppks_case), vec![]);
+        }
+
+        /// Any seed, any rule: breaking it raises exactly its finding.
+        #[test]
+        fn any_seed_any_rule_raises_exactly_its_finding(seed in any::<u64>(), pick in any::<prop::sample::Index>()) {
+            let rule = *pick.get(&Rule::ALL);
+            let mut g = Generator::new(seed);
+            let (doc, expected) = g.broken(rule);
+            let got: Vec<(String, Level, String)> =
+                findings(&doc).into_iter().map(|f| (f.rule, f.level, f.path)).collect();
+            prop_assert_eq!(got, vec![(expected.rule.to_string(), expected.level, expected.path)]);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+use super::*;
+use crate::SyncRequest;
+use serde_json::json;
+
+fn limits() -> BodyLimits {
+    BodyLimits {
+        max_visits: 2,
+        max_answers: 20,
+        max_text_chars: 10,
+        max_list_items: 3,
+        max_depth: 3,
+        max_notes: 2,
+        max_key_chars: 12,
+    }
+}
+
+fn visit(answers: Value) -> Value {
+    json!({
+        "visit_id": "00000000-0000-0000-0000-000000000000",
+        "revision": 1,
+        "form_id": "f",
+        "form_version": 1,
+        "visit_date": "2026-11-23",
+        "answers": answers,
+        "device_times": {"started_at": "2026-11-23T00:00:00Z", "finalised_at": null, "device_seq": 1}
+    })
+}
+
+fn batch(visits: Vec<Value>) -> String {
+    json!({
+        "protocol": 1,
+        "device_id": "d",
+        "batch_id": "00000000-0000-0000-0000-000000000000",
+        "cursor": 0,
+        "visits": visits
+    })
+    .to_string()
+}
+
+/// Parses a sync body under `limits()`: the request, or the refusal (with the path serde_path_to_error names).
+fn parse(body: &str) -> Result<SyncRequest, (Option<Refusal>, String)> {
+    let (result, refusal) = parse_within(limits(), || {
+        let mut de = serde_json::Deserializer::from_str(body);
+        serde_path_to_error::deserialize::<_, Object<SyncRequest>>(&mut de)
+    });
+    result
+        .map(|Object(r)| r)
+        .map_err(|e| (refusal, e.path().to_string()))
+}
+
+fn refused(body: &str) -> (RefusalKind, Option<u64>, String) {
+    match parse(body) {
+        Ok(_) => panic!("accepted: {body}"),
+        Err((Some(r), path)) => (r.kind, r.limit, path),
+        Err((None, path)) => panic!("refused without a limit at {path}"),
+    }
+}
+
+#[test]
+fn a_body_within_the_limits_is_taken() {
+    let answers = json!({"name": "Siti\nAni", "members": [{"age": 3, "gps": {"lat": 1.5}}], "codes": ["1", "2"]});
+    let req = parse(&batch(vec![visit(answers.clone())])).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        req.visits[0].answers,
+        *answers.as_object().unwrap_or(&Map::new())
+    );
+}
+
+#[test]
+fn visits_past_the_limit_are_refused() {
+    let v = visit(json!({}));
+    let (kind, limit, path) = refused(&batch(vec![v.clone(), v.clone(), v]));
+    assert_eq!(
+        (kind, limit, path.as_str()),
+        (RefusalKind::TooManyVisits, Some(2), "visits")
+    );
+}
+
+#[test]
+fn long_text_is_refused_naming_its_path() {
+    let (kind, limit, path) = refused(&batch(vec![visit(json!({"name": "x".repeat(11)}))]));
+    assert_eq!((kind, limit), (RefusalKind::TextTooLong, Some(10)));
+    assert_eq!(path, "visits[0].answers.name");
+    // Characters, not bytes: ten four-byte characters fit.
+    assert!(parse(&batch(vec![visit(json!({"name": "😀".repeat(10)}))])).is_ok());
+}
+
+#[test]
+fn long_lists_are_refused_after_one_item_past_the_limit() {
+    let (kind, limit, path) = refused(&batch(vec![visit(json!({"members": [{}, {}, {}, {}]}))]));
+    assert_eq!((kind, limit), (RefusalKind::ListTooLong, Some(3)));
+    assert_eq!(path, "visits[0].answers.members");
+    // The fifth member is malformed JSON: refused for the limit before it is reached.
+    let body = batch(vec![visit(json!({}))]).replace(
+        "\"answers\":{}",
+        "\"answers\":{\"members\":[{},{},{},{},{,]}",
+    );
+    assert_eq!(refused(&body).0, RefusalKind::ListTooLong);
+}
+
+#[test]
+fn answers_are_counted_across_members() {
+    let members: Vec<Value> = (0..3)
+        .map(|_| json!({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6}))
+        .collect();
+    let (kind, limit, _) = refused(&batch(vec![visit(json!({"members": members}))]));
+    assert_eq!((kind, limit), (RefusalKind::TooManyAnswers, Some(20)));
+    // The budget is per visit: two visits of 15 answers each pass.
+    let fifteen: Map<String, Value> = (0..15).map(|i| (format!("f{i}"), json!(i))).collect();
+    let v = visit(Value::Object(fifteen));
+    assert!(parse(&batch(vec![v.clone(), v])).is_ok());
+}
+
+#[test]
+fn nesting_past_the_limit_is_refused() {
+    assert!(parse(&batch(vec![visit(json!({"m": [{"gps": {"lat": 1}}]}))])).is_ok());
+    let (kind, limit, path) = refused(&batch(vec![visit(json!({"m": [{"gps": {"lat": [1]}}]}))]));
+    assert_eq!((kind, limit), (RefusalKind::TooDeep, Some(3)));
+    assert_eq!(path, "visits[0].answers.m[0].gps.lat");
+}
+
+#[test]
+fn control_and_direction_characters_are_refused_in_answers_notes_and_keys() {
+    for bad in [
+        "a\u{0}b",
+        "a\rb",
+        "a\tb",
+        "\u{202E}abc",
+        "x\u{200F}",
+        "\u{2066}x",
+        "\u{1b}[31m",
+    ] {
+        let (kind, limit, path) = refused(&batch(vec![visit(json!({"name": bad}))]));
+        assert_eq!(
+            (kind, limit, path.as_str()),
+            (RefusalKind::InvalidText, None, "visits[0].answers.name"),
+            "{bad:?}"
+        );
+    }
+    let (kind, _, _) = refused(&batch(vec![visit(json!({"na\u{200E}me": "x"}))]));
+    assert_eq!(kind, RefusalKind::InvalidText);
+    let mut v = visit(json!({}));
+    v["warning_notes"] = json!({"age": "see\u{202A}"});
+    let (kind, _, path) = refused(&batch(vec![v]));
+    assert_eq!(
+        (kind, path.as_str()),
+        (RefusalKind::InvalidText, "visits[0].warning_notes.age")
+    );
+    assert!(text_problem("baris satu\nbaris dua").is_none());
+}
+
+#[test]
+fn notes_are_bounded() {
+    let mut v = visit(json!({}));
+    v["warning_notes"] = json!({"a": "1", "b": "2", "c": "3"});
+    assert_eq!(
+        refused(&batch(vec![v.clone()])).0,
+        RefusalKind::TooManyNotes
+    );
+    v["warning_notes"] = json!({"a": "x".repeat(11)});
+    assert_eq!(refused(&batch(vec![v.clone()])).0, RefusalKind::TextTooLong);
+    v["warning_notes"] = json!({"k".repeat(13): "x"});
+    assert_eq!(refused(&batch(vec![v])).0, RefusalKind::KeyTooLong);
+}
+
+#[test]
+fn structs_are_objects_only() {
+    let body = batch(vec![json!(["00000000-0000-0000-0000-000000000000", 1])]);
+    let err = parse(&body).err();
+    assert!(
+        matches!(&err, Some((None, path)) if path == "visits[0]"),
+        "{err:?}"
+    );
+    let positional: Result<Object<crate::EnrolRequest>, _> =
+        serde_json::from_str(r#"["ABC", "phone"]"#);
+    assert!(positional.is_err());
+}
+
+#[test]
+fn outside_a_scope_nothing_is_bounded() {
+    let members: Vec<Value> = (0..500).map(|_| json!({})).collect();
+    let body = batch(vec![visit(
+        json!({"members": members, "name": "x".repeat(5000), "c": "\u{202E}"}),
+    )]);
+    let req: SyncRequest = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        req.visits[0].answers["members"].as_array().map(Vec::len),
+        Some(500)
+    );
+}
+
+#[test]
+fn the_scope_ends_with_the_parse() {
+    let (_, refusal) = parse_within(limits(), || ());
+    assert!(refusal.is_none());
+    assert!(active_limits().is_none());
+    let caught = std::panic::catch_unwind(|| parse_within(limits(), || panic!("boom")));
+    assert!(caught.is_err());
+    assert!(active_limits().is_none());
+}

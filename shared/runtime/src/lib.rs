@@ -1,0 +1,339 @@
+//! Runs the App: the device store, the clock and sync in Rust; GPS and camera through the shell.
+//!
+//! [`Runtime::dispatch`] may be called from any thread. Store effects run inside it, so when it returns, what
+//! the person did is on disk. A sync round trip runs on a background thread; when its answer has been applied
+//! the shell hears of the new view through [`ShellEffects::view_changed`]. GPS and camera requests go to the
+//! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
+
+mod clock;
+#[cfg(any(test, feature = "testing"))]
+pub mod script;
+mod sync;
+mod transport;
+mod transport_http;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use crux_core::{Core, Request};
+use sha2::{Digest, Sha256};
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use sync::{EnrolError, SyncPolicy, SyncTimer};
+pub use tepat_store::execute as execute_store;
+#[cfg(any(test, feature = "testing"))]
+pub use transport::FakeServer;
+pub use transport::{NoServer, Transport};
+pub use transport_http::{
+    HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats, tls_config,
+};
+
+use tepat_app::{
+    App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
+    SyncOperation, UiEvent, ViewModel,
+};
+use tepat_store::{Durability, Store, StoreError};
+
+/// What the phone (the shell) does for the core.
+pub trait ShellEffects: Send + Sync {
+    /// The core wants a GPS fix for the answer at `path`; answer with [`Runtime::resolve_location`].
+    fn request_location(&self, request_id: u64, path: String);
+    /// The core wants a photo for the answer at `path`; answer with [`Runtime::resolve_photo`].
+    fn request_photo(&self, request_id: u64, path: String);
+    /// The view changed without a dispatch (a sync finished in the background).
+    fn view_changed(&self, view: ViewModel);
+}
+
+/// The shell's answer to a photo request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoResult {
+    /// The photo is in this file; the core hashes it.
+    Taken {
+        file: String,
+    },
+    Cancelled,
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An answer for a GPS/camera request that is not waiting (answered already, or never asked).
+    #[error("no pending request {0}")]
+    UnknownRequest(u64),
+}
+
+/// The core, its store and the requests waiting for the shell.
+struct State {
+    core: Core<App>,
+    store: Store,
+    locations: HashMap<u64, Request<LocationOperation>>,
+    photos: HashMap<u64, Request<CameraOperation>>,
+}
+
+/// Work for outside the lock: shell callbacks and background round trips.
+enum Outside {
+    Location(u64, String),
+    Photo(u64, String),
+    Sync(Request<SyncOperation>),
+    Rendered,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    shell: Arc<dyn ShellEffects>,
+    next_request: AtomicU64,
+    /// Background round trips in flight.
+    busy: Mutex<usize>,
+    idle: Condvar,
+}
+
+/// The running core of one device. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+/// What the runtime needs besides the database.
+pub struct Parts {
+    pub transport: Arc<dyn Transport>,
+    pub clock: Arc<dyn Clock>,
+    pub shell: Arc<dyn ShellEffects>,
+    pub durability: Durability,
+}
+
+impl Runtime {
+    /// Opens the device database at `path` (created on first start) and starts the App.
+    pub fn open(path: &Path, parts: Parts) -> Result<Runtime, RuntimeError> {
+        let store = Store::open(path, parts.durability)?;
+        Ok(Runtime::start(store, parts))
+    }
+
+    /// Starts the App on an already open store.
+    pub fn start(store: Store, parts: Parts) -> Runtime {
+        let state = State {
+            core: Core::new(),
+            store,
+            locations: HashMap::new(),
+            photos: HashMap::new(),
+        };
+        let runtime = Runtime {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                transport: parts.transport,
+                clock: parts.clock,
+                shell: parts.shell,
+                next_request: AtomicU64::new(1),
+                busy: Mutex::new(0),
+                idle: Condvar::new(),
+            }),
+        };
+        runtime.load_token();
+        runtime.dispatch(UiEvent::Start);
+        runtime
+    }
+
+    /// Handles a person's action; returns the view once every store effect it caused is done (durable).
+    pub fn dispatch(&self, event: UiEvent) -> ViewModel {
+        let (view, outside) = {
+            let mut state = self.inner.lock();
+            let effects = state.core.process_event(Event::Ui(event));
+            let outside = self.inner.run(&mut state, effects);
+            (state.core.view(), outside)
+        };
+        self.inner.clone().handle_outside(outside, false);
+        view
+    }
+
+    /// The current view.
+    pub fn view(&self) -> ViewModel {
+        self.inner.lock().core.view()
+    }
+
+    /// The shell's answer to a location request.
+    pub fn resolve_location(
+        &self,
+        request_id: u64,
+        output: LocationOutput,
+    ) -> Result<ViewModel, RuntimeError> {
+        let (view, outside) = {
+            let mut state = self.inner.lock();
+            let mut request = state
+                .locations
+                .remove(&request_id)
+                .ok_or(RuntimeError::UnknownRequest(request_id))?;
+            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            let outside = self.inner.run(&mut state, effects);
+            (state.core.view(), outside)
+        };
+        self.inner.clone().handle_outside(outside, false);
+        Ok(view)
+    }
+
+    /// The shell's answer to a photo request; the file is hashed (SHA-256) here, so the reference is the core's.
+    pub fn resolve_photo(
+        &self,
+        request_id: u64,
+        result: PhotoResult,
+    ) -> Result<ViewModel, RuntimeError> {
+        if !self.inner.lock().photos.contains_key(&request_id) {
+            return Err(RuntimeError::UnknownRequest(request_id));
+        }
+        let output = match result {
+            PhotoResult::Taken { file } => match sha256_of(Path::new(&file)) {
+                Ok(sha256) => CameraOutput::Photo { file, sha256 },
+                Err(e) => CameraOutput::Failed {
+                    reason: format!("{file}: {e}"),
+                },
+            },
+            PhotoResult::Cancelled => CameraOutput::Cancelled,
+            PhotoResult::Failed { reason } => CameraOutput::Failed { reason },
+        };
+        let (view, outside) = {
+            let mut state = self.inner.lock();
+            let mut request = state
+                .photos
+                .remove(&request_id)
+                .ok_or(RuntimeError::UnknownRequest(request_id))?;
+            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            let outside = self.inner.run(&mut state, effects);
+            (state.core.view(), outside)
+        };
+        self.inner.clone().handle_outside(outside, false);
+        Ok(view)
+    }
+
+    /// Makes everything saved so far durable against power loss (call when the app goes to the background).
+    pub fn flush(&self) -> Result<(), RuntimeError> {
+        Ok(self.inner.lock().store.flush()?)
+    }
+
+    /// Waits until no sync round trip is in flight (tests, the terminal shell).
+    pub fn wait_idle(&self) {
+        let mut busy = self
+            .inner
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *busy > 0 {
+            busy = self
+                .inner
+                .idle
+                .wait(busy)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Runs `f` with the store (tests and tools: integrity checks, inspection).
+    pub fn inspect_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.inner.lock().store)
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Performs effects until only shell work and background work are left (returned for after the lock).
+    fn run(&self, state: &mut State, effects: Vec<Effect>) -> Vec<Outside> {
+        let mut queue: VecDeque<Effect> = effects.into();
+        let mut outside = Vec::new();
+        while let Some(effect) = queue.pop_front() {
+            let more = match effect {
+                Effect::Render(_) => {
+                    outside.push(Outside::Rendered);
+                    Vec::new()
+                }
+                Effect::Time(mut request) => state
+                    .core
+                    .resolve(&mut request, self.clock.now())
+                    .unwrap_or_default(),
+                Effect::Store(mut request) => {
+                    let output = tepat_store::execute(&mut state.store, request.operation.clone());
+                    state.core.resolve(&mut request, output).unwrap_or_default()
+                }
+                Effect::Sync(request) => {
+                    outside.push(Outside::Sync(request));
+                    Vec::new()
+                }
+                Effect::Location(request) => {
+                    let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+                    outside.push(Outside::Location(id, request.operation.path.clone()));
+                    state.locations.insert(id, request);
+                    Vec::new()
+                }
+                Effect::Camera(request) => {
+                    let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+                    outside.push(Outside::Photo(id, request.operation.path.clone()));
+                    state.photos.insert(id, request);
+                    Vec::new()
+                }
+            };
+            queue.extend(more);
+        }
+        outside
+    }
+
+    /// Shell callbacks and background round trips, outside the lock (the shell may call back at once).
+    /// `background`: we are on a sync thread, so renders go to the shell as `view_changed`.
+    fn handle_outside(self: Arc<Self>, outside: Vec<Outside>, background: bool) {
+        let mut rendered = false;
+        for work in outside {
+            match work {
+                Outside::Location(id, path) => self.shell.request_location(id, path),
+                Outside::Photo(id, path) => self.shell.request_photo(id, path),
+                Outside::Rendered => rendered = true,
+                Outside::Sync(request) => {
+                    *self.busy.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                    let inner = self.clone();
+                    std::thread::spawn(move || inner.round_trip(request));
+                }
+            }
+        }
+        if rendered && background {
+            let view = self.lock().core.view();
+            self.shell.view_changed(view);
+        }
+    }
+
+    /// One sync round trip on a background thread, then its answer into the core.
+    fn round_trip(self: Arc<Self>, mut request: Request<SyncOperation>) {
+        let output = self.transport.sync(&request.operation.0);
+        let outside = {
+            let mut state = self.lock();
+            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            self.run(&mut state, effects)
+        };
+        self.clone().handle_outside(outside, true);
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        *busy = busy.saturating_sub(1);
+        self.idle.notify_all();
+    }
+}
+
+/// SHA-256 (hex) of a file's bytes.
+pub fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = [0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buffer.get(..n).unwrap_or_default());
+    }
+    Ok(tepat_protocol::hex(&hasher.finalize()))
+}

@@ -1,0 +1,891 @@
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use tepat_protocol::{
+    Answers, ApprovedVisit, Assignment, Changes, Receipt, ReceiptStatus, RejectCode, ReturnedVisit,
+    Role, SyncResponse,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0)
+        .single()
+        .unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+const FORM: &str = r#"{
+  "id": "mini", "version": 1, "title": {"id": "Mini", "en": "Mini"},
+  "choices": {"outcome": [{"value": "1", "label": {"id": "Ditemukan", "en": "Found"}},
+                          {"value": "0", "label": {"id": "Tidak ditemukan", "en": "Not found"}}]},
+  "sections": [{"id": "s1", "title": {"id": "Satu", "en": "One"}, "fields": [
+    {"id": "outcome", "type": "select_one", "choices": "outcome", "label": {"id": "Hasil", "en": "Outcome"}},
+    {"id": "head_name", "type": "text", "prefill": "head_name", "label": {"id": "Nama", "en": "Name"}},
+    {"id": "members", "type": "repeat", "label": {"id": "Anggota", "en": "Members"}, "fields": [
+      {"id": "name", "type": "text", "label": {"id": "Nama", "en": "Name"}},
+      {"id": "photo", "type": "photo", "label": {"id": "Foto", "en": "Photo"}}
+    ]}
+  ]}]
+}"#;
+
+fn form() -> Form {
+    serde_json::from_str(FORM).unwrap()
+}
+
+fn repeats() -> HashSet<String> {
+    repeat_ids(&form())
+}
+
+fn identity() -> Identity {
+    Identity {
+        device_id: "D-1".into(),
+        user_id: "U-7".into(),
+        name: "Rina".into(),
+        role: Role::Enumerator,
+        regions: vec!["17.71".into()],
+    }
+}
+
+fn assignment(id: &str) -> Assignment {
+    Assignment {
+        assignment_id: id.into(),
+        form_id: "mini".into(),
+        form_version: 1,
+        region_code: "17.71.01.1001".into(),
+        label: format!("Keluarga {id}"),
+        prefill: [("head_name".to_string(), "Siti Aminah".to_string())]
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn store() -> Store {
+    let mut store = Store::open_in_memory().unwrap();
+    store.set_identity(&identity(), t0()).unwrap();
+    store.install_form(&form(), t0()).unwrap();
+    store
+        .import_assignments(&[assignment("A-1"), assignment("A-2")], t0())
+        .unwrap();
+    store
+}
+
+fn start(store: &mut Store, assignment_id: &str) -> VisitRecord {
+    let mut answers = Answers::new();
+    answers.insert("head_name".into(), json!("Siti Aminah"));
+    let new = NewVisit {
+        form_id: "mini".into(),
+        form_version: 1,
+        assignment_id: Some(assignment_id.into()),
+        visit_date: day(),
+        answers,
+    };
+    store.start_visit(&new, &repeats(), t0()).unwrap()
+}
+
+fn set(store: &mut Store, visit: &VisitSummary, path: &str, value: Value) {
+    store
+        .save_answers(
+            visit.visit_id,
+            visit.revision,
+            &[(path.to_string(), Some(AnswerRow::Value(value)))],
+            t0(),
+        )
+        .unwrap();
+}
+
+fn finalise(store: &mut Store, visit: &VisitSummary) -> tepat_protocol::VisitDoc {
+    let record = store.visit(visit.visit_id).unwrap();
+    let f = Finalise {
+        visit_id: visit.visit_id,
+        revision: visit.revision,
+        answers: record.answers,
+        notes: record.notes,
+        local_date: day(),
+        outcome: Some("1".into()),
+        revisit: false,
+    };
+    store.finalise(&f, t0() + Duration::minutes(20)).unwrap()
+}
+
+fn respond(
+    request: &tepat_protocol::SyncRequest,
+    status: ReceiptStatus,
+    changes: Changes,
+) -> SyncResponse {
+    SyncResponse {
+        protocol: request.protocol,
+        receipts: request
+            .visits
+            .iter()
+            .map(|v| Receipt {
+                visit_id: v.visit_id,
+                revision: v.revision,
+                status,
+                reject_code: (status == ReceiptStatus::Rejected).then_some(RejectCode::UnknownForm),
+                reason: (status == ReceiptStatus::Rejected)
+                    .then(|| "form not published".to_string()),
+                error_count: 0,
+            })
+            .collect(),
+        changes,
+        next_cursor: request.cursor + 5,
+        more: false,
+        server_time: t0(),
+    }
+}
+
+#[test]
+fn a_fresh_database_opens_with_defaults() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.settings().unwrap(), Settings::default());
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert_eq!(store.today(day()).unwrap(), Today::default());
+    assert_eq!(store.sync_status().unwrap(), SyncStatus::default());
+}
+
+#[test]
+fn settings_persist_across_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tepat.db");
+    {
+        let mut store = Store::open(&path, Durability::Full).unwrap();
+        store.set_language(Lang::En).unwrap();
+        store.set_identity(&identity(), t0()).unwrap();
+    }
+    let store = Store::open(&path, Durability::Balanced).unwrap();
+    assert_eq!(
+        store.settings().unwrap(),
+        Settings {
+            lang: Lang::En,
+            identity: Some(identity())
+        }
+    );
+}
+
+#[test]
+fn form_versions_are_immutable() {
+    let mut store = store();
+    assert_eq!(
+        store.install_form(&form(), t0()).unwrap(),
+        FormInstall::AlreadyInstalled
+    );
+    let mut changed = form();
+    changed.title = tepat_form::Text::new("Lain", "Other");
+    assert_eq!(
+        store.install_form(&changed, t0()),
+        Err(StoreError::FormVersionConflict {
+            form_id: "mini".into(),
+            version: 1
+        })
+    );
+    changed.version = 2;
+    assert_eq!(
+        store.install_form(&changed, t0()).unwrap(),
+        FormInstall::Installed
+    );
+    let versions: Vec<u32> = store.forms().unwrap().iter().map(|f| f.version).collect();
+    assert_eq!(versions, vec![2, 1]);
+    assert_eq!(store.form("mini", 1).unwrap(), form());
+    assert!(matches!(
+        store.form("mini", 9),
+        Err(StoreError::FormNotInstalled { .. })
+    ));
+}
+
+#[test]
+fn assignments_import_idempotently_and_come_back_after_withdrawal() {
+    let mut store = store();
+    let again = store
+        .import_assignments(&[assignment("A-1"), assignment("A-3")], t0())
+        .unwrap();
+    assert_eq!(
+        again,
+        ImportSummary {
+            added: 1,
+            updated: 0,
+            unchanged: 1
+        }
+    );
+    let mut relabelled = assignment("A-1");
+    relabelled.label = "Keluarga baru".into();
+    assert_eq!(
+        store
+            .import_assignments(&[relabelled], t0())
+            .unwrap()
+            .updated,
+        1
+    );
+    assert_eq!(
+        store.assignment("A-1").unwrap().assignment.label,
+        "Keluarga baru"
+    );
+    assert!(matches!(
+        store.assignment("nope"),
+        Err(StoreError::AssignmentNotFound(_))
+    ));
+}
+
+#[test]
+fn a_visit_starts_with_its_prefill_and_every_answer_is_saved_and_audited() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    assert_eq!(visit.state, VisitState::Draft);
+    assert_eq!(visit.revision, 1);
+    assert_eq!(visit.visit_id.get_version_num(), 7);
+    set(&mut store, &visit, "outcome", json!("1"));
+    set(&mut store, &visit, "outcome", json!("0"));
+    let record = store.visit(visit.visit_id).unwrap();
+    assert_eq!(
+        Value::Object(record.answers),
+        json!({"outcome": "0", "head_name": "Siti Aminah"})
+    );
+    let trail: Vec<(String, Option<String>, Option<String>)> = store
+        .audit_of(visit.visit_id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.path.as_deref() == Some("outcome"))
+        .map(|e| (e.kind, e.old, e.new))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            ("answer_set".into(), None, Some("\"1\"".into())),
+            (
+                "answer_set".into(),
+                Some("\"1\"".into()),
+                Some("\"0\"".into())
+            )
+        ]
+    );
+    let events = store.audit_of(visit.visit_id).unwrap();
+    assert!(events.iter().all(|e| e.actor == "U-7"));
+    assert!(events.windows(2).all(|w| w[0].device_seq < w[1].device_seq));
+}
+
+#[test]
+fn a_visit_needs_an_installed_form_and_a_known_assignment() {
+    let mut store = store();
+    let mut new = NewVisit {
+        form_id: "mini".into(),
+        form_version: 1,
+        assignment_id: Some("ghost".into()),
+        visit_date: day(),
+        answers: Answers::new(),
+    };
+    assert!(matches!(
+        store.start_visit(&new, &repeats(), t0()),
+        Err(StoreError::AssignmentNotFound(_))
+    ));
+    new.assignment_id = None;
+    new.form_version = 3;
+    assert!(matches!(
+        store.start_visit(&new, &repeats(), t0()),
+        Err(StoreError::FormNotInstalled { .. })
+    ));
+    assert_eq!(store.today(day()).unwrap().counts.drafts, 0);
+}
+
+#[test]
+fn members_round_trip_through_rows_and_photos_are_referenced() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    let photo = json!({"file": "IMG_1.jpg", "sha256": "ab".repeat(32)});
+    let before = flatten(&store.visit(visit.visit_id).unwrap().answers, &repeats());
+    let mut answers = store.visit(visit.visit_id).unwrap().answers;
+    answers.insert(
+        "members".into(),
+        json!([{"name": "Siti"}, {}, {"name": "Budi", "photo": photo}]),
+    );
+    let changes = diff(&before, &flatten(&answers, &repeats()));
+    store
+        .save_answers(visit.visit_id, 1, &changes, t0())
+        .unwrap();
+    assert_eq!(store.visit(visit.visit_id).unwrap().answers, answers);
+    let photos: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(photos, 1);
+
+    // Removing the first member shifts the others; the photo reference moves with its member.
+    let before = flatten(&answers, &repeats());
+    answers.insert(
+        "members".into(),
+        json!([{}, {"name": "Budi", "photo": photo}]),
+    );
+    store
+        .save_answers(
+            visit.visit_id,
+            1,
+            &diff(&before, &flatten(&answers, &repeats())),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(store.visit(visit.visit_id).unwrap().answers, answers);
+    let path: String = store
+        .conn
+        .query_row("SELECT path FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(path, "members[1].photo");
+}
+
+#[test]
+fn a_bad_path_writes_nothing() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    let changes = vec![
+        ("outcome".to_string(), Some(AnswerRow::Value(json!("1")))),
+        (
+            "members[x].name".to_string(),
+            Some(AnswerRow::Value(json!("A"))),
+        ),
+    ];
+    assert_eq!(
+        store.save_answers(visit.visit_id, 1, &changes, t0()),
+        Err(StoreError::BadPath("members[x].name".into()))
+    );
+    assert!(
+        !store
+            .visit(visit.visit_id)
+            .unwrap()
+            .answers
+            .contains_key("outcome")
+    );
+}
+
+#[test]
+fn finalising_writes_state_and_outbox_together_and_freezes_the_visit() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    set(&mut store, &visit, "outcome", json!("1"));
+    store
+        .set_warning_note(
+            visit.visit_id,
+            1,
+            "head_name",
+            Some("Nama di KK berbeda"),
+            t0(),
+        )
+        .unwrap();
+    let doc = finalise(&mut store, &visit);
+    assert_eq!(
+        doc.warning_notes.get("head_name").map(String::as_str),
+        Some("Nama di KK berbeda")
+    );
+    assert_eq!(
+        doc.device_times.finalised_at,
+        Some(t0() + Duration::minutes(20))
+    );
+    assert!(doc.device_times.device_seq > visit.started_seq);
+    let summary = store.visit_summary(visit.visit_id).unwrap();
+    assert_eq!(summary.state, VisitState::Final);
+    assert_eq!(summary.finalised_date, Some(day()));
+    let outbox = store.outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].content_hash, doc.content_hash());
+    assert_eq!(store.outbox_doc(visit.visit_id, 1).unwrap(), doc);
+
+    // Frozen: no answers, notes or second finalise.
+    let frozen = store.save_answers(visit.visit_id, 1, &[("outcome".into(), None)], t0());
+    assert!(
+        matches!(
+            frozen,
+            Err(StoreError::WrongState {
+                state: VisitState::Final,
+                ..
+            })
+        ),
+        "{frozen:?}"
+    );
+    assert!(
+        store
+            .set_warning_note(visit.visit_id, 1, "x", Some("y"), t0())
+            .is_err()
+    );
+    let f = Finalise {
+        visit_id: visit.visit_id,
+        revision: 1,
+        answers: Answers::new(),
+        notes: BTreeMap::new(),
+        local_date: day(),
+        outcome: None,
+        revisit: false,
+    };
+    assert!(store.finalise(&f, t0()).is_err());
+    assert_eq!(store.outbox().unwrap().len(), 1);
+
+    let counts = store.today(day()).unwrap().counts;
+    assert_eq!(
+        counts,
+        TodayCounts {
+            done_today: 1,
+            drafts: 0,
+            in_outbox: 1,
+            returned: 0,
+            revisits: 0
+        }
+    );
+}
+
+#[test]
+fn a_final_visit_never_uploaded_can_be_edited_again() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    finalise(&mut store, &visit);
+    store.unfinalise(visit.visit_id, 1, t0()).unwrap();
+    assert_eq!(
+        store.visit_summary(visit.visit_id).unwrap().state,
+        VisitState::Draft
+    );
+    assert!(store.outbox().unwrap().is_empty());
+    finalise(&mut store, &visit);
+    store.prepare_sync(10, t0()).unwrap();
+    assert!(matches!(
+        store.unfinalise(visit.visit_id, 1, t0()),
+        Err(StoreError::WrongState { .. })
+    ));
+}
+
+#[test]
+fn audit_events_cannot_be_changed_or_deleted() {
+    let store = store();
+    let update = store.conn.execute("UPDATE audit SET actor = 'mallory'", []);
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = store.conn.execute("DELETE FROM audit", []);
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+}
+
+#[test]
+fn syncing_needs_enrolment() {
+    let mut store = Store::open_in_memory().unwrap();
+    assert_eq!(store.prepare_sync(10, t0()), Err(StoreError::NotEnrolled));
+}
+
+#[test]
+fn receipts_take_visits_out_of_the_outbox_and_nothing_else_does() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let b = start(&mut store, "A-2").summary;
+    finalise(&mut store, &a);
+    finalise(&mut store, &b);
+    let request = store.prepare_sync(1, t0()).unwrap();
+    assert_eq!(request.visits.len(), 1);
+    assert_eq!(request.device_id, "D-1");
+    assert_eq!(
+        store.visit_summary(a.visit_id).unwrap().state,
+        VisitState::Sent
+    );
+
+    // The answer never came: the same batch goes again, same id, same visits.
+    store
+        .record_sync_failure("offline", "no route to host", t0())
+        .unwrap();
+    let again = store.prepare_sync(10, t0()).unwrap();
+    assert_eq!(again.batch_id, request.batch_id);
+    assert_eq!(again.visits, request.visits);
+    let status = store.sync_status().unwrap();
+    assert_eq!(
+        (status.outbox, status.last_error_code.as_deref()),
+        (2, Some("offline"))
+    );
+
+    let applied = store
+        .apply_sync(
+            &again,
+            &respond(&again, ReceiptStatus::Accepted, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.accepted, 1);
+    assert_eq!(
+        store.visit_summary(a.visit_id).unwrap().state,
+        VisitState::Accepted
+    );
+    let status = store.sync_status().unwrap();
+    assert_eq!(
+        (status.outbox, status.cursor, status.last_error_code),
+        (1, 5, None)
+    );
+    assert_eq!(status.last_success_at, Some(t0()));
+
+    // The next batch is new and holds the other visit; a duplicate receipt is a success too.
+    let next = store.prepare_sync(10, t0()).unwrap();
+    assert_ne!(next.batch_id, request.batch_id);
+    assert_eq!(next.cursor, 5);
+    assert_eq!(
+        next.visits.iter().map(|v| v.visit_id).collect::<Vec<_>>(),
+        vec![b.visit_id]
+    );
+    store
+        .apply_sync(
+            &next,
+            &respond(&next, ReceiptStatus::Duplicate, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+    assert!(store.outbox().unwrap().is_empty());
+
+    // An empty request still pulls changes.
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    assert!(pull.visits.is_empty());
+}
+
+#[test]
+fn a_rejected_visit_stays_in_the_outbox_held_with_its_reason() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    finalise(&mut store, &a);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let applied = store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Rejected, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.rejected, 1);
+    let summary = store.visit_summary(a.visit_id).unwrap();
+    assert_eq!(summary.state, VisitState::Final);
+    assert_eq!(
+        summary.reject_reason.as_deref(),
+        Some("unknown_form: form not published")
+    );
+    assert_eq!(store.sync_status().unwrap().held, 1);
+    assert!(store.prepare_sync(10, t0()).unwrap().visits.is_empty());
+}
+
+#[test]
+fn a_receipt_for_a_visit_not_sent_changes_nothing() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    finalise(&mut store, &a);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let mut response = respond(&request, ReceiptStatus::Accepted, Changes::default());
+    response.receipts[0].revision = 2;
+    let applied = store.apply_sync(&request, &response, t0()).unwrap();
+    assert_eq!(applied.problems.len(), 1);
+    assert_eq!(store.outbox().unwrap().len(), 1);
+}
+
+#[test]
+fn returned_visits_reopen_as_the_next_revision_and_approvals_land() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    set(&mut store, &a, "outcome", json!("1"));
+    let doc = finalise(&mut store, &a);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Accepted, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+
+    let returned = ReturnedVisit {
+        visit: doc.clone(),
+        comment: "Foto rumah buram".into(),
+        reviewer: "korkab".into(),
+        returned_at: t0() + Duration::hours(3),
+        field: None,
+    };
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    let applied = store
+        .apply_sync(
+            &pull,
+            &respond(&pull, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.returned, 1);
+    let summary = store.visit_summary(a.visit_id).unwrap();
+    assert_eq!(
+        (summary.state, summary.supervisor_comment.as_deref()),
+        (VisitState::Returned, Some("Foto rumah buram"))
+    );
+    assert_eq!(store.today(day()).unwrap().counts.returned, 1);
+
+    let reopened = store
+        .reopen_returned(a.visit_id, 1, t0() + Duration::hours(4))
+        .unwrap();
+    assert_eq!(
+        (reopened.summary.revision, reopened.summary.state),
+        (2, VisitState::Draft)
+    );
+    assert_eq!(
+        reopened.summary.supervisor_comment.as_deref(),
+        Some("Foto rumah buram")
+    );
+    assert_eq!(reopened.answers.get("outcome"), Some(&json!("1")));
+    assert_eq!(store.today(day()).unwrap().counts.returned, 1);
+    assert!(matches!(
+        store.save_answers(a.visit_id, 1, &[], t0()),
+        Err(StoreError::StaleRevision { .. })
+    ));
+
+    let doc2 = finalise(&mut store, &reopened.summary);
+    assert_eq!(doc2.revision, 2);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let changes = Changes {
+        approved: vec![ApprovedVisit {
+            visit_id: a.visit_id,
+            revision: 2,
+        }],
+        ..Changes::default()
+    };
+    let applied = store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.approved, 1);
+    assert_eq!(
+        store.visit_summary(a.visit_id).unwrap().state,
+        VisitState::Approved
+    );
+    let kinds: Vec<String> = store
+        .audit_of(a.visit_id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for kind in [
+        "visit_started",
+        "finalised",
+        "sent",
+        "receipt_accepted",
+        "returned",
+        "reopened",
+        "approved",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+}
+
+#[test]
+fn a_returned_visit_this_device_never_had_is_taken_from_the_document() {
+    let mut source = store();
+    let a = start(&mut source, "A-1").summary;
+    set(&mut source, &a, "members", json!(null));
+    let mut answers = source.visit(a.visit_id).unwrap().answers;
+    answers.insert(
+        "members".into(),
+        json!([{"name": "Siti", "photo": {"file": "f.jpg", "sha256": "cd".repeat(32)}}]),
+    );
+    let doc = tepat_protocol::VisitDoc {
+        answers: answers.clone(),
+        ..finalise(&mut source, &a)
+    };
+
+    let mut store = store();
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    let returned = ReturnedVisit {
+        visit: doc,
+        comment: "NIK salah".into(),
+        reviewer: "korkab".into(),
+        returned_at: t0(),
+        field: None,
+    };
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &pull,
+            &respond(&pull, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    let record = store.visit(a.visit_id).unwrap();
+    assert_eq!(record.summary.state, VisitState::Returned);
+    assert_eq!(record.answers, answers);
+    let photos: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(photos, 1);
+    let today = store.today(day()).unwrap();
+    assert_eq!(
+        today.items[0].latest.as_ref().map(|v| v.visit_id),
+        Some(a.visit_id)
+    );
+}
+
+#[test]
+fn withdrawn_assignments_keep_their_drafts_and_say_so() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    let changes = Changes {
+        withdrawn: vec!["A-1".into(), "A-2".into()],
+        assignments: vec![assignment("A-9")],
+        ..Changes::default()
+    };
+    let applied = store
+        .apply_sync(
+            &pull,
+            &respond(&pull, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            applied.assignments_withdrawn,
+            applied.withdrawn_with_draft,
+            applied.assignments_added
+        ),
+        (2, 1, 1)
+    );
+    let today = store.today(day()).unwrap();
+    let listed: Vec<(&str, bool)> = today
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.assignment.assignment.assignment_id.as_str(),
+                i.assignment.withdrawn,
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![("A-1", true), ("A-9", false)]);
+    assert_eq!(
+        store.visit_summary(a.visit_id).unwrap().state,
+        VisitState::Draft
+    );
+}
+
+#[test]
+fn today_counts_drafts_outbox_and_revisits() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let record = store.visit(a.visit_id).unwrap();
+    let f = Finalise {
+        visit_id: a.visit_id,
+        revision: 1,
+        answers: record.answers,
+        notes: BTreeMap::new(),
+        local_date: day(),
+        outcome: Some("0".into()),
+        revisit: true,
+    };
+    store.finalise(&f, t0()).unwrap();
+    start(&mut store, "A-2");
+    let case = NewVisit {
+        form_id: "mini".into(),
+        form_version: 1,
+        assignment_id: None,
+        visit_date: day(),
+        answers: Answers::new(),
+    };
+    store.start_visit(&case, &repeats(), t0()).unwrap();
+    let today = store.today(day()).unwrap();
+    assert_eq!(
+        today.counts,
+        TodayCounts {
+            done_today: 1,
+            drafts: 2,
+            in_outbox: 1,
+            returned: 0,
+            revisits: 1
+        }
+    );
+    assert_eq!(today.cases.len(), 1);
+    assert_eq!(today.items.len(), 2);
+    // Tomorrow nothing is done yet.
+    assert_eq!(
+        store
+            .today(day().succ_opt().unwrap())
+            .unwrap()
+            .counts
+            .done_today,
+        0
+    );
+}
+
+#[test]
+fn a_version_1_database_upgrades_with_its_data_and_photo_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO settings (key, value) VALUES ('lang', 'en');
+             INSERT INTO forms (form_id, version, definition, installed_at) VALUES ('mini', 1, '{}', 'x');
+             INSERT INTO visits (visit_id, form_id, form_version, revision, state, visit_date, started_at, started_seq)
+                 VALUES ('0190a0a0-0000-7000-8000-000000000001', 'mini', 1, 1, 'draft', '2026-11-20',
+                         '2026-11-20T01:00:00.000000Z', 1);
+             INSERT INTO answers (visit_id, path, kind, value) VALUES
+                 ('0190a0a0-0000-7000-8000-000000000001', 'members', 1, '1'),
+                 ('0190a0a0-0000-7000-8000-000000000001', 'members[0].photo', 0,
+                  '{{\"file\":\"a.jpg\",\"sha256\":\"{}\"}}'),
+                 ('0190a0a0-0000-7000-8000-000000000001', 'outcome', 0, '\"1\"');",
+            FORM.replace('\'', "''"),
+            "ef".repeat(32)
+        ))
+        .unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+    }
+    let store = Store::open(&path, Durability::Full).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(store.settings().unwrap().lang, Lang::En);
+    let id = uuid::Uuid::parse_str("0190a0a0-0000-7000-8000-000000000001").unwrap();
+    let record = store.visit(id).unwrap();
+    assert_eq!(record.answers.get("outcome"), Some(&json!("1")));
+    let photo: (String, String) = store
+        .conn
+        .query_row("SELECT path, file FROM photos", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(photo, ("members[0].photo".to_string(), "a.jpg".to_string()));
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn batches_are_bounded_by_bytes_and_a_large_visit_still_goes_alone() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let b = start(&mut store, "A-2").summary;
+    let doc_a = finalise(&mut store, &a);
+    let doc_b = finalise(&mut store, &b);
+    let size = |d: &tepat_protocol::VisitDoc| serde_json::to_string(d).unwrap().len();
+    // Room for the first document only: one batch each.
+    let first = store
+        .prepare_batch(10, size(&doc_a) + size(&doc_b) - 1, t0())
+        .unwrap();
+    assert_eq!(first.visits.len(), 1);
+    let applied = store
+        .apply_sync(
+            &first,
+            &respond(&first, ReceiptStatus::Accepted, Changes::default()),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(applied.accepted, 1);
+    // A limit below one document still sends that document.
+    let second = store.prepare_batch(10, 1, t0()).unwrap();
+    assert_eq!(second.visits.len(), 1);
+    assert_ne!(second.visits[0].visit_id, first.visits[0].visit_id);
+    let both = [first.visits[0].visit_id, second.visits[0].visit_id];
+    assert!(both.contains(&doc_a.visit_id) && both.contains(&doc_b.visit_id));
+}

@@ -1,0 +1,371 @@
+//! Seeded synthetic households: realistic filled visits for tests, the demo and benchmarks.
+//!
+//! Everything comes from one seeded [`StdRng`]: the same seed and the same calls give the same visits, byte for
+//! byte. Region codes are real (the embedded Kemendagri list); NIKs encode each person's birth date and sex and
+//! usually the district of the address (sometimes another district, where the person was first registered);
+//! No. KK numbers start with the family's district; rosters, housing, assets and programmes are drawn to agree
+//! with each other and with every rule of the DTSEN form (see [`family`] and [`visit`]).
+//!
+//! - [`Generator::household`]: a valid ground-check visit (outcome drawn from a field-like mix);
+//! - [`Generator::demo_day`]: a day's visits for the demo, mostly found, some not found or moved, one refused;
+//! - [`Generator::assignments`] / [`Generator::visit_for`]: assignments with prefill, and their visits;
+//! - [`Generator::broken`]: a visit with one §4 rule broken and the finding it must produce ([`Rule`]);
+//! - [`Generator::ppks_case`]: a PPKS asesmen.
+
+pub mod family;
+pub mod geo;
+pub mod names;
+mod ppks;
+mod rules;
+pub mod visit;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+pub use family::{Family, Person, Variety};
+pub use rules::{Expected, Rule};
+pub use visit::Outcome;
+
+use tepat_form::region;
+use tepat_protocol::{Assignment, DeviceTimes, VisitDoc};
+
+/// The form ids and versions the generator fills.
+pub const DTSEN_FORM: (&str, u32) = ("dtsen_groundcheck", 1);
+pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 1);
+
+/// The default region: Kota Bengkulu.
+pub const DEFAULT_REGION: &str = "17.71";
+
+/// Why the generator cannot do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SynthError {
+    #[error("region code {0:?} is not in the Kemendagri list")]
+    UnknownRegion(String),
+    #[error("assignment {0:?} was not made by this generator")]
+    UnknownAssignment(String),
+}
+
+/// A deterministic source of synthetic visits.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    rng: StdRng,
+    visit_date: NaiveDate,
+    /// Visits made so far: orders device times and makes file names unique.
+    seq: u64,
+    /// Families behind the assignments made, by assignment id.
+    families: BTreeMap<String, (Family, String)>,
+}
+
+impl Generator {
+    /// A generator for `seed`, visiting on [`Generator::default_visit_date`].
+    pub fn new(seed: u64) -> Self {
+        Generator {
+            rng: StdRng::seed_from_u64(seed),
+            visit_date: Self::default_visit_date(),
+            seq: 0,
+            families: BTreeMap::new(),
+        }
+    }
+
+    /// 16 March 2026: a ground-check month, as in 2025's national round.
+    pub fn default_visit_date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 16).unwrap_or_default()
+    }
+
+    /// The same generator visiting on another day (ages and `today()` follow it).
+    pub fn with_visit_date(mut self, date: NaiveDate) -> Self {
+        self.visit_date = date;
+        self
+    }
+
+    pub fn visit_date(&self) -> NaiveDate {
+        self.visit_date
+    }
+
+    fn village(&mut self, region: &str) -> Result<String, SynthError> {
+        family::pick_village(&mut self.rng, region)
+            .ok_or_else(|| SynthError::UnknownRegion(region.to_string()))
+    }
+
+    /// A family living in a village under `region` (any level).
+    pub fn family(&mut self, region: &str, variety: Variety) -> Result<Family, SynthError> {
+        let village = self.village(region)?;
+        Ok(family::random_family(
+            &mut self.rng,
+            &village,
+            self.visit_date,
+            variety,
+        ))
+    }
+
+    /// A valid ground-check visit in `region`; the outcome is drawn from a field-like mix (mostly found).
+    pub fn household(&mut self, region: &str) -> Result<VisitDoc, SynthError> {
+        let outcome = visit::weighted(
+            &mut self.rng,
+            &[
+                (Outcome::Found, 850),
+                (Outcome::NotFound, 50),
+                (Outcome::Moved, 30),
+                (Outcome::NotReachable, 30),
+                (Outcome::Refused, 20),
+                (Outcome::Died, 10),
+                (Outcome::NotEligible, 10),
+            ],
+        );
+        self.household_with(region, outcome)
+    }
+
+    /// A valid ground-check visit in `region` with the given outcome.
+    pub fn household_with(
+        &mut self,
+        region: &str,
+        outcome: Outcome,
+    ) -> Result<VisitDoc, SynthError> {
+        let family = self.family(region, Variety::Field)?;
+        let work_area = regency_of(region);
+        Ok(self.visit(&family, outcome, None, &work_area))
+    }
+
+    /// `n` visits of one enumerator's day: mostly found, about one in twelve not found, one moved, one
+    /// not reachable, and exactly one refused (for `n` ≥ 4), in a random order.
+    pub fn demo_day(&mut self, region: &str, n: usize) -> Result<Vec<VisitDoc>, SynthError> {
+        let mut outcomes = vec![Outcome::Found; n];
+        let special = [
+            Outcome::Refused,
+            Outcome::NotFound,
+            Outcome::Moved,
+            Outcome::NotReachable,
+        ];
+        let count = match n {
+            0..4 => 0,
+            4..8 => 1,
+            8..12 => 3,
+            _ => 4,
+        };
+        for (slot, outcome) in outcomes.iter_mut().zip(special.iter().take(count)) {
+            *slot = *outcome;
+        }
+        outcomes.shuffle(&mut self.rng);
+        outcomes
+            .into_iter()
+            .map(|o| self.household_with(region, o))
+            .collect()
+    }
+
+    /// The visit of `family` with `outcome`, for an assignment or (None) a household found without one.
+    pub fn visit(
+        &mut self,
+        family: &Family,
+        outcome: Outcome,
+        assignment_id: Option<&str>,
+        work_area: &str,
+    ) -> VisitDoc {
+        let (visit_id, times) = self.identity_and_times();
+        let key = visit_id.to_string();
+        let on = self.visit_date;
+        let (answers, notes) = if outcome == Outcome::Found {
+            let filled = visit::found(&mut self.rng, family, on, &key, work_area);
+            (filled.answers, filled.notes)
+        } else {
+            (
+                visit::not_found(&mut self.rng, family, outcome, on),
+                BTreeMap::new(),
+            )
+        };
+        VisitDoc {
+            visit_id,
+            revision: 1,
+            form_id: DTSEN_FORM.0.to_string(),
+            form_version: DTSEN_FORM.1,
+            assignment_id: assignment_id.map(str::to_string),
+            visit_date: on,
+            answers,
+            warning_notes: notes,
+            device_times: times,
+        }
+    }
+
+    /// `n` assignments of households in villages under `region`, with the prefill the form's `prefill` keys read.
+    /// The families stay with the generator, so [`Generator::visit_for`] can fill their visits.
+    pub fn assignments(&mut self, region: &str, n: usize) -> Result<Vec<Assignment>, SynthError> {
+        let work_area = regency_of(region);
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let family = self.family(region, Variety::Field)?;
+            let id = format!(
+                "GC-{}-{:05}",
+                family.village.replace('.', ""),
+                self.families.len() + 1
+            );
+            let assignment = assignment_for(&id, &family, &work_area);
+            self.families.insert(id, (family, work_area.clone()));
+            out.push(assignment);
+        }
+        Ok(out)
+    }
+
+    /// The visit of an assignment this generator made.
+    pub fn visit_for(
+        &mut self,
+        assignment: &Assignment,
+        outcome: Outcome,
+    ) -> Result<VisitDoc, SynthError> {
+        let (family, work_area) = self
+            .families
+            .get(&assignment.assignment_id)
+            .cloned()
+            .ok_or_else(|| SynthError::UnknownAssignment(assignment.assignment_id.clone()))?;
+        Ok(self.visit(
+            &family,
+            outcome,
+            Some(&assignment.assignment_id),
+            &work_area,
+        ))
+    }
+
+    /// A found household in Kota Bengkulu with exactly one rule broken, and the finding that must follow.
+    /// Without the break the household has no finding at all.
+    pub fn broken(&mut self, rule: Rule) -> (VisitDoc, Expected) {
+        if rule == Rule::PpksAgeRange {
+            // An abandoned child of 8 (type 2), recorded as an abandoned toddler.
+            let mut doc = self.ppks_of(ppks::TYPES.get(1), 8, DEFAULT_REGION);
+            let expected = rules::break_ppks_age_range(&mut doc.answers);
+            return (doc, expected);
+        }
+        let (doc, family) = self.clean_standard();
+        let mut doc = doc;
+        let expected = rules::break_rule(
+            rule,
+            &mut doc.answers,
+            &mut self.rng,
+            &family,
+            self.visit_date,
+        );
+        (doc, expected)
+    }
+
+    /// The unbroken household [`Generator::broken`] starts from (no finding at all).
+    pub fn clean_standard(&mut self) -> (VisitDoc, Family) {
+        let village = self
+            .village(DEFAULT_REGION)
+            .unwrap_or_else(|_| "17.71.01.1001".to_string());
+        let family = family::standard_family(&mut self.rng, &village, self.visit_date);
+        let mut doc = self.visit(&family, Outcome::Found, None, DEFAULT_REGION);
+        rules::tidy(&mut doc.answers, &mut self.rng, &family.village);
+        (doc, family)
+    }
+
+    /// A PPKS asesmen of a person living under `region` (a new case, no assignment).
+    pub fn ppks_case(&mut self, region: &str) -> Result<VisitDoc, SynthError> {
+        region::regions()
+            .get(region)
+            .ok_or_else(|| SynthError::UnknownRegion(region.to_string()))?;
+        let kind = ppks::pick_type(&mut self.rng);
+        let age = self.rng.random_range(kind.ages.0..=kind.ages.1);
+        Ok(self.ppks_of(Some(kind), age, region))
+    }
+
+    fn ppks_of(&mut self, kind: Option<&ppks::PpksType>, age: i32, region: &str) -> VisitDoc {
+        let kind = kind.unwrap_or(&ppks::TYPES[0]);
+        let village = self
+            .village(region)
+            .unwrap_or_else(|_| "17.71.01.1001".to_string());
+        let (visit_id, times) = self.identity_and_times();
+        let answers = ppks::case(
+            &mut self.rng,
+            kind,
+            age,
+            &village,
+            &regency_of(region),
+            self.visit_date,
+            &visit_id.to_string(),
+        );
+        VisitDoc {
+            visit_id,
+            revision: 1,
+            form_id: PPKS_FORM.0.to_string(),
+            form_version: PPKS_FORM.1,
+            assignment_id: None,
+            visit_date: self.visit_date,
+            answers,
+            warning_notes: BTreeMap::new(),
+            device_times: times,
+        }
+    }
+
+    /// A UUIDv7 from the generator's stream (time = the visit's start) and the device times of the visit.
+    fn identity_and_times(&mut self) -> (Uuid, DeviceTimes) {
+        self.seq += 1;
+        // Visits from 08:00 WIB (01:00 UTC), one every ~35 minutes.
+        let start = self
+            .visit_date
+            .and_hms_opt(1, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            + Duration::minutes(35 * ((self.seq - 1) % 16) as i64)
+            + Duration::seconds(self.rng.random_range(0..600));
+        let millis = u64::try_from(start.timestamp_millis()).unwrap_or(0);
+        let random: [u8; 10] = self.rng.random();
+        let id = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+        let finalised: DateTime<Utc> = start + Duration::minutes(self.rng.random_range(12..35));
+        (
+            id,
+            DeviceTimes {
+                started_at: start,
+                finalised_at: Some(finalised),
+                device_seq: self.seq,
+            },
+        )
+    }
+}
+
+/// The regency (`PP.KK`) of a code, or the code itself when it is a province.
+fn regency_of(code: &str) -> String {
+    code.get(..5).unwrap_or(code).to_string()
+}
+
+fn assignment_for(id: &str, family: &Family, work_area: &str) -> Assignment {
+    let head = family.head();
+    let mut prefill = BTreeMap::new();
+    if let Some(head) = head {
+        prefill.insert("head_name".to_string(), head.name.clone());
+        if let Some(nik) = &head.nik {
+            prefill.insert("head_nik".to_string(), nik.clone());
+        }
+    }
+    prefill.insert("kk_number".to_string(), family.kk_number.clone());
+    prefill.insert(
+        "kk_member_count".to_string(),
+        family.kk_member_count.to_string(),
+    );
+    prefill.insert("region_code".to_string(), family.village.clone());
+    prefill.insert("work_area".to_string(), work_area.to_string());
+    prefill.insert("dusun".to_string(), family.dusun.clone());
+    prefill.insert("rt".to_string(), family.rt.clone());
+    prefill.insert("rw".to_string(), family.rw.clone());
+    prefill.insert("address".to_string(), family.street_address.clone());
+    if !family.programmes.is_empty() {
+        prefill.insert("programmes".to_string(), family.programmes.join(" "));
+    }
+    Assignment {
+        assignment_id: id.to_string(),
+        form_id: DTSEN_FORM.0.to_string(),
+        form_version: DTSEN_FORM.1,
+        region_code: family.village.clone(),
+        label: format!(
+            "{} — RT {}/RW {}",
+            head.map(|h| h.name.as_str()).unwrap_or("?"),
+            family.rt,
+            family.rw
+        ),
+        prefill,
+    }
+}
