@@ -5,10 +5,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 
-.PHONY: demo test test-rust test-api lint bench fuzz bindings android check-system
+.PHONY: demo test test-rust test-api lint bench fuzz bindings android check-system console-deps
 
 ## The main job on an embedded default: a server, a field day offline, a flaky sync, a supervisor review.
-## The server is built first, in the open, so the demo itself starts at once (it runs the server binary).
+## The server is built first, in the open, so the demo itself starts at once (it runs the server binary). It ends
+## with the web console's address and a login, and keeps the server up until Enter (at a terminal only;
+## `TEPAT_DEMO_WAIT=0` or a non-terminal stdin does not wait).
 demo:
 	$(CARGO) build -p tepat-server --bin tepat-server
 	$(CARGO) run -q -p tepat-e2e --bin tepat-demo
@@ -16,8 +18,17 @@ demo:
 ## Every test: Rust unit/property/integration/end-to-end tests, then schemathesis against a running server.
 test: test-rust test-api test-android
 
-test-rust:
+test-rust: console-deps
 	$(CARGO) test --workspace
+
+## The web console's browser test (tests/tests/console_browser.rs): Debian's headless chromium, installed by its
+## package name when running as root (otherwise the line to run is printed), and playwright-core from npm,
+## pinned by tests/console/package-lock.json, into tests/console/node_modules (ignored).
+console-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "chromium is missing (the console's browser test): apt-get install -y chromium" >&2; exit 1; fi; }
+	npm ci --prefix tests/console --no-audit --no-fund --loglevel=error
 
 ## schemathesis (PyPI, into .tools/venv) against a running tepat-server with schemas/openapi.yaml: no 5xx, and
 ## every response matches the document.

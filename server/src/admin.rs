@@ -104,6 +104,19 @@ pub fn create_user(
     })
 }
 
+/// Sets or resets the console password of a supervisor or admin (argon2id); their open sessions end.
+pub fn set_password(db: &Db, user_id: &str, password: &str) -> Result<String, AdminError> {
+    use crate::console::session::{self, PasswordError};
+    db.write(|tx| session::set_password(tx, user_id, password))
+        .map_err(|e| match e {
+            PasswordError::Db(e) => AdminError::Db(e),
+            other => AdminError::Invalid(other.to_string()),
+        })?;
+    Ok(format!(
+        "password set for {user_id}; their console sessions ended"
+    ))
+}
+
 /// Issues a one-time enrolment code; only its hash is stored, so it is printed once here.
 pub fn enrol_code(db: &Db, user_id: &str, ttl_hours: u32) -> Result<String, AdminError> {
     if ttl_hours == 0 {

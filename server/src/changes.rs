@@ -22,6 +22,9 @@ struct ReturnNote {
     comment: String,
     reviewer: String,
     returned_at: DateTime<Utc>,
+    /// The field the comment is pinned to (none before schema version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 fn insert(
@@ -75,19 +78,26 @@ pub fn record_withdrawn(
     )?)
 }
 
+/// What a return tells the device besides the visit.
+pub struct Return<'a> {
+    pub comment: &'a str,
+    pub reviewer: &'a str,
+    pub field: Option<&'a str>,
+}
+
 pub fn record_returned(
     tx: &Transaction<'_>,
     user_id: &str,
     visit_id: Uuid,
     revision: u32,
-    comment: &str,
-    reviewer: &str,
+    ret: &Return<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
     let note = ReturnNote {
-        comment: comment.to_string(),
-        reviewer: reviewer.to_string(),
+        comment: ret.comment.to_string(),
+        reviewer: ret.reviewer.to_string(),
         returned_at: now,
+        field: ret.field.map(str::to_string),
     };
     let payload = serde_json::to_string(&note).map_err(|e| DbError::Corrupt(e.to_string()))?;
     Ok(insert(
@@ -276,6 +286,7 @@ fn materialise(
                     comment: note.comment,
                     reviewer: note.reviewer,
                     returned_at: note.returned_at,
+                    field: note.field,
                 });
             }
         }

@@ -380,6 +380,53 @@ fn apply_visit(
     Ok(receipt(doc, ReceiptStatus::Accepted, error_count))
 }
 
+/// Replaces the content of a stored revision with another copy of it (a supervisor kept a conflicting copy, see
+/// `console::pages`): re-validated with its form exactly as ingest does, and moved to the end of the pull so
+/// supervisors see the change. Returns false, storing nothing, when the copy does not validate.
+pub fn replace_content(
+    tx: &Transaction<'_>,
+    forms: &crate::forms::FormCache,
+    doc: VisitDoc,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let prepared = prepare(tx, forms, vec![doc])?;
+    let Some(p) = prepared.first() else {
+        return Ok(false);
+    };
+    let Ok(validated) = &p.checked else {
+        return Ok(false);
+    };
+    let doc = &p.doc;
+    let window = dates::Window::new(validated.published_at, now);
+    let date_finding = window.finding(doc.visit_date);
+    let error_count = validated.error_count + u32::from(date_finding.is_some());
+    let mut findings = validated.findings.clone();
+    findings.extend(date_finding);
+    let findings = serde_json::to_string(&findings).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let doc_json = serde_json::to_string(doc).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let seq = db::next_counter(tx, "pull")?;
+    let changed = tx.execute(
+        "UPDATE visits SET content_hash = ?3, doc = ?4, findings = ?5, error_count = ?6, warning_count = ?7,
+             outcome = ?8, exported = ?9, visit_date = ?10, progress_date = ?11, seq = ?12
+         WHERE visit_id = ?1 AND revision = ?2",
+        params![
+            doc.visit_id.to_string(),
+            doc.revision,
+            p.content_hash,
+            doc_json,
+            findings,
+            error_count,
+            validated.warning_count,
+            validated.outcome,
+            validated.exported,
+            doc.visit_date.to_string(),
+            window.progress_date(doc.visit_date, now).to_string(),
+            seq as i64,
+        ],
+    )?;
+    Ok(changed == 1)
+}
+
 fn keep_conflict(
     tx: &Transaction<'_>,
     caller: &Caller,

@@ -12,7 +12,7 @@
 //! - [`ingest`]: idempotent batch ingest and receipts;
 //! - [`media`]: photos, uploaded resumably by their SHA-256 and stored content-addressed;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
-//! - [`admin`]: the `tepat-server admin` commands;
+//! - [`admin`]: the `tepat-server admin` commands; [`console`]: the supervisors' and admins' web console;
 //! - [`api`]: the HTTP API; [`serve`]: the listener, logging and graceful shutdown.
 
 pub mod admin;
@@ -21,6 +21,7 @@ pub mod assignments;
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod export;
 pub mod forms;

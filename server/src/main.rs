@@ -134,6 +134,12 @@ enum AdminCommand {
         #[arg(long, default_value_t = admin::DEFAULT_CODE_TTL_HOURS)]
         ttl_hours: u32,
     },
+    /// Set or reset the web console password of a supervisor or admin, read from the first line of stdin
+    /// (at least 10 characters); their console sessions end.
+    SetPassword {
+        #[arg(long)]
+        user: String,
+    },
     /// Import assignments (format: schemas/assignments.md); all or nothing. FILE is a households CSV (with
     /// --members, the members CSV keyed by assignment_id) or JSON lines (*.jsonl: one household per line).
     ImportAssignments {
@@ -264,6 +270,18 @@ fn main() -> ExitCode {
                 } => admin::create_user(&db, &id, &name, role.into(), &regions),
                 AdminCommand::EnrolCode { user, ttl_hours } => {
                     admin::enrol_code(&db, &user, ttl_hours)
+                }
+                AdminCommand::SetPassword { user } => {
+                    let mut line = String::new();
+                    match std::io::stdin().read_line(&mut line) {
+                        Ok(_) => {
+                            admin::set_password(&db, &user, line.trim_end_matches(['\r', '\n']))
+                        }
+                        Err(e) => {
+                            eprintln!("error: reading the password from stdin: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
                 }
                 AdminCommand::ImportAssignments { file, members } => {
                     admin::import_assignments(&db, &file, members.as_deref())

@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::api::{self, AppState};
 use crate::config::{ConnectionLimits, Limits};
 use crate::db::{Db, DbError};
+pub use conn::Peer;
 pub use tls::{TlsError, TlsFiles};
 
 #[derive(Debug, thiserror::Error)]

@@ -270,6 +270,32 @@ impl Admin {
         }
     }
 
+    /// Sets a supervisor's or admin's web console password (`admin set-password`, which reads it from stdin).
+    pub fn set_password(&self, user: &str, password: &str) -> Result<String, Error> {
+        use std::io::Write;
+        let mut child = Command::new(server_binary()?)
+            .args(["admin", "--data"])
+            .arg(&self.data)
+            .args(["set-password", "--user", user])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{password}")?;
+        }
+        let output = child.wait_with_output()?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(Error::Admin {
+                command: format!("set-password --user {user}"),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            })
+        }
+    }
+
     pub fn create_user(
         &self,
         id: &str,

@@ -84,6 +84,7 @@ impl Supervisor {
                 revision,
                 decision,
                 comment: comment.to_string(),
+                field: None,
             },
         )
     }

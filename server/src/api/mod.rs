@@ -7,7 +7,7 @@ pub mod extract;
 pub mod media;
 #[cfg(test)]
 pub(crate) mod openapi;
-mod supervisor;
+pub(crate) mod supervisor;
 mod sync;
 
 use std::pin::Pin;
@@ -209,6 +209,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(r.path, handler(r));
     }
     router
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

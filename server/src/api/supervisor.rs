@@ -80,9 +80,11 @@ pub async fn review(
         app.db.write(
             |tx| match review_mod::review(tx, &caller, &req, Utc::now()) {
                 Ok(visit) => Ok(visit),
-                Err(e @ (ReviewError::BadComment(_) | ReviewError::CommentRequired)) => {
-                    Err(Failure::bad_request("invalid_field", e.to_string()))
-                }
+                Err(
+                    e @ (ReviewError::BadComment(_)
+                    | ReviewError::CommentRequired
+                    | ReviewError::BadField(_)),
+                ) => Err(Failure::bad_request("invalid_field", e.to_string())),
                 Err(e @ ReviewError::NotFound(..)) => {
                     Err(Failure::not_found("not_found", e.to_string()))
                 }
@@ -134,19 +136,19 @@ pub struct ExportQuery {
 }
 
 pub async fn export_households(
-    state: State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
-    query: ApiQuery<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, Failure> {
-    export(state, caller, query, Table::Households).await
+    export(state, caller, query.form_id, Table::Households).await
 }
 
 pub async fn export_members(
-    state: State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
-    query: ApiQuery<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, Failure> {
-    export(state, caller, query, Table::Members).await
+    export(state, caller, query.form_id, Table::Members).await
 }
 
 /// Bytes buffered before a chunk goes to the client.
@@ -156,14 +158,14 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// SQLite page cache of an export's reader (`PRAGMA cache_size`; negative: KiB).
 const EXPORT_CACHE_SIZE: i64 = -256;
 
-async fn export(
-    State(state): State<AppState>,
+/// A streamed CSV export of `caller`'s regions (also what the web console's export links serve).
+pub(crate) async fn export(
+    state: AppState,
     caller: Caller,
-    ApiQuery(query): ApiQuery<ExportQuery>,
+    form_id: String,
     table: Table,
 ) -> Result<Response, Failure> {
     require_role(&caller, SUPERVISOR, "export")?;
-    let form_id = query.form_id;
     let plan = {
         let form_id = form_id.clone();
         blocking(&state, move |app| {

@@ -69,7 +69,18 @@ pub(super) async fn serve_connection(
     let activity = registered.activity.clone();
     let Some(acceptor) = &listener.tls else {
         let io = ReadableErrors::new(stream, activity.clone());
-        drive(TokioIo::new(io), peer, router, limits, activity, close).await;
+        drive(
+            TokioIo::new(io),
+            Peer {
+                addr: peer,
+                tls: false,
+            },
+            router,
+            limits,
+            activity,
+            close,
+        )
+        .await;
         return;
     };
     let handshake = async {
@@ -97,7 +108,18 @@ pub(super) async fn serve_connection(
         _ = close.changed() => return,
     };
     let io = ReadableErrors::new(tls_stream, activity.clone());
-    drive(TokioIo::new(io), peer, router, limits, activity, close).await;
+    drive(
+        TokioIo::new(io),
+        Peer {
+            addr: peer,
+            tls: true,
+        },
+        router,
+        limits,
+        activity,
+        close,
+    )
+    .await;
 }
 
 /// Plain HTTP sent to the HTTPS port: a readable answer (400, JSON) instead of a failed handshake.
@@ -130,10 +152,19 @@ async fn refuse_plain_http(mut stream: TcpStream, peer: SocketAddr) {
     let _ = tokio::time::timeout(Duration::from_secs(2), answer).await;
 }
 
+/// Where a request came from, put in its extensions: the web console slows failed logins per address and marks
+/// its cookies `Secure` over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// The connection speaks TLS (this server terminates it).
+    pub tls: bool,
+}
+
 /// HTTP/1.1 over `io` until the connection ends.
 async fn drive<I>(
     io: TokioIo<I>,
-    peer: SocketAddr,
+    connection_peer: Peer,
     router: Router,
     limits: &ConnectionLimits,
     activity: Arc<Activity>,
@@ -141,7 +172,9 @@ async fn drive<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let peer = connection_peer.addr;
     let service = ConnService {
+        peer: connection_peer,
         router,
         activity: activity.clone(),
         request_timeout: limits.request_timeout,
@@ -345,6 +378,7 @@ impl Drop for Registered {
 /// The router behind one connection: marks the request's steps and bounds the time to its response.
 #[derive(Clone)]
 struct ConnService {
+    peer: Peer,
     router: Router,
     activity: Arc<Activity>,
     request_timeout: Duration,
@@ -355,8 +389,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         self.activity.enter(Phase::Handling);
+        request.extensions_mut().insert(self.peer);
         let router = self.router.clone();
         let activity = self.activity.clone();
         let timeout = self.request_timeout;

@@ -254,6 +254,9 @@ pub struct ReturnedVisit {
     pub comment: String,
     pub reviewer: String,
     pub returned_at: DateTime<Utc>,
+    /// The field the comment is pinned to (`rooms`, `members[1].nik`), when the supervisor pinned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// A visit the supervisor approved (the phone marks it approved and may archive it).
@@ -364,6 +367,9 @@ pub struct ReviewRequest {
     pub decision: Decision,
     #[serde(default)]
     pub comment: String,
+    /// Pins a return's comment to a field of the visit (`rooms`, `members[1].nik`); the phone shows it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Visits of one enumerator on one day (by the device's visit date) against the daily target.

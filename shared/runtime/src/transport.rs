@@ -146,6 +146,7 @@ impl FakeServer {
             comment: comment.to_string(),
             reviewer: "korkab".into(),
             returned_at: Utc::now(),
+            field: None,
         };
         self.push_changes(Changes {
             returned: vec![returned],

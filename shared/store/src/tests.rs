@@ -596,6 +596,7 @@ fn returned_visits_reopen_as_the_next_revision_and_approvals_land() {
         comment: "Foto rumah buram".into(),
         reviewer: "korkab".into(),
         returned_at: t0() + Duration::hours(3),
+        field: None,
     };
     let changes = Changes {
         returned: vec![returned],
@@ -701,6 +702,7 @@ fn a_returned_visit_this_device_never_had_is_taken_from_the_document() {
         comment: "NIK salah".into(),
         reviewer: "korkab".into(),
         returned_at: t0(),
+        field: None,
     };
     let changes = Changes {
         returned: vec![returned],

@@ -6,8 +6,13 @@
 //! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a summary.
 //! Everything goes over HTTPS: the server serves a certificate from a throw-away CA made for the run, which
 //! the phones and the supervisor pin.
+//!
+//! At the end it prints the web console's address and a supervisor's login and keeps the server running until
+//! Enter is pressed — only when stdin is a terminal, and not with `--no-wait` or `TEPAT_DEMO_WAIT=0`, so CI and
+//! scripts never block.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,7 +20,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use tepat_e2e::Error;
-use tepat_e2e::field::{Field, REGION};
+use tepat_e2e::field::{Field, REGION, SUPERVISOR};
 use tepat_e2e::proxy::{Cut, Link};
 use tepat_protocol::{Decision, ReviewStatus};
 use tepat_runtime::WireStats;
@@ -28,6 +33,15 @@ const ENUMERATORS: [&str; 4] = [
     "Rudi Hartono",
 ];
 const HOUSEHOLDS: usize = 12;
+/// The supervisor's web console password in the demo (a demo only: the data is synthetic and local).
+const CONSOLE_PASSWORD: &str = "korkab-demo-2026";
+
+/// Whether to keep the server running for a look at the console: a person at a terminal, not told otherwise.
+fn wait_for_enter() -> bool {
+    let told_not_to = std::env::args().any(|a| a == "--no-wait")
+        || std::env::var("TEPAT_DEMO_WAIT").is_ok_and(|v| v == "0");
+    !told_not_to && std::io::stdin().is_terminal()
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -310,7 +324,26 @@ fn run() -> Result<(), Error> {
         "   everything (server database, phones, logs) is in {}",
         dir.display()
     );
-    field.server.stop()?;
+    field.admin.set_password(SUPERVISOR, CONSOLE_PASSWORD)?;
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
+    println!("\nThe web console (review queue, visits, progress, exports)");
+    println!(
+        "   open {}/ and log in as {SUPERVISOR} with password {CONSOLE_PASSWORD}",
+        field.server.url()
+    );
+    if let Some(tls) = &field.tls {
+        println!(
+            "   the certificate comes from this run's throw-away CA ({}): the browser asks once whether to trust it",
+            tls.ca.display()
+        );
+    }
+    if wait_for_enter() {
+        println!("   the server keeps running: press Enter to stop it");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    } else {
+        println!("   (not waiting: stdin is not a terminal, or --no-wait / TEPAT_DEMO_WAIT=0)");
+    }
+    field.server.stop()?;
     Ok(())
 }

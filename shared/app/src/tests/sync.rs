@@ -199,6 +199,7 @@ fn a_returned_visit_shows_the_comment_and_reopens_as_the_next_revision() {
         comment: "Foto rumah kurang jelas".into(),
         reviewer: "korkab".into(),
         returned_at: Utc::now(),
+        field: None,
     };
     h.send(UiEvent::SyncNow);
     let pull = h.sync_request().clone();

@@ -144,7 +144,7 @@ fn lines(file: &Path) -> Result<u64, String> {
 
 /// Copies the visits the server stored (distinct households from the ingest figure) under new ids until there
 /// are `target`, straight into the database: the export is what is measured, ingest was measured before.
-fn copy_up_to(db: &Path, target: u64) -> Result<u64, String> {
+pub fn copy_up_to(db: &Path, target: u64) -> Result<u64, String> {
     let sql = |e: rusqlite::Error| format!("copying visits: {e}");
     let mut conn = Connection::open(db).map_err(sql)?;
     conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;

@@ -6,13 +6,15 @@
 //! 4. server ingest with 20 concurrent devices vs raw rusqlite inserts of the same rows (runs alternated, medians);
 //! 5. supervisor CSV export of 100,000 visits vs the floor: the same stored column read, parsed and written as
 //!    CSV in plain Rust (byte-identical files);
-//! 6. peak memory of the field core holding a day's work, and of the server during (4).
+//! 6. peak memory of the field core holding a day's work, and of the server during (4);
+//! 7. the web console's review queue page with 100,000 visits vs the same page of the supervisor pull over the API.
 //!
 //! Usage: `tepat-bench [--out FILE] [--only 1,2,...] [--quick] [--seed N] [--keep]`. Works in a scratch directory
 //! under the system temp dir, removed at the end unless `--keep`. Exits 1 when a figure could not be measured (a goal not met is
 //! a result, not a failure).
 
 mod answer;
+mod console;
 mod export;
 mod household;
 mod incremental;
@@ -42,7 +44,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         out: PathBuf::from("BENCHMARKS.md"),
-        only: (1..=6).collect(),
+        only: (1..=7).collect(),
         quick: false,
         seed: 20261123,
         keep: false,
@@ -63,9 +65,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let list = it.next().ok_or("--only needs a list such as 1,2")?;
                 options.only = list
                     .split(',')
-                    .map(|n| n.trim().parse::<u32>().ok().filter(|n| (1..=6).contains(n)))
+                    .map(|n| n.trim().parse::<u32>().ok().filter(|n| (1..=7).contains(n)))
                     .collect::<Option<_>>()
-                    .ok_or_else(|| format!("--only {list}: figures are 1 to 6"))?;
+                    .ok_or_else(|| format!("--only {list}: figures are 1 to 7"))?;
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -145,7 +147,7 @@ fn run(options: &Options, work: &std::path::Path) -> Report {
         let figure = memory::run(&work.join("core-memory"), seed);
         report.core_memory(figure);
     }
-    if [3, 4, 5].iter().any(|n| wanted(*n)) {
+    if [3, 4, 5, 7].iter().any(|n| wanted(*n)) {
         server_figures(options, work, &mut report);
     }
     report
@@ -160,7 +162,7 @@ fn server_figures(options: &Options, work: &std::path::Path, report: &mut Report
         match tepat_e2e::field::Field::start_plain_http(&work.join("field"), options.seed) {
             Ok(f) => f,
             Err(e) => {
-                for n in [3, 4, 5].into_iter().filter(|n| wanted(*n)) {
+                for n in [3, 4, 5, 7].into_iter().filter(|n| wanted(*n)) {
                     report.push(n, Err(format!("the server did not start: {e}")));
                 }
                 return;
@@ -172,7 +174,7 @@ fn server_figures(options: &Options, work: &std::path::Path, report: &mut Report
         report.push(3, figure);
     }
     let mut ingested = false;
-    if wanted(4) || wanted(5) {
+    if wanted(4) || wanted(5) || wanted(7) {
         note(4);
         let days = if options.quick { 1 } else { 5 };
         match ingest::run(&mut field, work, days) {
@@ -196,6 +198,18 @@ fn server_figures(options: &Options, work: &std::path::Path, report: &mut Report
             Err("needs the visits of figure 4, which failed".to_string())
         };
         report.push(5, figure);
+    }
+    if wanted(7) {
+        note(7);
+        let visits = if options.quick { 10_000 } else { 100_000 };
+        let figure = if ingested {
+            export::copy_up_to(&field.server.data().join("tepat.db"), visits)
+                .and_then(|stored| console::run(&field, stored))
+                .map(|f| report::console(&f))
+        } else {
+            Err("needs the visits of figure 4, which failed".to_string())
+        };
+        report.push(7, figure);
     }
 }
 
