@@ -31,8 +31,8 @@ use tepat_records::{FormInfo, Identity, StoreError, SyncStatus, Today};
 use text::say;
 use visit::OpenVisit;
 
-/// The number of households an enumerator aims to visit per day.
-pub const DAILY_TARGET: u32 = 12;
+/// The number of households an enumerator aims to visit per day (the same figure the server's progress uses).
+pub use tepat_protocol::DAILY_TARGET;
 
 type Cmd = Command<Effect, Event>;
 
@@ -169,6 +169,12 @@ impl crux_core::App for App {
                 round,
             } => sync::applied(model, result, more, round),
             Event::SyncFailed { result, kind } => sync::failed_round(model, result, kind),
+            Event::SyncCouldNotRun { error } => sync::failed_to_run(error),
+            Event::RuntimeFailed { detail } => {
+                let text = text::runtime_failed(model.lang, &detail);
+                notice(model, NoticeLevel::Error, text);
+                render()
+            }
         }
     }
 

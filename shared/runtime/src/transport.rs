@@ -29,6 +29,7 @@ pub trait Transport: Send + Sync {
         Err(TransportError {
             kind: TransportErrorKind::Offline,
             detail: "no sync server configured".into(),
+            server_code: None,
         })
     }
 
@@ -45,6 +46,7 @@ impl Transport for NoServer {
         Err(TransportError {
             kind: TransportErrorKind::Offline,
             detail: "no sync server configured".into(),
+            server_code: None,
         })
     }
 }
@@ -129,6 +131,7 @@ impl FakeServer {
         self.state().failures.push_back(TransportError {
             kind,
             detail: detail.to_string(),
+            server_code: None,
         });
     }
 
@@ -163,6 +166,7 @@ impl Transport for FakeServer {
             return Err(TransportError {
                 kind: TransportErrorKind::Refused,
                 detail: "protocol".into(),
+                server_code: None,
             });
         }
         state.batches.push(request.batch_id);
@@ -194,6 +198,7 @@ impl Transport for FakeServer {
             return Err(TransportError {
                 kind: TransportErrorKind::Timeout,
                 detail: "answer lost".into(),
+                server_code: None,
             });
         }
         let changes = state.changes.pop_front().unwrap_or_default();
