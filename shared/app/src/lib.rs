@@ -1,6 +1,9 @@
 //! The phone's workflow as a crux App (pure): today's list, visits from outcome to finalise, returned visits,
 //! new cases, sync. Every side effect is an [`Effect`]: the runtime (or a test) performs it and hands back the
 //! output. See `shared/README.md` for the screens and events.
+//!
+//! Crate `tepat-app`: depends on `tepat-form`, `tepat-protocol`, `tepat-records` and crux_core; never on the store, SQLite or
+//! the network (every side effect is an `Effect`).
 
 mod effects;
 mod engine;

@@ -3,6 +3,8 @@
 //! The phone and the server both use these types, so they cannot drift apart; `schemas/openapi.yaml` documents
 //! them and tests check that the document and the code agree. All bodies are JSON; sync bodies may be gzipped
 //! (`Content-Encoding: gzip` up, `Accept-Encoding: gzip` down).
+//!
+//! Crate `tepat-protocol`: depends only on the form engine (`tepat-form`); no I/O.
 
 use std::collections::BTreeMap;
 

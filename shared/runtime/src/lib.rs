@@ -4,6 +4,10 @@
 //! the person did is on disk. A sync round trip runs on a background thread; when its answer has been applied
 //! the shell hears of the new view through [`ShellEffects::view_changed`]. GPS and camera requests go to the
 //! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
+//!
+//! Crate `tepat-runtime`: depends on the App, the store, the records, the protocol, the form engine, reqwest and rustls.
+//! Its test doubles (`FakeServer`, `script`) exist only with the feature `testing`, which the phone library never
+//! turns on.
 
 mod clock;
 #[cfg(any(test, feature = "testing"))]
