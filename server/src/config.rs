@@ -123,5 +123,5 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Visits per enumerator per day that the supervisor's progress view measures against.
-pub const DAILY_TARGET: u32 = 12;
+/// Visits per enumerator per day that the supervisor's progress view measures against (the phone's target too).
+pub use tepat_protocol::DAILY_TARGET;

@@ -7,7 +7,7 @@ use crux_core::capability::Operation;
 use crux_core::macros::effect;
 use crux_core::render::RenderOperation;
 
-use tepat_protocol::{SyncRequest, SyncResponse};
+use tepat_protocol::{ErrorCode, SyncRequest, SyncResponse};
 // The store's operations are the contract between the App and the device store, defined with the records.
 pub use tepat_records::{StoreOperation, StoreOutput, StoreReply};
 
@@ -60,6 +60,9 @@ pub enum TransportErrorKind {
     /// The server's certificate is not trusted (unknown issuer, expired, or for another host): nothing was
     /// sent. The phone's date being wrong makes a good certificate look expired.
     UntrustedCertificate,
+    /// The phone itself could not run the sync (no thread could be started, or the answer could not be handed
+    /// to the core): nothing was lost, the next sync tries again.
+    PhoneError,
 }
 
 impl TransportErrorKind {
@@ -74,6 +77,7 @@ impl TransportErrorKind {
             TransportErrorKind::Server => "server",
             TransportErrorKind::BadResponse => "bad_response",
             TransportErrorKind::UntrustedCertificate => "untrusted_certificate",
+            TransportErrorKind::PhoneError => "phone_error",
         }
     }
 
@@ -88,6 +92,7 @@ impl TransportErrorKind {
             Server,
             BadResponse,
             UntrustedCertificate,
+            PhoneError,
         ]
         .into_iter()
         .find(|k| k.code() == code)
@@ -100,6 +105,8 @@ impl TransportErrorKind {
 pub struct TransportError {
     pub kind: TransportErrorKind,
     pub detail: String,
+    /// The server's machine code, when it answered with an error body (`{"error": "code_used", ...}`).
+    pub server_code: Option<ErrorCode>,
 }
 
 pub type SyncOutput = Result<SyncResponse, TransportError>;

@@ -179,6 +179,15 @@ pub enum Event {
         result: StoreOutput,
         kind: super::effects::TransportErrorKind,
     },
+    /// The runtime could not run a sync or lost its answer (a thread that would not start, an answer the core
+    /// refused): recorded and said like a failed round trip, so the sync status shows it.
+    SyncCouldNotRun {
+        error: super::effects::TransportError,
+    },
+    /// The runtime could not hand an effect's output to the core (a bug): said, so it is not silently lost.
+    RuntimeFailed {
+        detail: String,
+    },
 }
 
 impl From<UiEvent> for Event {

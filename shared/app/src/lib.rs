@@ -1,6 +1,9 @@
 //! The phone's workflow as a crux App (pure): today's list, visits from outcome to finalise, returned visits,
 //! new cases, sync. Every side effect is an [`Effect`]: the runtime (or a test) performs it and hands back the
 //! output. See `shared/README.md` for the screens and events.
+//!
+//! Crate `tepat-app`: depends on `tepat-form`, `tepat-protocol`, `tepat-records` and crux_core; never on the store, SQLite or
+//! the network (every side effect is an `Effect`).
 
 mod effects;
 mod engine;
@@ -31,8 +34,8 @@ use tepat_records::{FormInfo, Identity, StoreError, SyncStatus, Today};
 use text::say;
 use visit::OpenVisit;
 
-/// The number of households an enumerator aims to visit per day.
-pub const DAILY_TARGET: u32 = 12;
+/// The number of households an enumerator aims to visit per day (the same figure the server's progress uses).
+pub use tepat_protocol::DAILY_TARGET;
 
 type Cmd = Command<Effect, Event>;
 
@@ -171,6 +174,12 @@ impl crux_core::App for App {
                 round,
             } => sync::applied(model, result, more, round),
             Event::SyncFailed { result, kind } => sync::failed_round(model, result, kind),
+            Event::SyncCouldNotRun { error } => sync::failed_to_run(error),
+            Event::RuntimeFailed { detail } => {
+                let text = text::runtime_failed(model.lang, &detail);
+                notice(model, NoticeLevel::Error, text);
+                render()
+            }
         }
     }
 

@@ -5,7 +5,8 @@
 use crux_core::{Command, render::render};
 
 use super::effects::{
-    StoreOperation, StoreOutput, StoreReply, SyncOperation, SyncOutput, TransportErrorKind,
+    StoreOperation, StoreOutput, StoreReply, SyncOperation, SyncOutput, TransportError,
+    TransportErrorKind,
 };
 use super::event::Event;
 use super::text::{say, transport_error};
@@ -87,18 +88,22 @@ pub fn answered(_model: &mut Model, request: SyncRequest, output: SyncOutput, ro
                 },
             )
         }
-        Err(error) => {
-            let kind = error.kind;
-            at_now(
-                move |at| StoreOperation::RecordSyncFailure {
-                    code: kind.code().to_string(),
-                    message: error.detail,
-                    at,
-                },
-                move |_, result| Event::SyncFailed { result, kind },
-            )
-        }
+        Err(error) => failed_to_run(error),
     }
+}
+
+/// A round trip that failed, or a sync the runtime could not run: kept as the last sync failure (the status
+/// shows it), then said.
+pub fn failed_to_run(error: TransportError) -> Cmd {
+    let kind = error.kind;
+    at_now(
+        move |at| StoreOperation::RecordSyncFailure {
+            code: kind.code().to_string(),
+            message: error.detail,
+            at,
+        },
+        move |_, result| Event::SyncFailed { result, kind },
+    )
 }
 
 pub fn applied(model: &mut Model, result: StoreOutput, more: bool, round_done: u32) -> Cmd {

@@ -108,7 +108,24 @@ pub fn transport_error(lang: Lang, kind: TransportErrorKind) -> String {
             "The server's certificate is not trusted (unknown, expired, or for another address): nothing was \
              sent. Check the phone's date and time, then contact your admin; your data is safe on the phone.",
         ),
+        TransportErrorKind::PhoneError => say(
+            lang,
+            "Ponsel tidak dapat menjalankan sinkronisasi. Data aman di ponsel; tutup aplikasi lain lalu coba lagi.",
+            "The phone could not run the sync. Your data is safe on the phone; close other apps and try again.",
+        ),
     }
+}
+
+/// The runtime could not hand an effect's output to the App (a bug), with the technical detail for support.
+pub fn runtime_failed(lang: Lang, detail: &str) -> String {
+    format!(
+        "{} ({detail})",
+        say(
+            lang,
+            "Terjadi kesalahan di aplikasi; langkah terakhir mungkin tidak selesai. Periksa lalu coba lagi",
+            "Something went wrong in the app; the last step may not have finished. Check and try again",
+        )
+    )
 }
 
 /// A store failure in words a person understands.

@@ -6,6 +6,9 @@
 //! event are on disk; callers keep it off the UI thread. Shell callbacks run on the thread that caused them
 //! (a dispatch, or the background sync thread for `view_changed`) and must return quickly: the shell answers
 //! location and photo requests later through [`FieldCore::resolve_location`] / [`FieldCore::resolve_photo`].
+//!
+//! Crate `tepat-ffi` (library `shared`, i.e. `libshared.so`, uniffi namespace `uniffi.shared`): depends on the runtime
+//! and the crates below it, and uniffi; nothing depends on it.
 
 mod event;
 mod logcat;

@@ -32,6 +32,8 @@
 //! `kk_prefix` warning), region codes (`region`, `region_within`), a GPS fix outside Indonesia
 //! (`geopoint_outside_indonesia`, warning), answers that fit no field (`unknown_field`). When a built-in check
 //! finds an error, the field's constraints are not run (they would only repeat it).
+//!
+//! Crate `tepat-form`: depends on no other Tepat crate and does no I/O (serde, chrono, regex, flate2 for the embedded region list).
 
 mod compile;
 pub mod expr;

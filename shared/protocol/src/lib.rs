@@ -3,6 +3,8 @@
 //! The phone and the server both use these types, so they cannot drift apart; `schemas/openapi.yaml` documents
 //! them and tests check that the document and the code agree. All bodies are JSON; sync bodies may be gzipped
 //! (`Content-Encoding: gzip` up, `Accept-Encoding: gzip` down).
+//!
+//! Crate `tepat-protocol`: depends only on the form engine (`tepat-form`); no I/O.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,10 @@ pub mod bounds;
 
 /// The protocol version this build speaks; sent in every sync request.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Visits an enumerator aims for per day: the phone's "done today of 12" and the supervisor's progress view
+/// measure against the same figure.
+pub const DAILY_TARGET: u32 = 12;
 
 /// A visit's answers (defined by the form engine, which reads them).
 pub use tepat_form::Answers;
@@ -418,9 +424,83 @@ pub struct ApiError {
     pub limit: Option<u64>,
 }
 
+impl ApiError {
+    /// The machine code as a client acts on it.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::parse(&self.error)
+    }
+}
+
+/// The stable machine code of an error answer ([`ApiError::error`]) where a client acts on it; every other code
+/// is kept as it came ([`ErrorCode::Other`]), so a newer server's codes still reach the logs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// Enrolment: the one-time code was used already.
+    CodeUsed,
+    /// Enrolment: the one-time code has expired.
+    CodeExpired,
+    /// Enrolment: no such one-time code.
+    UnknownCode,
+    /// A field of the request is not acceptable (e.g. an enrolment code of the wrong shape).
+    InvalidField,
+    /// The device token is missing, unknown or revoked.
+    MissingToken,
+    UnknownToken,
+    RevokedToken,
+    /// The server does not speak this protocol version.
+    UnsupportedProtocol,
+    /// Any other code.
+    Other(String),
+}
+
+impl ErrorCode {
+    const KNOWN: [(&'static str, ErrorCode); 8] = [
+        ("code_used", ErrorCode::CodeUsed),
+        ("code_expired", ErrorCode::CodeExpired),
+        ("unknown_code", ErrorCode::UnknownCode),
+        ("invalid_field", ErrorCode::InvalidField),
+        ("missing_token", ErrorCode::MissingToken),
+        ("unknown_token", ErrorCode::UnknownToken),
+        ("revoked_token", ErrorCode::RevokedToken),
+        ("unsupported_protocol", ErrorCode::UnsupportedProtocol),
+    ];
+
+    pub fn parse(code: &str) -> ErrorCode {
+        ErrorCode::KNOWN
+            .iter()
+            .find(|(text, _)| *text == code)
+            .map_or_else(
+                || ErrorCode::Other(code.to_string()),
+                |(_, known)| known.clone(),
+            )
+    }
+
+    /// The code as the server writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::Other(code) => code,
+            known => ErrorCode::KNOWN
+                .iter()
+                .find(|(_, k)| k == known)
+                .map_or("", |(text, _)| text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_parse_and_print_back_as_the_server_writes_them() {
+        for (text, code) in ErrorCode::KNOWN {
+            assert_eq!(ErrorCode::parse(text), code);
+            assert_eq!(code.as_str(), text);
+        }
+        let other = ErrorCode::parse("too_many_visits");
+        assert_eq!(other, ErrorCode::Other("too_many_visits".into()));
+        assert_eq!(other.as_str(), "too_many_visits");
+    }
 
     fn visit() -> VisitDoc {
         VisitDoc {

@@ -4,6 +4,10 @@
 //! the person did is on disk. A sync round trip runs on a background thread; when its answer has been applied
 //! the shell hears of the new view through [`ShellEffects::view_changed`]. GPS and camera requests go to the
 //! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
+//!
+//! Crate `tepat-runtime`: depends on the App, the store, the records, the protocol, the form engine, reqwest and rustls.
+//! Its test doubles (`FakeServer`, `script`) exist only with the feature `testing`, which the phone library never
+//! turns on.
 
 mod clock;
 mod photos;
@@ -39,7 +43,7 @@ pub use transport_http::{
 
 use tepat_app::{
     App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
-    SyncOperation, TransportError, TransportErrorKind, UiEvent, ViewModel,
+    SyncOperation, SyncOutput, TransportError, TransportErrorKind, UiEvent, ViewModel,
 };
 use tepat_store::{Durability, Store, StoreError};
 
@@ -165,6 +169,24 @@ impl Runtime {
         view
     }
 
+    /// A sync that could not run (e.g. the timer thread did not start): recorded as the last sync failure, the
+    /// shell hears of the new view.
+    pub(crate) fn sync_could_not_run(&self, detail: String) {
+        let error = TransportError {
+            kind: TransportErrorKind::PhoneError,
+            detail,
+            server_code: None,
+        };
+        let (view, outside) = {
+            let mut state = self.inner.lock();
+            let effects = state.core.process_event(Event::SyncCouldNotRun { error });
+            let outside = self.inner.run(&mut state, effects);
+            (state.core.view(), outside)
+        };
+        self.inner.clone().handle_outside(outside, false);
+        self.inner.shell.view_changed(view);
+    }
+
     /// The current view.
     pub fn view(&self) -> ViewModel {
         self.inner.lock().core.view()
@@ -182,7 +204,8 @@ impl Runtime {
                 .locations
                 .remove(&request_id)
                 .ok_or(RuntimeError::UnknownRequest(request_id))?;
-            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            let resolved = state.core.resolve(&mut request, output);
+            let effects = Inner::resolved(&mut state, "location", resolved);
             let outside = self.inner.run(&mut state, effects);
             (state.core.view(), outside)
         };
@@ -232,7 +255,8 @@ impl Runtime {
                 .photos
                 .remove(&request_id)
                 .ok_or(RuntimeError::UnknownRequest(request_id))?;
-            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            let resolved = state.core.resolve(&mut request, output);
+            let effects = Inner::resolved(&mut state, "photo", resolved);
             let outside = self.inner.run(&mut state, effects);
             (state.core.view(), outside)
         };
@@ -272,6 +296,21 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The effects that follow an output handed to the core; when the core refuses it (a bug: the request was
+    /// answered already), the failure is logged and said to the person instead of dropped.
+    fn resolved<E: std::fmt::Display>(
+        state: &mut State,
+        what: &str,
+        resolved: Result<Vec<Effect>, E>,
+    ) -> Vec<Effect> {
+        resolved.unwrap_or_else(|e| {
+            log::error!("the {what} output could not be handed to the App: {e}");
+            state.core.process_event(Event::RuntimeFailed {
+                detail: format!("{what}: {e}"),
+            })
+        })
+    }
+
     /// Performs effects until only shell work and background work are left (returned for after the lock).
     fn run(&self, state: &mut State, effects: Vec<Effect>) -> Vec<Outside> {
         let mut queue: VecDeque<Effect> = effects.into();
@@ -282,13 +321,14 @@ impl Inner {
                     outside.push(Outside::Rendered);
                     Vec::new()
                 }
-                Effect::Time(mut request) => state
-                    .core
-                    .resolve(&mut request, self.clock.now())
-                    .unwrap_or_default(),
+                Effect::Time(mut request) => {
+                    let resolved = state.core.resolve(&mut request, self.clock.now());
+                    Inner::resolved(state, "time", resolved)
+                }
                 Effect::Store(mut request) => {
                     let output = tepat_store::execute(&mut state.store, request.operation.clone());
-                    state.core.resolve(&mut request, output).unwrap_or_default()
+                    let resolved = state.core.resolve(&mut request, output);
+                    Inner::resolved(state, "store", resolved)
                 }
                 Effect::Sync(request) => {
                     outside.push(Outside::Sync(request));
@@ -323,8 +363,35 @@ impl Inner {
                 Outside::Rendered => rendered = true,
                 Outside::Sync(request) => {
                     *self.busy.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+                    // The request waits in a slot the thread takes it from, so that a thread that cannot start
+                    // leaves it here to be answered with the failure.
+                    let slot = Arc::new(Mutex::new(Some(request)));
                     let inner = self.clone();
-                    std::thread::spawn(move || inner.round_trip(request));
+                    let thread_slot = slot.clone();
+                    let started =
+                        std::thread::Builder::new()
+                            .name("tepat-sync".into())
+                            .spawn(move || {
+                                let request = thread_slot
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .take();
+                                if let Some(request) = request {
+                                    inner.round_trip(request);
+                                }
+                            });
+                    if let Err(e) = started {
+                        let request = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                        if let Some(request) = request {
+                            log::error!("the sync thread could not start: {e}");
+                            let failure = Err(TransportError {
+                                kind: TransportErrorKind::PhoneError,
+                                detail: format!("the sync thread could not start: {e}"),
+                                server_code: None,
+                            });
+                            self.clone().answer_round_trip(request, failure);
+                        }
+                    }
                 }
             }
         }
@@ -339,8 +406,7 @@ impl Inner {
     /// Whatever happens on this thread, the round trip stops counting as in flight when it ends ([InFlight]
     /// lowers the count on unwinding too), so `wait_idle` never hangs; a transport that panics is a failed round
     /// trip for the core, so it does not stay "syncing".
-    fn round_trip(self: Arc<Self>, mut request: Request<SyncOperation>) {
-        let _in_flight = InFlight(&self);
+    fn round_trip(self: Arc<Self>, request: Request<SyncOperation>) {
         let output = catch_unwind(AssertUnwindSafe(|| {
             self.transport.sync(&request.operation.0)
         }))
@@ -348,12 +414,33 @@ impl Inner {
             Err(TransportError {
                 kind: TransportErrorKind::BadResponse,
                 detail: format!("the sync client failed: {}", panic_message(&panic)),
+                server_code: None,
             })
         });
+        self.answer_round_trip(request, output);
+    }
+
+    /// A round trip's answer (or why there was none) into the core; the shell hears of the new view. The round
+    /// trip counted in `busy` ends here, on return or unwinding.
+    fn answer_round_trip(self: Arc<Self>, mut request: Request<SyncOperation>, output: SyncOutput) {
+        let counted = self.clone();
+        let _in_flight = InFlight(&counted);
         let went_through = output.is_ok();
         let outside = {
             let mut state = self.lock();
-            let effects = state.core.resolve(&mut request, output).unwrap_or_default();
+            let effects = match state.core.resolve(&mut request, output) {
+                Ok(effects) => effects,
+                Err(e) => {
+                    // The App would wait for this answer for ever ("syncing"): tell it the sync failed.
+                    log::error!("the sync answer could not be handed to the App: {e}");
+                    let error = TransportError {
+                        kind: TransportErrorKind::PhoneError,
+                        detail: format!("the sync answer could not be handed to the App: {e}"),
+                        server_code: None,
+                    };
+                    state.core.process_event(Event::SyncCouldNotRun { error })
+                }
+            };
             self.run(&mut state, effects)
         };
         let last_round = !outside.iter().any(|o| matches!(o, Outside::Sync(_)));

@@ -16,7 +16,7 @@ use rand::Rng;
 use super::Runtime;
 use tepat_app::{TransportError, TransportErrorKind, UiEvent, ViewModel};
 use tepat_form::Lang;
-use tepat_protocol::EnrolRequest;
+use tepat_protocol::{EnrolRequest, ErrorCode};
 use tepat_store::{Identity, StoreError};
 
 /// Why enrolment failed.
@@ -41,18 +41,16 @@ impl EnrolError {
                 "The enrolment could not be saved on the phone; try again.",
             );
         };
-        // The server's error code follows the status in the detail (`409 code_used: ...`).
-        let code = error.detail.split([' ', ':']).nth(1).unwrap_or_default();
-        match (error.kind, code) {
-            (_, "code_used") => say(
+        match (error.kind, &error.server_code) {
+            (_, Some(ErrorCode::CodeUsed)) => say(
                 "Kode pendaftaran ini sudah dipakai. Minta kode baru ke admin.",
                 "This enrolment code has been used already. Ask your admin for a new one.",
             ),
-            (_, "code_expired") => say(
+            (_, Some(ErrorCode::CodeExpired)) => say(
                 "Kode pendaftaran ini sudah kedaluwarsa. Minta kode baru ke admin.",
                 "This enrolment code has expired. Ask your admin for a new one.",
             ),
-            (TransportErrorKind::Unauthorized, _) | (_, "invalid_field") => say(
+            (TransportErrorKind::Unauthorized, _) | (_, Some(ErrorCode::InvalidField)) => say(
                 "Kode pendaftaran tidak dikenal. Periksa kode dari admin (contoh: K7QM-2HXD-9TPA).",
                 "The enrolment code is not known. Check the code from your admin (e.g. K7QM-2HXD-9TPA).",
             ),
@@ -111,8 +109,16 @@ impl Runtime {
         let thread_control = control.clone();
         let thread = std::thread::Builder::new()
             .name("tepat-sync-timer".into())
-            .spawn(move || run_timer(&runtime, &thread_control, policy))
-            .ok();
+            .spawn(move || run_timer(&runtime, &thread_control, policy));
+        let thread = match thread {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                // No automatic sync on this phone until the next start: say so in the sync status.
+                log::error!("the sync timer thread could not start: {e}");
+                self.sync_could_not_run(format!("the sync timer could not start: {e}"));
+                None
+            }
+        };
         SyncTimer { control, thread }
     }
 }
@@ -341,6 +347,7 @@ mod tests {
             Err(TransportError {
                 kind: TransportErrorKind::Offline,
                 detail: "test".into(),
+                server_code: None,
             })
         }
         fn enrol(
@@ -351,6 +358,7 @@ mod tests {
                 return Err(TransportError {
                     kind: TransportErrorKind::Refused,
                     detail: "409 code_used: this enrolment code was used already".into(),
+                    server_code: Some(ErrorCode::CodeUsed),
                 });
             }
             Ok(EnrolResponse {

@@ -29,6 +29,7 @@ pub trait Transport: Send + Sync {
         Err(TransportError {
             kind: TransportErrorKind::Offline,
             detail: "no sync server configured".into(),
+            server_code: None,
         })
     }
 
@@ -75,6 +76,7 @@ impl Transport for NoServer {
         Err(TransportError {
             kind: TransportErrorKind::Offline,
             detail: "no sync server configured".into(),
+            server_code: None,
         })
     }
 }
@@ -160,6 +162,7 @@ impl FakeServer {
         self.state().failures.push_back(TransportError {
             kind,
             detail: detail.to_string(),
+            server_code: None,
         });
     }
 
@@ -194,6 +197,7 @@ impl Transport for FakeServer {
             return Err(TransportError {
                 kind: TransportErrorKind::Refused,
                 detail: "protocol".into(),
+                server_code: None,
             });
         }
         state.batches.push(request.batch_id);
@@ -225,6 +229,7 @@ impl Transport for FakeServer {
             return Err(TransportError {
                 kind: TransportErrorKind::Timeout,
                 detail: "answer lost".into(),
+                server_code: None,
             });
         }
         let changes = state.changes.pop_front().unwrap_or_default();

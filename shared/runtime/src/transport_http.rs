@@ -312,6 +312,7 @@ fn fail(kind: TransportErrorKind, detail: impl ToString) -> TransportError {
     TransportError {
         kind,
         detail: detail.to_string(),
+        server_code: None,
     }
 }
 
@@ -361,9 +362,10 @@ fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 fn status_error(status: StatusCode, body: &[u8]) -> TransportError {
-    let detail = match serde_json::from_slice::<ApiError>(body) {
-        Ok(api) => format!("{} {}: {}", status.as_u16(), api.error, api.message),
-        Err(_) => format!(
+    let api = serde_json::from_slice::<ApiError>(body).ok();
+    let detail = match &api {
+        Some(api) => format!("{} {}: {}", status.as_u16(), api.error, api.message),
+        None => format!(
             "{} {}",
             status.as_u16(),
             String::from_utf8_lossy(body.get(..200).unwrap_or(body))
@@ -377,7 +379,11 @@ fn status_error(status: StatusCode, body: &[u8]) -> TransportError {
         s if s.is_server_error() => TransportErrorKind::Server,
         _ => TransportErrorKind::Refused,
     };
-    fail(kind, detail)
+    TransportError {
+        kind,
+        detail,
+        server_code: api.map(|api| api.code()),
+    }
 }
 
 fn is_gzip(response: &Response) -> bool {

@@ -4,6 +4,8 @@
 //! applying a sync answer. Whatever returned `Ok` survives the app being killed at the next instant; whatever
 //! returned `Err` left nothing behind. Audit events (who, when, what, old → new) are written in the same
 //! transactions and are append-only (triggers refuse updates and deletes).
+//!
+//! Crate `tepat-store`: depends on `tepat-form`, `tepat-protocol`, `tepat-records` and rusqlite; never on the App.
 
 mod credentials;
 mod execute;

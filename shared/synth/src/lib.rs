@@ -11,6 +11,9 @@
 //! - [`Generator::assignments`] / [`Generator::visit_for`]: assignments with prefill, and their visits;
 //! - [`Generator::broken`]: a visit with one §4 rule broken and the finding it must produce ([`Rule`]);
 //! - [`Generator::ppks_case`]: a PPKS asesmen.
+//!
+//! Crate `tepat-synth`: depends on `tepat-form` and `tepat-protocol`; used only as a dev-dependency and by the tools,
+//! the end-to-end tests, the demo and the benchmarks, never by the phone library or the server.
 
 pub mod family;
 pub mod geo;

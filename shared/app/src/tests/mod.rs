@@ -125,7 +125,7 @@ impl Harness {
         self.view()
     }
 
-    fn update(&mut self, event: Event) {
+    pub fn update(&mut self, event: Event) {
         let cmd = App.update(event, &mut self.model);
         self.cmds.push(cmd);
         self.pump();

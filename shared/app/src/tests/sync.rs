@@ -91,6 +91,7 @@ fn a_failed_sync_is_explained_and_loses_nothing() {
     h.resolve_sync(Err(TransportError {
         kind: TransportErrorKind::Offline,
         detail: "dns".into(),
+        server_code: None,
     }));
     let view = h.view();
     assert_eq!(
@@ -122,6 +123,7 @@ fn a_failed_sync_is_explained_and_loses_nothing() {
     h.resolve_sync(Err(TransportError {
         kind: TransportErrorKind::Server,
         detail: "502".into(),
+        server_code: None,
     }));
     h.send(UiEvent::SyncNow);
     assert_eq!(h.sync_request().batch_id, retry.batch_id);
@@ -385,4 +387,44 @@ fn a_finalised_visit_on_screen_shows_what_the_sync_did_to_it() {
     ));
     assert_eq!(h.visit().state_text, "Diterima server");
     assert_eq!(h.notice(), "Sinkronisasi berhasil: 1 kunjungan terkirim");
+}
+
+#[test]
+fn a_sync_the_phone_could_not_run_is_shown_in_the_sync_status_and_ends_syncing() {
+    let mut h = finalised_visit();
+    h.send(UiEvent::SyncNow);
+    assert!(h.view().sync.syncing);
+    h.update(Event::SyncCouldNotRun {
+        error: TransportError {
+            kind: TransportErrorKind::PhoneError,
+            detail: "the sync thread could not start: out of memory".into(),
+            server_code: None,
+        },
+    });
+    let view = h.view();
+    assert!(!view.sync.syncing);
+    assert_eq!(view.sync.outbox, 1);
+    assert_eq!(
+        view.sync.last_error.as_deref(),
+        Some(text::transport_error(Lang::Id, TransportErrorKind::PhoneError).as_str())
+    );
+    assert_eq!(
+        h.store.sync_status().unwrap().last_error_code.as_deref(),
+        Some("phone_error")
+    );
+}
+
+#[test]
+fn an_output_the_runtime_could_not_hand_over_is_said_not_dropped() {
+    let mut h = Harness::enumerator();
+    h.update(Event::RuntimeFailed {
+        detail: "store: request already resolved".into(),
+    });
+    let notice = h.view().notice.unwrap();
+    assert_eq!(notice.level, NoticeLevel::Error);
+    assert!(
+        notice.text.ends_with("(store: request already resolved)"),
+        "{}",
+        notice.text
+    );
 }

@@ -175,6 +175,40 @@ fn enrolment_sends_no_token_and_reads_the_new_one() {
 }
 
 #[test]
+fn a_refused_enrolment_carries_the_servers_error_code_and_says_what_to_do() {
+    let (url, server) = serve_once(response(
+        "409 Conflict",
+        &[("Content-Type", "application/json")],
+        br#"{"error":"code_used","message":"this enrolment code has been used"}"#,
+    ));
+    let transport = HttpTransport::new(&HttpConfig::new(url)).unwrap();
+    let error = transport
+        .enrol(&EnrolRequest {
+            code: "K7QM-2HXD-9TPA".into(),
+            device_name: "HP Siti".into(),
+        })
+        .unwrap_err();
+    server.join().unwrap();
+    assert_eq!(error.kind, TransportErrorKind::Refused);
+    assert_eq!(error.server_code, Some(tepat_protocol::ErrorCode::CodeUsed));
+    let message = crate::EnrolError::Transport(error).message(tepat_form::Lang::En);
+    assert!(message.contains("has been used already"), "{message}");
+}
+
+#[test]
+fn an_error_answer_without_an_error_body_has_no_server_code() {
+    let (url, server) = serve_once(response(
+        "502 Bad Gateway",
+        &[],
+        b"<html>bad gateway</html>",
+    ));
+    let error = transport(&url).sync(&request()).unwrap_err();
+    server.join().unwrap();
+    assert_eq!(error.kind, TransportErrorKind::Server);
+    assert_eq!(error.server_code, None);
+}
+
+#[test]
 fn without_a_token_a_sync_is_not_even_tried() {
     let transport = HttpTransport::new(&HttpConfig::new("http://127.0.0.1:9")).unwrap();
     let error = transport.sync(&request()).unwrap_err();
@@ -202,6 +236,10 @@ fn status_codes_become_kinds_the_app_can_explain() {
         let error = transport(&url).sync(&request()).unwrap_err();
         server.join().unwrap();
         assert_eq!(error.kind, kind, "{status}");
+        assert_eq!(
+            error.server_code,
+            Some(tepat_protocol::ErrorCode::Other("too_many_visits".into()))
+        );
         let code = status.split(' ').next().unwrap();
         assert!(
             error
