@@ -19,12 +19,26 @@ android {
         ndk { abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64") }
     }
 
+    // Every release is signed with the deployment's one release key (android/README.md, "Release key"): an
+    // update signed with another key does not install over the app, and uninstalling first deletes the visits
+    // not yet synced. Never the build machine's debug key. The key comes from the environment (or Gradle
+    // properties of the same names); without it a release build stops and says so.
+    val releaseKey = listOf("TEPAT_KEYSTORE", "TEPAT_KEYSTORE_PASSWORD", "TEPAT_KEY_ALIAS", "TEPAT_KEY_PASSWORD")
+        .associateWith { name -> System.getenv(name) ?: (findProperty(name) as String?) }
+    signingConfigs {
+        create("release") {
+            releaseKey["TEPAT_KEYSTORE"]?.let { storeFile = file(it) }
+            storePassword = releaseKey["TEPAT_KEYSTORE_PASSWORD"]
+            keyAlias = releaseKey["TEPAT_KEY_ALIAS"]
+            keyPassword = releaseKey["TEPAT_KEY_PASSWORD"]
+        }
+    }
+
     buildTypes {
         release {
             isMinifyEnabled = true
             proguardFiles(getDefaultProguardFile("proguard-android-optimize.txt"), "proguard-rules.pro")
-            // Signed with the debug key so `make android` gives an installable APK; sign releases for the store.
-            signingConfig = signingConfigs.getByName("debug")
+            signingConfig = signingConfigs.getByName("release")
         }
     }
 
@@ -44,15 +58,13 @@ kotlin {
     jvmToolchain(17)
 }
 
-// schemas/forms/*.json → assets/forms/ (installed by the core on first start).
-val copyForms by tasks.registering(Copy::class) {
-    from(rootDir.resolve("../schemas/forms")) { include("*.json") }
-    into(layout.buildDirectory.dir("generated/forms/forms"))
-}
-tasks.named("preBuild") { dependsOn(copyForms) }
-
-dependencies {
-    implementation(project(":core"))
-    implementation("net.java.dev.jna:jna:5.14.0@aar")
-    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.0")
+// A release without the release key is refused before anything is built (not silently debug-signed).
+gradle.taskGraph.whenReady {
+    if (allTasks.any { it.project == project && it.name.endsWith("Release") }) {
+        val missing = listOf("TEPAT_KEYSTORE", "TEPAT_KEYSTORE_PASSWORD", "TEPAT_KEY_ALIAS", "TEPAT_KEY_PASSWORD")
+            .filter { System.getenv(it) == null && findProperty(it) == null }
+        if (missing.isNotEmpty()) {
+            throw GradleException("release signing key not configured: set $missing (see android/README.md, Release key)")
+        }
+    }
 }

@@ -12,8 +12,8 @@ kotlin {
 dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.0")
     // JNA: the JVM jar here; the app brings the Android AAR (with libjnidispatch.so for each ABI).
-    compileOnly("net.java.dev.jna:jna:5.14.0")
-    testImplementation("net.java.dev.jna:jna:5.14.0")
+    compileOnly("net.java.dev.jna:jna:5.17.0")
+    testImplementation("net.java.dev.jna:jna:5.17.0")
     testImplementation(kotlin("test"))
 }
 

@@ -46,6 +46,13 @@ pub struct Limits {
     pub max_key_chars: usize,
     /// Findings the server's re-validation may store for one visit.
     pub max_findings_per_visit: usize,
+    // --- Photos (issue 13, `media`).
+    /// Bytes of one photo (`Upload-Length`); phones send ≤ 300 KB at 1600 px.
+    pub max_media_bytes: u64,
+    /// An upload without new bytes for this long expires; its bytes are removed.
+    pub upload_expiry: chrono::TimeDelta,
+    /// Uploads one user may hold open at once.
+    pub max_open_uploads_per_user: u64,
 }
 
 impl Limits {
@@ -84,6 +91,9 @@ impl Default for Limits {
             max_notes_per_visit: body.max_notes,
             max_key_chars: body.max_key_chars,
             max_findings_per_visit: 2_000,
+            max_media_bytes: 4 * 1024 * 1024,
+            upload_expiry: chrono::TimeDelta::hours(72),
+            max_open_uploads_per_user: 200,
         }
     }
 }

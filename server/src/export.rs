@@ -57,6 +57,9 @@ pub struct Plan {
     nik_fields: HashMap<u32, Vec<String>>,
     kk_fields: HashMap<u32, Vec<String>>,
     repeats: HashMap<u32, Vec<String>>,
+    /// Photo fields of any version (top level and inside repeats): their cells show the photo's hash and where the
+    /// server stores it, not the file name on the phone.
+    photo_fields: std::collections::HashSet<String>,
 }
 
 /// Key columns of both exports.
@@ -110,6 +113,7 @@ pub fn plan(
         nik_fields: HashMap::new(),
         kk_fields: HashMap::new(),
         repeats: HashMap::new(),
+        photo_fields: std::collections::HashSet::new(),
     };
     for form in versions.iter().rev() {
         for field in forms::top_level_fields(form) {
@@ -119,6 +123,11 @@ pub fn plan(
             for child in repeat.fields.iter().filter(|f| forms::holds_answer(f.kind)) {
                 push_unique(&mut plan.member_fields, &child.id);
             }
+        }
+        let top = forms::top_level_fields(form);
+        let children = forms::repeats(form).flat_map(|r| r.fields.iter());
+        for field in top.chain(children).filter(|f| f.kind == FieldType::Photo) {
+            plan.photo_fields.insert(field.id.clone());
         }
         let of_type = |kind| forms::of_type(form, kind).map(str::to_string).collect();
         plan.nik_fields
@@ -205,7 +214,9 @@ pub fn write(
                     record.push(sql_cell(row.get_ref(i)?));
                 }
                 record.extend(keys);
-                record.extend(plan.household_fields.iter().map(|f| cell(answers.get(f))));
+                for field in &plan.household_fields {
+                    record.push(answer_cell(tx, plan, field, answers.get(field))?);
+                }
                 csv.write_record(&record)?;
                 written += 1;
             }
@@ -222,11 +233,14 @@ pub fn write(
                         record.push(group.clone());
                         record.push((index + 1).to_string());
                         let member = member.as_object();
-                        record.extend(
-                            plan.member_fields
-                                .iter()
-                                .map(|f| cell(member.and_then(|m| m.get(f)))),
-                        );
+                        for field in &plan.member_fields {
+                            record.push(answer_cell(
+                                tx,
+                                plan,
+                                field,
+                                member.and_then(|m| m.get(field)),
+                            )?);
+                        }
                         csv.write_record(&record)?;
                         written += 1;
                     }
@@ -236,6 +250,27 @@ pub fn write(
     }
     csv.flush().map_err(csv::Error::from)?;
     Ok(written)
+}
+
+/// One answer's cell; a photo shows `{"sha256": …, "server_path": …}`: its hash and its file under the server's
+/// data directory (`media/ab/cd/<sha256>.jpg`), or `null` while it has not arrived.
+fn answer_cell(
+    tx: &Transaction<'_>,
+    plan: &Plan,
+    field: &str,
+    value: Option<&Value>,
+) -> Result<String, ExportError> {
+    let photo_hash = value
+        .filter(|_| plan.photo_fields.contains(field))
+        .and_then(|v| v.get("sha256"))
+        .and_then(Value::as_str)
+        .filter(|sha| crate::media::is_sha256(sha));
+    let Some(sha256) = photo_hash else {
+        return Ok(cell(value));
+    };
+    let server_path =
+        crate::media::is_stored(tx, sha256)?.then(|| crate::media::Media::relative_path(sha256));
+    Ok(serde_json::json!({"sha256": sha256, "server_path": server_path}).to_string())
 }
 
 /// A stored column as a cell (visit columns are text and integers; an assignment may be NULL).
@@ -460,6 +495,7 @@ mod tests {
             nik_fields: HashMap::from([(1, vec!["nik".to_string()])]),
             kk_fields: HashMap::from([(1, vec!["kk".to_string()])]),
             repeats: HashMap::new(),
+            photo_fields: Default::default(),
         };
         for (text, defused) in INJECTIONS {
             let answers = json!({"nik": text, "kk": text});

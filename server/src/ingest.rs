@@ -376,6 +376,7 @@ fn apply_visit(
             window.progress_date(doc.visit_date, now).to_string(),
         ],
     )?;
+    crate::media::link_visit(tx, &visit_id, doc.revision, &doc.answers)?;
     Ok(receipt(doc, ReceiptStatus::Accepted, error_count))
 }
 

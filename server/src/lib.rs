@@ -10,6 +10,7 @@
 //! - [`assignments`]: the CSV import of assignments and their withdrawal;
 //! - [`changes`]: the per-user change feed that sync sends down;
 //! - [`ingest`]: idempotent batch ingest and receipts;
+//! - [`media`]: photos, uploaded resumably by their SHA-256 and stored content-addressed;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
 //! - [`admin`]: the `tepat-server admin` commands;
 //! - [`api`]: the HTTP API; [`serve`]: the listener, logging and graceful shutdown.
@@ -24,6 +25,7 @@ pub mod db;
 pub mod export;
 pub mod forms;
 pub mod ingest;
+pub mod media;
 pub mod names;
 pub mod progress;
 pub mod pull;

@@ -84,6 +84,10 @@ pub async fn bind(
             // Visits stored by an older version get what the export needs before the first export.
             let app = state.app();
             crate::export::backfill(&app.db, &app.forms)?;
+            // Uploads that expired while the server was down, and files a crash left without their upload.
+            if let Err(e) = crate::media::sweep_at_start(&app.media, &app.db, chrono::Utc::now()) {
+                tracing::warn!(error = %e, "sweeping expired photo uploads failed; retried at the next upload");
+            }
             Ok::<_, DbError>(state)
         })
         .await

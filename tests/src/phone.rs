@@ -8,7 +8,9 @@ use std::sync::Arc;
 use tepat_app::{ItemStatus, Screen, SyncView, UiEvent};
 use tepat_protocol::VisitDoc;
 use tepat_runtime::script::{ScriptedShell, Typist};
-use tepat_runtime::{Clock, HttpConfig, HttpTransport, Parts, Runtime, WireStats};
+use tepat_runtime::{
+    Clock, HttpConfig, HttpTransport, Parts, PhotoOptions, PhotoUploadReport, Runtime, WireStats,
+};
 use tepat_store::{Durability, VisitState};
 use uuid::Uuid;
 
@@ -20,6 +22,8 @@ pub struct Phone {
     shell: Arc<ScriptedShell>,
     transport: Arc<HttpTransport>,
     photos: PathBuf,
+    /// Photos are camera JPEGs of this size (made ready to send and uploaded), else placeholder text files.
+    camera: std::sync::Mutex<Option<(u32, u32)>>,
 }
 
 impl Phone {
@@ -57,6 +61,7 @@ impl Phone {
             shell,
             transport,
             photos,
+            camera: std::sync::Mutex::new(None),
         })
     }
 
@@ -165,7 +170,44 @@ impl Phone {
     }
 
     fn typist(&self) -> Typist<'_> {
-        Typist::new(&self.runtime, &self.shell, &self.photos)
+        let typist = Typist::new(&self.runtime, &self.shell, &self.photos);
+        match *self
+            .camera
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Some((width, height)) => typist.with_camera(width, height),
+            None => typist,
+        }
+    }
+
+    /// From now on photos are camera JPEGs of `width`×`height` (EXIF and all), made ready to send when taken
+    /// (`tepat-photo`, into `prepared/`), and uploaded after each sync when `upload`.
+    pub fn use_camera(&self, width: u32, height: u32, upload: bool) {
+        *self
+            .camera
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((width, height));
+        let mut options = PhotoOptions::new(self.photos.join("prepared"));
+        options.upload = upload;
+        self.runtime.set_photos(options);
+    }
+
+    /// One pass over the photo outbox now.
+    pub fn upload_photos(&self) -> PhotoUploadReport {
+        self.runtime.upload_photos()
+    }
+
+    /// Photos waiting for the server's confirmation: `(sha256, prepared file)`.
+    pub fn waiting_photos(&self) -> Result<Vec<(String, PathBuf)>, Error> {
+        self.runtime
+            .inspect_store(|s| s.waiting_photos())
+            .map(|list| {
+                list.into_iter()
+                    .map(|p| (p.sha256, PathBuf::from(p.file)))
+                    .collect()
+            })
+            .map_err(phone_error)
     }
 
     /// Finalises the open visit; the document frozen in the outbox.

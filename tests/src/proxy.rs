@@ -44,6 +44,9 @@ pub enum Cut {
     Up(u64),
     /// After this many bytes from the server (the answer breaks on its way back).
     Down(u64),
+    /// Not a cut: the byte at this offset from the phone arrives with its lowest bit flipped (damage in transit
+    /// that TCP's checksum missed; over TLS the record check catches it and the connection fails instead).
+    FlipUp(u64),
 }
 
 /// What the proxy carried.
@@ -57,6 +60,8 @@ pub struct ProxyStats {
     /// Of those, cut on the way up (the request broke) and on the way down (the answer broke).
     pub cuts_up: u64,
     pub cuts_down: u64,
+    /// Bytes flipped on the way up (`Cut::FlipUp`).
+    pub flips: u64,
 }
 
 /// One connection as the proxy saw it, by its number (connections are numbered from 0 in the order accepted).
@@ -100,6 +105,7 @@ struct Shared {
     cuts: AtomicU64,
     cuts_up: AtomicU64,
     cuts_down: AtomicU64,
+    flips: AtomicU64,
     /// Every connection's counts, by number (kept after it closes, for the checks after a kill).
     turns: Mutex<HashMap<u64, ConnectionStats>>,
     /// Open connections by number, so "offline" can drop them.
@@ -131,6 +137,7 @@ impl Proxy {
             cuts: AtomicU64::new(0),
             cuts_up: AtomicU64::new(0),
             cuts_down: AtomicU64::new(0),
+            flips: AtomicU64::new(0),
             turns: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
         });
@@ -219,6 +226,7 @@ impl Proxy {
             cuts: s.cuts.load(Ordering::SeqCst),
             cuts_up: s.cuts_up.load(Ordering::SeqCst),
             cuts_down: s.cuts_down.load(Ordering::SeqCst),
+            flips: s.flips.load(Ordering::SeqCst),
         }
     }
 
@@ -312,11 +320,16 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             Some(Cut::Down(n)) => Some(n),
             _ => None,
         };
+        let flip_up = match cut {
+            Some(Cut::FlipUp(n)) => Some(n),
+            _ => None,
+        };
         let up = Direction {
             from: phone,
             to: server,
             link,
             limit: limit_up,
+            flip: flip_up,
             shared: shared.clone(),
             upward: true,
             id,
@@ -326,6 +339,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             to: phone2,
             link,
             limit: limit_down,
+            flip: None,
             shared: shared.clone(),
             upward: false,
             id,
@@ -341,6 +355,8 @@ struct Direction {
     link: Link,
     /// Bytes to forward before cutting the connection.
     limit: Option<u64>,
+    /// The offset of a byte to deliver damaged.
+    flip: Option<u64>,
     shared: Arc<Shared>,
     upward: bool,
     /// The connection's number in `Shared::open`.
@@ -376,6 +392,14 @@ impl Direction {
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
+            }
+            if let Some(at) = self.flip
+                && at >= sent
+                && let Some(byte) = bytes.get_mut(usize::try_from(at - sent).unwrap_or(usize::MAX))
+            {
+                *byte ^= 0x01;
+                self.flip = None;
+                self.shared.flips.fetch_add(1, Ordering::SeqCst);
             }
             let mut cut_here = false;
             if let Some(limit) = self.limit {

@@ -92,6 +92,33 @@ impl Supervisor {
         self.get("/api/v1/supervisor/progress")
     }
 
+    /// A photo by its SHA-256 (`GET /api/v1/media/{sha256}`): its bytes, or `None` when the server answers 404
+    /// (not arrived, or not in the supervisor's regions).
+    pub fn photo(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        let response = self
+            .client
+            .get(format!("{}/api/v1/media/{sha256}", self.base_url))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(http)?;
+        let status = response.status();
+        let bytes = response.bytes().map_err(http)?;
+        match status.as_u16() {
+            200 => Ok(Some(bytes.to_vec())),
+            404 => Ok(None),
+            _ => Err(Error::Http(format!(
+                "photo {sha256}: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            ))),
+        }
+    }
+
+    /// The progress answer's `photos` part (photo completeness per enumerator and village) as JSON.
+    pub fn photo_progress(&self) -> Result<serde_json::Value, Error> {
+        let progress: serde_json::Value = self.get("/api/v1/supervisor/progress")?;
+        Ok(progress["photos"].clone())
+    }
+
     /// Downloads an export (`households` or `members`) of a form into `file`; its size in bytes.
     pub fn export(&self, table: &str, form_id: &str, file: &Path) -> Result<u64, Error> {
         let url = format!(

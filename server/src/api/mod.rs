@@ -4,6 +4,7 @@
 mod enrol;
 pub mod error;
 pub mod extract;
+pub mod media;
 #[cfg(test)]
 pub(crate) mod openapi;
 mod supervisor;
@@ -35,6 +36,8 @@ pub use error::Failure;
 #[derive(Debug)]
 pub struct App {
     pub db: Db,
+    /// Photos on disk and the uploads being written (`crate::media`).
+    pub media: crate::media::Media,
     pub forms: FormCache,
     pub limits: Limits,
     /// Requests being served (`limits.max_concurrent_requests`), see [`limit_concurrency`].
@@ -50,7 +53,12 @@ pub struct AppState(Arc<App>);
 impl AppState {
     pub fn new(db: Db, limits: Limits) -> Self {
         let slots = limits.max_concurrent_requests.max(1);
+        let data_dir = db.path().parent().map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
         AppState(Arc::new(App {
+            media: crate::media::Media::new(&data_dir),
             db,
             forms: FormCache::default(),
             limits,
@@ -109,6 +117,11 @@ pub enum RouteId {
     SupervisorProgress,
     ExportHouseholds,
     ExportMembers,
+    UploadOptions,
+    UploadCreate,
+    UploadHead,
+    UploadPatch,
+    Media,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +135,7 @@ const fn route(id: RouteId, method: Method, path: &'static str) -> Route {
     Route { id, method, path }
 }
 
-pub const ROUTES: [Route; 9] = [
+pub const ROUTES: [Route; 14] = [
     route(RouteId::Health, Method::GET, "/healthz"),
     route(RouteId::Enrol, Method::POST, "/api/v1/enrol"),
     route(RouteId::Me, Method::GET, "/api/v1/me"),
@@ -152,6 +165,19 @@ pub const ROUTES: [Route; 9] = [
         Method::GET,
         "/api/v1/supervisor/export/members.csv",
     ),
+    route(RouteId::UploadOptions, Method::OPTIONS, "/api/v1/uploads"),
+    route(RouteId::UploadCreate, Method::POST, "/api/v1/uploads"),
+    route(
+        RouteId::UploadHead,
+        Method::HEAD,
+        "/api/v1/uploads/{sha256}",
+    ),
+    route(
+        RouteId::UploadPatch,
+        Method::PATCH,
+        "/api/v1/uploads/{sha256}",
+    ),
+    route(RouteId::Media, Method::GET, "/api/v1/media/{sha256}"),
 ];
 
 /// The handler of a route, answering the route's method only (others get 405).
@@ -168,6 +194,11 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         RouteId::SupervisorProgress => on(method, supervisor::progress),
         RouteId::ExportHouseholds => on(method, supervisor::export_households),
         RouteId::ExportMembers => on(method, supervisor::export_members),
+        RouteId::UploadOptions => on(method, media::options),
+        RouteId::UploadCreate => on(method, media::create),
+        RouteId::UploadHead => on(method, media::head),
+        RouteId::UploadPatch => on(method, media::patch),
+        RouteId::Media => on(method, media::download),
     }
 }
 

@@ -109,12 +109,23 @@ pub async fn progress(
     require_role(&caller, SUPERVISOR, "progress")?;
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
-        let progress = app
-            .db
-            .read(|tx| Ok::<_, Failure>(progress_mod::progress(tx, &caller.user_id)?))?;
+        let progress = app.db.read(|tx| {
+            Ok::<_, Failure>(ProgressWithPhotos {
+                progress: progress_mod::progress(tx, &caller.user_id)?,
+                photos: crate::media::progress::photo_progress(tx, &caller.user_id)?,
+            })
+        })?;
         json_response(&progress, gzip)
     })
     .await
+}
+
+/// The progress answer: the protocol's `ProgressResponse` and, beside it, photo completeness (`crate::media`).
+#[derive(Debug, serde::Serialize)]
+struct ProgressWithPhotos {
+    #[serde(flatten)]
+    progress: tepat_protocol::ProgressResponse,
+    photos: crate::media::progress::PhotoProgress,
 }
 
 #[derive(Debug, Deserialize)]

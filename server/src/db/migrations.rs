@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V3_EXPORTED_ANSWERS),
     Migration::Rust(v4_outcomes_and_progress_dates),
     Migration::Sql(V5_ASSIGNMENT_MEMBERS),
+    Migration::Rust(media_tables),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -245,6 +246,69 @@ fn v4_outcomes_and_progress_dates(tx: &Transaction<'_>) -> Result<(), DbError> {
             _ => received_at.date_naive(),
         };
         set_date.execute(params![visit_id, revision, day.to_string()])?;
+    }
+    Ok(())
+}
+
+/// The schema version that [`media_tables`] brings the database to (its place in [`MIGRATIONS`]; migrations of
+/// other features may be ordered before it at merge).
+pub fn media_version() -> u32 {
+    let step = MIGRATIONS.iter().position(
+        |m| matches!(m, Migration::Rust(f) if std::ptr::fn_addr_eq(*f, media_tables as fn(&Transaction<'_>) -> Result<(), DbError>)),
+    );
+    step.map_or(0, |i| i as u32 + 1)
+}
+
+/// Photos (`crate::media`, issue 13). Stored photos by hash, who uploaded each, uploads in progress, and the
+/// photos each stored revision of each visit references, filled here from the visits already stored.
+fn media_tables(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(
+        "
+CREATE TABLE media (
+    sha256    TEXT PRIMARY KEY,
+    bytes     INTEGER NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE media_owners (
+    sha256      TEXT NOT NULL REFERENCES media (sha256),
+    user_id     TEXT NOT NULL REFERENCES users (user_id),
+    device_id   TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+);
+-- Uploads in progress; the bytes so far are in media/partial/<upload_id>.part.
+CREATE TABLE media_uploads (
+    upload_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256     TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users (user_id),
+    length     INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    UNIQUE (user_id, sha256)
+);
+CREATE INDEX media_uploads_by_expiry ON media_uploads (expires_at);
+-- Every revision keeps its photos: a correction that retakes one adds rows, never replaces them.
+CREATE TABLE visit_photos (
+    visit_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    path     TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    PRIMARY KEY (visit_id, revision, path)
+);
+CREATE INDEX visit_photos_by_hash ON visit_photos (sha256);
+",
+    )?;
+    let mut stmt = tx.prepare(
+        "SELECT visit_id, revision, json_extract(doc, '$.answers') FROM visits
+         WHERE json_type(doc, '$.answers') = 'object'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (visit_id, revision, answers): (String, u32, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        let answers: tepat_protocol::Answers = serde_json::from_str(&answers)
+            .map_err(|e| DbError::Corrupt(format!("visit {visit_id} revision {revision}: {e}")))?;
+        crate::media::link_visit(tx, &visit_id, revision, &answers)?;
     }
     Ok(())
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use migrations::{LATEST_VERSION, MIGRATIONS, migrate, migrate_to, schema_version};
+pub use migrations::{
+    LATEST_VERSION, MIGRATIONS, media_version, migrate, migrate_to, schema_version,
+};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "tepat.db";

@@ -256,3 +256,47 @@ fn migrating_from_version_3_recomputes_outcomes_by_the_forms_declaration_and_fil
         ]
     );
 }
+
+#[test]
+fn migrating_to_the_media_schema_links_the_photos_of_every_stored_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "a".repeat(64);
+    let b = "b".repeat(64);
+    {
+        let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let before_media = super::media_version() - 1;
+        assert!(before_media >= 4, "the media tables come after version 4");
+        migrate_to(&mut conn, before_media).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO users VALUES ('enum1', 'Enum', 'enumerator', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
+                 form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,
+                 warning_count, status, seq)
+             VALUES
+             ('v1', 1, 'h1', '{{\"answers\":{{\"photo_front\":{{\"file\":\"f.jpg\",\"sha256\":\"{a}\"}}}}}}', 'enum1',
+              'd', 'b', 'f', 1, 'A-1', '17.71.01.1001', '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0,
+              'returned', 1),
+             ('v1', 2, 'h2', '{{\"answers\":{{\"photo_front\":{{\"file\":\"g.jpg\",\"sha256\":\"{b}\"}}}}}}', 'enum1',
+              'd', 'b', 'f', 1, 'A-1', '17.71.01.1001', '2026-11-20', '2026-11-21T00:00:00.000000Z', '[]', 0, 0,
+              'submitted', 2),
+             ('v2', 1, 'h3', '{{\"answers\":{{}}}}', 'enum1', 'd', 'b', 'f', 1, 'A-2', '17.71.01.1001',
+              '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0, 'submitted', 3);"
+        ))
+        .unwrap();
+    }
+    let db = Db::open(dir.path()).unwrap();
+    let linked: Vec<(String, u32, String, String)> = db
+        .read(|tx| {
+            tx.prepare("SELECT visit_id, revision, path, sha256 FROM visit_photos ORDER BY visit_id, revision")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    assert_eq!(
+        linked,
+        vec![
+            ("v1".to_string(), 1, "photo_front".to_string(), a),
+            ("v1".to_string(), 2, "photo_front".to_string(), b),
+        ]
+    );
+}

@@ -148,6 +148,8 @@ pub enum Event {
         path: String,
         output: CameraOutput,
     },
+    /// The runtime uploaded photos (or tried): the sync status is read again.
+    PhotosChanged,
     Finalised {
         result: StoreOutput,
     },

@@ -133,6 +133,7 @@ impl crux_core::App for App {
                 visit::location_received(model, path, output)
             }
             Event::PhotoReceived { path, output } => visit::photo_received(model, path, output),
+            Event::PhotosChanged => reload_today(),
             Event::Finalised { result } => visit::finalised(model, result),
             Event::Unfinalised { result } => visit::unfinalised(model, result),
             Event::Stored { result, success } => match result {

@@ -86,7 +86,23 @@ fn sync_view(model: &Model) -> SyncView {
             ),
         }
     };
+    let photos_text = (status.photos_waiting > 0).then(|| {
+        // Kilobytes of 1000 bytes, rounded up: "0 KB" never shows while a byte still waits.
+        let kb = status.photo_bytes_waiting.div_ceil(1000);
+        say(
+            lang,
+            &format!("{} foto, {kb} KB belum terkirim", status.photos_waiting),
+            &format!("{} photo(s), {kb} KB not sent yet", status.photos_waiting),
+        )
+    });
+    let summary = match &photos_text {
+        Some(photos) if !model.syncing && enrolled => format!("{summary} · {photos}"),
+        _ => summary,
+    };
     SyncView {
+        photos_waiting: status.photos_waiting,
+        photo_bytes_waiting: status.photo_bytes_waiting,
+        photos_text,
         outbox: status.outbox,
         held: status.held,
         syncing: model.syncing,

@@ -50,6 +50,11 @@ pub struct SyncView {
     pub last_success: Option<String>,
     /// The last failure in words a person understands.
     pub last_error: Option<String>,
+    /// Photos of sent visits the server has not confirmed yet, and their bytes still to send.
+    pub photos_waiting: u32,
+    pub photo_bytes_waiting: u64,
+    /// e.g. `3 foto, 820 KB belum terkirim`; `None` when no photo waits.
+    pub photos_text: Option<String>,
     /// One line for the status bar.
     pub summary: String,
 }

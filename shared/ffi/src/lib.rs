@@ -8,6 +8,7 @@
 //! location and photo requests later through [`FieldCore::resolve_location`] / [`FieldCore::resolve_photo`].
 
 mod event;
+mod logcat;
 mod view_model;
 
 uniffi::setup_scaffolding!();
@@ -132,6 +133,7 @@ impl FieldCore {
         config: FieldConfig,
         shell: Arc<dyn FieldShell>,
     ) -> Result<Arc<FieldCore>, FieldError> {
+        logcat::install_panic_hook();
         let transport: Arc<dyn Transport> = match &config.server_url {
             Some(url) => {
                 let http = HttpConfig {

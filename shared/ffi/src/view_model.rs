@@ -101,6 +101,9 @@ pub struct SyncView {
     pub can_sync: bool,
     pub last_success: Option<String>,
     pub last_error: Option<String>,
+    pub photos_waiting: u32,
+    pub photo_bytes_waiting: u64,
+    pub photos_text: Option<String>,
     pub summary: String,
 }
 

@@ -236,6 +236,9 @@ pub struct SyncStatus {
     pub last_error_code: Option<String>,
     /// The technical detail of the last failure.
     pub last_error: Option<String>,
+    /// Photos of sent visits not yet confirmed by the server, and their bytes it does not hold yet.
+    pub photos_waiting: u32,
+    pub photo_bytes_waiting: u64,
 }
 
 /// What applying one sync answer did.

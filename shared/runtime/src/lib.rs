@@ -6,6 +6,7 @@
 //! shell with an id; the shell answers later with [`Runtime::resolve_location`] / [`Runtime::resolve_photo`].
 
 mod clock;
+mod photos;
 #[cfg(any(test, feature = "testing"))]
 pub mod script;
 mod sync;
@@ -17,26 +18,28 @@ mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crux_core::{Core, Request};
 use sha2::{Digest, Sha256};
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use photos::{PhotoOptions, PhotoUploadReport};
 pub use sync::{EnrolError, SyncPolicy, SyncTimer};
 pub use tepat_store::execute as execute_store;
 #[cfg(any(test, feature = "testing"))]
 pub use transport::FakeServer;
-pub use transport::{NoServer, Transport};
+pub use transport::{NoServer, PhotoUploadError, Transport};
 pub use transport_http::{
     HttpConfig, HttpSetupError, HttpTransport, MAX_RESPONSE_BYTES, WireStats, tls_config,
 };
 
 use tepat_app::{
     App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
-    SyncOperation, UiEvent, ViewModel,
+    SyncOperation, TransportError, TransportErrorKind, UiEvent, ViewModel,
 };
 use tepat_store::{Durability, Store, StoreError};
 
@@ -97,6 +100,10 @@ struct Inner {
     /// Background round trips in flight.
     busy: Mutex<usize>,
     idle: Condvar,
+    /// Photo preparation and uploads (off until [`Runtime::set_photos`]).
+    photo_options: Mutex<Option<PhotoOptions>>,
+    /// A photo upload pass is running.
+    uploading: AtomicBool,
 }
 
 /// The running core of one device. Cheap to clone; `Send + Sync`.
@@ -137,6 +144,8 @@ impl Runtime {
                 next_request: AtomicU64::new(1),
                 busy: Mutex::new(0),
                 idle: Condvar::new(),
+                photo_options: Mutex::new(None),
+                uploading: AtomicBool::new(false),
             }),
         };
         runtime.load_token();
@@ -181,7 +190,9 @@ impl Runtime {
         Ok(view)
     }
 
-    /// The shell's answer to a photo request; the file is hashed (SHA-256) here, so the reference is the core's.
+    /// The shell's answer to a photo request. With photo preparation on ([`Runtime::set_photos`]) the camera's
+    /// file is made ready to send (`tepat-photo`) into the photo directory and the answer refers to that file;
+    /// either way the file is hashed (SHA-256) here, so the reference is the core's.
     pub fn resolve_photo(
         &self,
         request_id: u64,
@@ -191,10 +202,25 @@ impl Runtime {
             return Err(RuntimeError::UnknownRequest(request_id));
         }
         let output = match result {
-            PhotoResult::Taken { file } => match sha256_of(Path::new(&file)) {
-                Ok(sha256) => CameraOutput::Photo { file, sha256 },
-                Err(e) => CameraOutput::Failed {
-                    reason: format!("{file}: {e}"),
+            PhotoResult::Taken { file } => match self.inner.photo_options() {
+                Some(PhotoOptions {
+                    dir,
+                    prepare: Some(settings),
+                    ..
+                }) => match tepat_photo::prepare_file(Path::new(&file), &dir, &settings) {
+                    Ok((prepared, photo)) => CameraOutput::Photo {
+                        file: prepared.to_string_lossy().into_owned(),
+                        sha256: photo.sha256,
+                    },
+                    Err(e) => CameraOutput::Failed {
+                        reason: format!("{file}: {e}"),
+                    },
+                },
+                _ => match sha256_of(Path::new(&file)) {
+                    Ok(sha256) => CameraOutput::Photo { file, sha256 },
+                    Err(e) => CameraOutput::Failed {
+                        reason: format!("{file}: {e}"),
+                    },
                 },
             },
             PhotoResult::Cancelled => CameraOutput::Cancelled,
@@ -309,18 +335,61 @@ impl Inner {
     }
 
     /// One sync round trip on a background thread, then its answer into the core.
+    ///
+    /// Whatever happens on this thread, the round trip stops counting as in flight when it ends ([InFlight]
+    /// lowers the count on unwinding too), so `wait_idle` never hangs; a transport that panics is a failed round
+    /// trip for the core, so it does not stay "syncing".
     fn round_trip(self: Arc<Self>, mut request: Request<SyncOperation>) {
-        let output = self.transport.sync(&request.operation.0);
+        let _in_flight = InFlight(&self);
+        let output = catch_unwind(AssertUnwindSafe(|| {
+            self.transport.sync(&request.operation.0)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(TransportError {
+                kind: TransportErrorKind::BadResponse,
+                detail: format!("the sync client failed: {}", panic_message(&panic)),
+            })
+        });
+        let went_through = output.is_ok();
         let outside = {
             let mut state = self.lock();
             let effects = state.core.resolve(&mut request, output).unwrap_or_default();
             self.run(&mut state, effects)
         };
+        let last_round = !outside.iter().any(|o| matches!(o, Outside::Sync(_)));
         self.clone().handle_outside(outside, true);
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        *busy = busy.saturating_sub(1);
-        self.idle.notify_all();
+        // Text first: the photos of the visits just taken follow once the last round is through, on this thread
+        // (so `wait_idle` waits for them too), then the sync status is read again.
+        if went_through && last_round && self.photo_options().is_some_and(|o| o.upload) {
+            self.upload_photos();
+            let outside = {
+                let mut state = self.lock();
+                let effects = state.core.process_event(Event::PhotosChanged);
+                self.run(&mut state, effects)
+            };
+            self.clone().handle_outside(outside, true);
+        }
     }
+}
+
+/// One sync round trip counted in `busy` until it is dropped, on return or while a panic unwinds.
+struct InFlight<'a>(&'a Inner);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.0.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        *busy = busy.saturating_sub(1);
+        self.0.idle.notify_all();
+    }
+}
+
+/// The text a panic was raised with (`panic!("…")` gives a `&str` or a `String`).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }
 
 /// SHA-256 (hex) of a file's bytes.

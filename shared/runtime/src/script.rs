@@ -181,15 +181,25 @@ pub struct Typist<'a> {
     runtime: &'a Runtime,
     shell: &'a ScriptedShell,
     photos: &'a Path,
+    /// Photos as a camera writes them (a JPEG of this size with EXIF), or a short placeholder text when `None`.
+    camera: Option<(u32, u32)>,
 }
 
 impl<'a> Typist<'a> {
+    /// Photos "taken" are camera JPEGs of `width`×`height` (a house front, different for each visit and field;
+    /// `tepat_photo::synthetic`), for runtimes that prepare and upload photos.
+    pub fn with_camera(mut self, width: u32, height: u32) -> Self {
+        self.camera = Some((width, height));
+        self
+    }
+
     /// Photos "taken" are written into `photos` (an existing directory) before the camera answers with them.
     pub fn new(runtime: &'a Runtime, shell: &'a ScriptedShell, photos: &'a Path) -> Self {
         Typist {
             runtime,
             shell,
             photos,
+            camera: None,
         }
     }
 
@@ -323,11 +333,20 @@ impl<'a> Typist<'a> {
                     "{visit_id}-{}.jpg",
                     path.replace(['[', ']', '.'], "_")
                 ));
-                std::fs::write(&file, format!("photo {visit_id} {path}")).map_err(|source| {
-                    ScriptError::Photo {
-                        path: file.clone(),
-                        source,
+                let bytes = match self.camera {
+                    Some((width, height)) => {
+                        let seed = format!("{visit_id} {path}")
+                            .bytes()
+                            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                            });
+                        tepat_photo::synthetic::camera_photo(width, height, 1, seed)
                     }
+                    None => format!("photo {visit_id} {path}").into_bytes(),
+                };
+                std::fs::write(&file, bytes).map_err(|source| ScriptError::Photo {
+                    path: file.clone(),
+                    source,
                 })?;
                 self.runtime.dispatch(UiEvent::TakePhoto { path });
                 if let Some(id) = self.shell.next_photo() {

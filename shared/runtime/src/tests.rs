@@ -412,6 +412,52 @@ fn a_device_without_a_server_keeps_everything_and_says_it_is_offline() {
     runtime.flush().unwrap();
 }
 
+/// A sync client that panics mid-round-trip (a bug, a failed allocation in a native library).
+struct PanickingTransport;
+
+impl Transport for PanickingTransport {
+    fn sync(
+        &self,
+        _request: &tepat_protocol::SyncRequest,
+    ) -> Result<tepat_protocol::SyncResponse, TransportError> {
+        panic!("transport exploded")
+    }
+}
+
+#[test]
+fn a_panic_on_a_sync_thread_ends_the_round_trip_and_wait_idle_returns() {
+    let shell = Arc::new(RecordingShell::default());
+    let runtime = in_memory(shell.clone(), Arc::new(PanickingTransport));
+    set_up(&runtime);
+    finalise_one(&runtime, "A-1");
+    runtime.dispatch(UiEvent::SyncNow);
+    // Before the fix the in-flight count never came down and `wait_idle` blocked forever: wait on another
+    // thread and fail after a generous bound instead of hanging the suite.
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = runtime.clone();
+    std::thread::spawn(move || {
+        waiter.wait_idle();
+        let _ = done.send(());
+    });
+    assert!(
+        finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_ok(),
+        "wait_idle still blocked 20 s after a panic on the sync thread"
+    );
+    let view = runtime.view();
+    assert!(!view.sync.syncing, "the core still says it is syncing");
+    assert_eq!(view.sync.outbox, 1, "the visit waits for the next sync");
+    assert!(
+        view.sync
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.starts_with("Jawaban server tidak dapat dibaca")),
+        "{:?}",
+        view.sync.last_error
+    );
+}
+
 #[test]
 fn the_runtime_can_cross_threads() {
     fn send_sync<T: Send + Sync>() {}

@@ -34,6 +34,36 @@ pub trait Transport: Send + Sync {
 
     /// The device token to send from now on (the runtime reads it from the store at start and after enrolment).
     fn set_token(&self, _token: Option<&str>) {}
+
+    /// Uploads one photo resumably (`tepat_photo::upload::send_photo`), calling `save` with every offset the
+    /// server states. `Ok` only when the server confirmed the whole photo by its hash. Transports without a
+    /// server cannot upload.
+    fn upload_photo(
+        &self,
+        _sha256: &str,
+        _bytes: &[u8],
+        _known: tepat_photo::upload::Known,
+        _save: &mut dyn FnMut(u64),
+    ) -> Result<(), PhotoUploadError> {
+        Err(PhotoUploadError::NoServer)
+    }
+}
+
+/// Why a photo upload stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoUploadError {
+    /// No server to upload to (training): photos wait.
+    #[error("no sync server configured")]
+    NoServer,
+    /// The link broke or the server could not answer: the photo (and the rest) waits for the next pass.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
+    /// The server will not take this photo as it is (refused again and again, or a limit): it needs a person.
+    #[error("the server refused the photo: {0}")]
+    Refused(String),
+    /// The phone's own store failed.
+    #[error("the device store failed: {0}")]
+    Local(String),
 }
 
 /// For a device with no server configured (training): every sync is "offline", nothing is lost.

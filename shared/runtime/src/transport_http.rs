@@ -233,6 +233,50 @@ impl Transport for HttpTransport {
     fn set_token(&self, token: Option<&str>) {
         *self.token.write().unwrap_or_else(PoisonError::into_inner) = token.map(str::to_string);
     }
+
+    fn upload_photo(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        known: tepat_photo::upload::Known,
+        save: &mut dyn FnMut(u64),
+    ) -> Result<(), super::transport::PhotoUploadError> {
+        use super::transport::PhotoUploadError;
+        use tepat_photo::upload::UploadError;
+        let token = self
+            .token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                PhotoUploadError::Interrupted("this device has no token: enrol it first".into())
+            })?;
+        let tus = tepat_photo::http::HttpTus {
+            client: &self.client,
+            base_url: &self.base_url,
+            token: &token,
+        };
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let result = tepat_photo::upload::send_photo(&tus, sha256, bytes, known, save);
+        match result {
+            Ok(_) => {
+                self.bytes_up
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                Err(match e {
+                    UploadError::Transport(e) => PhotoUploadError::Interrupted(e.to_string()),
+                    // A 5xx or a busy server: try again later, like a cut.
+                    UploadError::Failed { status, .. } if status >= 500 => {
+                        PhotoUploadError::Interrupted(e.to_string())
+                    }
+                    other => PhotoUploadError::Refused(other.to_string()),
+                })
+            }
+        }
+    }
 }
 
 /// The phone's TLS client configuration: TLS 1.2 or 1.3 with the ring provider, trusting only `ca_pem` when

@@ -7,6 +7,7 @@
 
 mod credentials;
 mod execute;
+mod photo_outbox;
 mod schema;
 mod sync;
 mod today;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 pub use execute::execute;
+pub use photo_outbox::{PhotosWaiting, WaitingPhoto};
 pub use tepat_form::paths::{
     AnswerRow, PathError, Segment, diff, flatten, parse_path, repeat_ids, unflatten,
 };

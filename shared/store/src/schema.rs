@@ -175,10 +175,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: V3,
     },
+    Migration {
+        version: 4,
+        sql: super::photo_outbox::PHOTO_OUTBOX,
+    },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 3;
+pub const CURRENT_VERSION: u32 = 4;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.

@@ -92,7 +92,10 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
+        let photos = self.photos_waiting()?;
         Ok(SyncStatus {
+            photos_waiting: photos.photos,
+            photo_bytes_waiting: photos.bytes,
             cursor: row.0 as u64,
             outbox,
             held,
@@ -272,6 +275,8 @@ impl Store {
                          WHERE visit_id = ?1 AND revision = ?2 AND state IN ('final', 'sent')",
                         params![id, receipt.revision],
                     )?;
+                    // Its photos follow the text: the server now knows the visit that references them.
+                    super::photo_outbox::queue_visit_photos(&tx, &id, at)?;
                 }
                 ReceiptStatus::Rejected => {
                     applied.rejected += 1;

@@ -4,11 +4,9 @@ import android.app.AlertDialog
 import android.app.DatePickerDialog
 import android.text.InputType
 import android.view.View
-import android.view.inputmethod.EditorInfo
 import android.widget.AdapterView
 import android.widget.ArrayAdapter
 import android.widget.CheckBox
-import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.RadioButton
 import android.widget.RadioGroup
@@ -21,44 +19,80 @@ import id.tepat.core.ffi.Level
 import id.tepat.core.ffi.RegionLevelView
 import java.util.Calendar
 
-/** One field of the visit as widgets: label, hint, the input for its type, what was refused, its findings. */
-fun Ui.field(field: FieldView): View {
-    val box = column()
-    box.setPadding(0, dp(8), 0, dp(8))
-    val label = if (field.required) string(R.string.required_mark, field.label) else field.label
-    box.add(text(label, bold = field.kind != FieldType.NOTE))
-    field.hint?.let { box.add(small(it)) }
-    val editable = !field.readOnly
-    when (field.kind) {
-        FieldType.TEXT, FieldType.NIK, FieldType.KK, FieldType.INTEGER, FieldType.DECIMAL ->
-            box.add(textInput(field, editable))
-        FieldType.DATE -> box.add(dateInput(field, editable))
-        FieldType.SELECT_ONE -> box.add(singleChoice(field, editable))
-        FieldType.SELECT_MULTIPLE -> box.add(multipleChoice(field, editable))
-        FieldType.REGION -> box.add(regionCascade(field, editable))
-        FieldType.GEOPOINT -> {
-            box.add(text(field.display ?: "—"))
-            if (editable) box.add(action(string(R.string.take_gps), FieldEvent.CaptureLocation(field.path)))
+/**
+ * One field of the visit as widgets: label, hint, the input for its type, what was refused, its findings. Kept
+ * across redraws of its page ([KeyedColumn]) and brought up to date by [show]: a text box keeps what is being
+ * typed in it, everything else is redrawn from the view model.
+ */
+class FieldBox(context: android.content.Context) : LinearLayout(context) {
+    private val head = LinearLayout(context).apply { orientation = VERTICAL }
+    private val input = LinearLayout(context).apply { orientation = VERTICAL }
+    private val tail = LinearLayout(context).apply { orientation = VERTICAL }
+
+    /** The typed answer's box, for the field types answered by typing (created once, then updated). */
+    var answerBox: AnswerBox? = null
+        private set
+
+    init {
+        orientation = VERTICAL
+        add(head, input, tail)
+    }
+
+    fun show(ui: Ui, field: FieldView) = with(ui) {
+        setPadding(0, dp(8), 0, dp(8))
+        head.removeAllViews()
+        tail.removeAllViews()
+        val label = if (field.required) string(R.string.required_mark, field.label) else field.label
+        head.add(text(label, bold = field.kind != FieldType.NOTE))
+        field.hint?.let { head.add(small(it)) }
+        val editable = !field.readOnly
+        when (field.kind) {
+            FieldType.TEXT, FieldType.NIK, FieldType.KK, FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE -> {
+                val box = answerBox ?: AnswerBox(context).also {
+                    answerBox = it
+                    input.add(it)
+                }
+                box.showAnswer(ui, field, editable)
+                if (field.kind == FieldType.DATE && editable) tail.add(datePicker(field))
+            }
+            else -> {
+                input.removeAllViews()
+                when (field.kind) {
+                    FieldType.SELECT_ONE -> input.add(singleChoice(field, editable))
+                    FieldType.SELECT_MULTIPLE -> input.add(multipleChoice(field, editable))
+                    FieldType.REGION -> input.add(regionCascade(field, editable))
+                    FieldType.GEOPOINT -> {
+                        input.add(text(field.display ?: "—"))
+                        if (editable) input.add(action(string(R.string.take_gps), FieldEvent.CaptureLocation(field.path)))
+                    }
+                    FieldType.PHOTO -> {
+                        input.add(text(field.display ?: "—"))
+                        if (editable) input.add(action(string(R.string.take_photo), FieldEvent.TakePhoto(field.path)))
+                    }
+                    FieldType.CALCULATE -> input.add(text(field.display ?: "—", colorId = R.color.muted))
+                    FieldType.REPEAT -> input.add(roster(field, editable))
+                    else -> {}
+                }
+            }
         }
-        FieldType.PHOTO -> {
-            box.add(text(field.display ?: "—"))
-            if (editable) box.add(action(string(R.string.take_photo), FieldEvent.TakePhoto(field.path)))
+        if (editable && field.answer != AnswerView.Empty && field.kind.clearable()) {
+            tail.add(button(string(R.string.clear)) { send(FieldEvent.Clear(field.path)) })
         }
-        FieldType.CALCULATE -> box.add(text(field.display ?: "—", colorId = R.color.muted))
-        FieldType.NOTE -> {}
-        FieldType.REPEAT -> box.add(roster(field, editable))
+        field.inputError?.let { tail.add(small("${it.message} (“${it.typed}”)", R.color.error)) }
+        for (finding in field.findings) {
+            val colour = if (finding.level == Level.ERROR) R.color.error else R.color.warning
+            tail.add(small(finding.text, colour))
+        }
+        field.note?.let { tail.add(small("✎ $it")) }
     }
-    if (editable && field.answer != AnswerView.Empty && field.kind.clearable()) {
-        box.add(button(string(R.string.clear)) { send(FieldEvent.Clear(field.path)) })
-    }
-    field.inputError?.let { box.add(small("${it.message} (“${it.typed}”)", R.color.error)) }
-    for (finding in field.findings) {
-        val colour = if (finding.level == Level.ERROR) R.color.error else R.color.warning
-        box.add(small(finding.text, colour))
-    }
-    field.note?.let { box.add(small("✎ $it")) }
-    return box
 }
+
+/** The page item of one field: kept by its path (and type) across redraws. */
+fun Ui.fieldItem(field: FieldView): KeyedColumn.Item = KeyedColumn.Item(
+    "field:${field.path}:${field.kind}",
+    make = { FieldBox(context).also { it.show(this, field) } },
+    update = { (it as FieldBox).show(this, field) },
+)
 
 private fun FieldType.clearable(): Boolean = when (this) {
     FieldType.SELECT_ONE, FieldType.GEOPOINT, FieldType.PHOTO, FieldType.REGION, FieldType.DATE -> true
@@ -66,7 +100,20 @@ private fun FieldType.clearable(): Boolean = when (this) {
 }
 
 /** Typed answers are sent when the person leaves the box or presses Done, and only when they changed. */
-private fun Ui.textInput(field: FieldView, editable: Boolean): EditText {
+private fun AnswerBox.showAnswer(ui: Ui, field: FieldView, editable: Boolean) {
+    tag = field.path
+    isEnabled = editable
+    val wanted = when (field.kind) {
+        FieldType.NIK, FieldType.KK -> InputType.TYPE_CLASS_NUMBER
+        FieldType.INTEGER -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_SIGNED
+        FieldType.DECIMAL -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or
+            InputType.TYPE_NUMBER_FLAG_SIGNED
+        FieldType.DATE -> InputType.TYPE_CLASS_DATETIME or InputType.TYPE_DATETIME_VARIATION_DATE
+        else -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_CAP_WORDS
+    }
+    // Setting it restarts the keyboard: only when it changes.
+    if (inputType != wanted) inputType = wanted
+    onCommit = { typed -> ui.send(FieldEvent.Answer(field.path, typed)) }
     // What the form engine reads back: dates as YYYY-MM-DD, numbers as shown, text as typed.
     val current = when (val answer = field.answer) {
         is AnswerView.Text -> answer.value
@@ -74,52 +121,23 @@ private fun Ui.textInput(field: FieldView, editable: Boolean): EditText {
         AnswerView.Empty -> ""
         else -> field.display ?: ""
     }
-    val shown = field.inputError?.typed ?: current
-    return EditText(context).apply {
-        tag = field.path
-        setText(shown)
-        isEnabled = editable
-        inputType = when (field.kind) {
-            FieldType.NIK, FieldType.KK -> InputType.TYPE_CLASS_NUMBER
-            FieldType.INTEGER -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_SIGNED
-            FieldType.DECIMAL -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or
-                InputType.TYPE_NUMBER_FLAG_SIGNED
-            else -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_CAP_WORDS
-        }
-        imeOptions = EditorInfo.IME_ACTION_DONE
-        var sent = shown
-        val commit = {
-            val typed = text.toString()
-            if (typed != sent) {
-                sent = typed
-                send(FieldEvent.Answer(field.path, typed))
-            }
-        }
-        setOnFocusChangeListener { _, focused -> if (!focused) commit() }
-        setOnEditorActionListener { _, action, _ ->
-            if (action == EditorInfo.IME_ACTION_DONE) commit()
-            false
-        }
-    }
+    show(field.inputError?.typed ?: current)
 }
 
-private fun Ui.dateInput(field: FieldView, editable: Boolean): View {
-    val box = column()
-    box.add(textInput(field, editable))
-    if (editable) {
-        box.add(button(string(R.string.pick_date)) {
-            val now = Calendar.getInstance()
-            val (year, month, day) = (field.answer as? AnswerView.Date)?.value?.split("-")
-                ?.mapNotNull { it.toIntOrNull() }
-                ?.takeIf { it.size == 3 }
-                ?.let { Triple(it[0], it[1] - 1, it[2]) }
-                ?: Triple(now.get(Calendar.YEAR), now.get(Calendar.MONTH), now.get(Calendar.DAY_OF_MONTH))
-            DatePickerDialog(context, { _, y, m, d ->
-                send(FieldEvent.Answer(field.path, "%04d-%02d-%02d".format(y, m + 1, d)))
-            }, year, month, day).show()
-        })
-    }
-    return box
+/** A date as the core reads it (YYYY-MM-DD, ASCII digits whatever the phone's language); [month] from 1. */
+fun isoDate(year: Int, month: Int, day: Int): String =
+    String.format(java.util.Locale.ROOT, "%04d-%02d-%02d", year, month, day)
+
+private fun Ui.datePicker(field: FieldView): View = button(string(R.string.pick_date)) {
+    val now = Calendar.getInstance()
+    val (year, month, day) = (field.answer as? AnswerView.Date)?.value?.split("-")
+        ?.mapNotNull { it.toIntOrNull() }
+        ?.takeIf { it.size == 3 }
+        ?.let { Triple(it[0], it[1] - 1, it[2]) }
+        ?: Triple(now.get(Calendar.YEAR), now.get(Calendar.MONTH), now.get(Calendar.DAY_OF_MONTH))
+    DatePickerDialog(context, { _, y, m, d ->
+        send(FieldEvent.Answer(field.path, isoDate(y, m + 1, d)))
+    }, year, month, day).show()
 }
 
 private fun Ui.singleChoice(field: FieldView, editable: Boolean): RadioGroup {

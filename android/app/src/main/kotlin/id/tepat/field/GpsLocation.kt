@@ -9,12 +9,17 @@ import android.location.LocationManager
 import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
+import android.os.SystemClock
 import id.tepat.core.LocationProvider
 import id.tepat.core.ffi.LocationOutput
+import java.util.concurrent.TimeUnit
 
 /**
- * One GPS fix per request: listens until a fix is good enough ([GOOD_ENOUGH_M]) or [TIMEOUT_S] pass, then
- * answers with the most accurate fix seen (with its accuracy, so the core and the supervisor can judge it).
+ * One location fix per request: listens to every usable provider (GPS with precise permission; the network
+ * provider, which works indoors and on cheap phones, with precise or approximate permission) until a fix is good
+ * enough ([GOOD_ENOUGH_M]) or [TIMEOUT_S] pass, then answers with the most accurate fix seen (with its accuracy,
+ * so the core and the supervisor can judge it). A last known fix younger than [FRESH_S] counts as seen; an older
+ * one is named with its age when nothing better comes.
  */
 class GpsLocation(private val context: Context) : LocationProvider {
     private val main = Handler(Looper.getMainLooper())
@@ -25,30 +30,40 @@ class GpsLocation(private val context: Context) : LocationProvider {
 
     private fun start(done: (LocationOutput) -> Unit) {
         val words = Localized.of(context)
-        val granted = context.checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) ==
-            PackageManager.PERMISSION_GRANTED
-        if (!granted) return done(LocationOutput.Unavailable(words.getString(R.string.gps_permission_denied)))
-        val manager = context.getSystemService(LocationManager::class.java)
-        if (!manager.isProviderEnabled(LocationManager.GPS_PROVIDER)) {
-            return done(LocationOutput.Unavailable(words.getString(R.string.gps_off)))
+        if (!permitted(context)) {
+            return done(LocationOutput.Unavailable(words.getString(R.string.gps_permission_denied)))
         }
-        Fix(manager, done, words.getString(R.string.gps_timeout, TIMEOUT_S)).listen()
+        val manager = context.getSystemService(LocationManager::class.java)
+            ?: return done(LocationOutput.Unavailable(words.getString(R.string.gps_off)))
+        val providers = usableProviders(context).filter { manager.isProviderEnabled(it) }
+        if (providers.isEmpty()) return done(LocationOutput.Unavailable(words.getString(R.string.gps_off)))
+        val lastKnown = try {
+            providers.mapNotNull { manager.getLastKnownLocation(it) }.maxByOrNull { it.elapsedRealtimeNanos }
+        } catch (_: SecurityException) {
+            null
+        }
+        Fix(manager, providers, lastKnown, done).listen()
     }
 
     private inner class Fix(
         private val manager: LocationManager,
+        private val providers: List<String>,
+        private val lastKnown: Location?,
         private val done: (LocationOutput) -> Unit,
-        private val timeoutText: String,
     ) : LocationListener {
-        private var best: Location? = null
+        private var best: Location? = lastKnown?.takeIf { ageSeconds(it) <= FRESH_S }
         private var finished = false
         private val timeout = Runnable { finish() }
 
         fun listen() {
+            best?.let { if (it.accuracy <= GOOD_ENOUGH_M) return finish() }
             try {
-                manager.requestLocationUpdates(LocationManager.GPS_PROVIDER, 1000L, 0f, this, Looper.getMainLooper())
+                for (provider in providers) {
+                    manager.requestLocationUpdates(provider, 1000L, 0f, this, Looper.getMainLooper())
+                }
             } catch (e: SecurityException) {
                 finished = true
+                manager.removeUpdates(this)
                 return done(LocationOutput.Unavailable(e.message ?: "permission"))
             }
             main.postDelayed(timeout, TIMEOUT_S * 1000L)
@@ -66,11 +81,14 @@ class GpsLocation(private val context: Context) : LocationProvider {
             main.removeCallbacks(timeout)
             manager.removeUpdates(this)
             val fix = best
+            val words = Localized.of(context)
             done(
-                if (fix == null) {
-                    LocationOutput.Unavailable(timeoutText)
-                } else {
-                    LocationOutput.Fix(fix.latitude, fix.longitude, fix.accuracy.toDouble())
+                when {
+                    fix != null -> LocationOutput.Fix(fix.latitude, fix.longitude, fix.accuracy.toDouble())
+                    lastKnown != null -> LocationOutput.Unavailable(
+                        words.getString(R.string.gps_timeout_last_known, TIMEOUT_S, ageSeconds(lastKnown) / 60),
+                    )
+                    else -> LocationOutput.Unavailable(words.getString(R.string.gps_timeout, TIMEOUT_S))
                 },
             )
         }
@@ -80,11 +98,33 @@ class GpsLocation(private val context: Context) : LocationProvider {
 
         override fun onProviderEnabled(provider: String) {}
 
-        override fun onProviderDisabled(provider: String) = finish()
+        override fun onProviderDisabled(provider: String) {
+            if (providers.none { it != provider && manager.isProviderEnabled(it) }) finish()
+        }
     }
 
-    private companion object {
+    companion object {
         const val GOOD_ENOUGH_M = 10f
         const val TIMEOUT_S = 60
+        const val FRESH_S = 120L
+
+        /** Precise or approximate: Android 12+ lets the person grant only approximate, which still gives a fix. */
+        fun permitted(context: Context): Boolean =
+            granted(context, Manifest.permission.ACCESS_FINE_LOCATION) ||
+                granted(context, Manifest.permission.ACCESS_COARSE_LOCATION)
+
+        /** GPS needs precise permission; the network provider works with either. */
+        fun usableProviders(context: Context): List<String> =
+            if (granted(context, Manifest.permission.ACCESS_FINE_LOCATION)) {
+                listOf(LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER)
+            } else {
+                listOf(LocationManager.NETWORK_PROVIDER)
+            }
+
+        private fun granted(context: Context, permission: String) =
+            context.checkSelfPermission(permission) == PackageManager.PERMISSION_GRANTED
+
+        private fun ageSeconds(location: Location): Long =
+            TimeUnit.NANOSECONDS.toSeconds(SystemClock.elapsedRealtimeNanos() - location.elapsedRealtimeNanos)
     }
 }

@@ -2,16 +2,16 @@ package id.tepat.field
 
 import android.Manifest
 import android.app.Activity
+import android.app.AlertDialog
 import android.content.Intent
-import android.content.pm.PackageManager
+import android.net.Uri
 import android.os.Bundle
 import android.os.Handler
 import android.os.Looper
+import android.provider.Settings
 import android.view.Menu
 import android.view.MenuItem
-import android.view.View
 import android.view.ViewGroup
-import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.Toast
@@ -35,6 +35,9 @@ class MainActivity : Activity(), FieldSession.Listener {
     private var shown: ViewModel? = null
     private var shownPlace: String? = null
 
+    /** The page on the glass: redrawn in place while the place stays the same (see [KeyedColumn]). */
+    private var page: KeyedColumn? = null
+
     /** A GPS fix asked for while the permission question was open. */
     private var locationPath: String? = null
 
@@ -50,6 +53,7 @@ class MainActivity : Activity(), FieldSession.Listener {
         val root = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
         root.add(top)
         root.addView(scroll, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
+        root.setOnApplyWindowInsetsListener { view, insets -> Insets.apply(view, insets) }
         setContentView(root)
         draw(null)
     }
@@ -73,7 +77,7 @@ class MainActivity : Activity(), FieldSession.Listener {
         main.post { draw(view) }
     }
 
-    override fun onError(error: Exception) {
+    override fun onError(error: Throwable) {
         main.post {
             val words = Localized.resources(this, shown?.lang ?: Lang.ID)
             val text = when (error) {
@@ -88,6 +92,9 @@ class MainActivity : Activity(), FieldSession.Listener {
     }
 
     private fun send(event: FieldEvent) {
+        // What is typed in the focused box is answered before the action it led to (a tap on a button does not
+        // take the focus on a touch screen, so the box would otherwise commit only once the page is gone).
+        if (event !is FieldEvent.Answer) (currentFocus as? AnswerBox)?.commit()
         if (event is FieldEvent.CaptureLocation && !hasLocationPermission()) {
             locationPath = event.path
             requestPermissions(
@@ -103,22 +110,51 @@ class MainActivity : Activity(), FieldSession.Listener {
         app.session.enrol(code.trim(), "${android.os.Build.MANUFACTURER} ${android.os.Build.MODEL}")
     }
 
-    private fun hasLocationPermission(): Boolean =
-        checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) == PackageManager.PERMISSION_GRANTED
+    /** Precise or approximate (Android 12+ lets the person choose "approximate": a fix all the same). */
+    private fun hasLocationPermission(): Boolean = GpsLocation.permitted(this)
 
     override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, results: IntArray) {
         if (requestCode != LOCATION_PERMISSION) return
         // Refused or not, the core hears of it: the location provider answers with the reason.
         locationPath?.let { app.session.send(FieldEvent.CaptureLocation(it)) }
         locationPath = null
+        // Refused with "don't ask again" (the system no longer asks): the only way left is the app's settings.
+        if (!hasLocationPermission() &&
+            !shouldShowRequestPermissionRationale(Manifest.permission.ACCESS_COARSE_LOCATION)
+        ) {
+            val words = Localized.resources(this, shown?.lang ?: Lang.ID)
+            AlertDialog.Builder(this)
+                .setMessage(words.getString(R.string.gps_permission_settings))
+                .setPositiveButton(words.getString(R.string.open_settings)) { _, _ -> openAppSettings() }
+                .setNegativeButton(words.getString(R.string.no), null)
+                .show()
+        }
+    }
+
+    private fun openAppSettings() {
+        startActivity(
+            Intent(Settings.ACTION_APPLICATION_DETAILS_SETTINGS, Uri.fromParts("package", packageName, null))
+                .addFlags(Intent.FLAG_ACTIVITY_NEW_TASK),
+        )
     }
 
     @Deprecated("Activity results are the framework's way on API 24–29 without AndroidX")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
-        if (!app.camera.onResult(requestCode, resultCode)) super.onActivityResult(requestCode, resultCode, data)
+        when (val outcome = app.camera.onResult(requestCode, resultCode)) {
+            CameraBridge.Outcome.NotOurs -> super.onActivityResult(requestCode, resultCode, data)
+            CameraBridge.Outcome.Answered -> {}
+            // The process died while the camera was open: this is a new one. Back to the visit, and the core asks
+            // for the photo again; the bridge answers with the file the camera wrote.
+            is CameraBridge.Outcome.Recovered -> {
+                app.session.send(FieldEvent.OpenVisit(outcome.visitId))
+                outcome.sectionIndex?.let { app.session.send(FieldEvent.GoToSection(it)) }
+                if (outcome.taken) app.session.send(FieldEvent.TakePhoto(outcome.path))
+            }
+        }
     }
 
     @Deprecated("Back handling without AndroidX on API 24–32")
+    @Suppress("DEPRECATION") // the framework's own back handling, called on every API level at targetSdk 35
     override fun onBackPressed() {
         when (val screen = shown?.screen) {
             is Screen.Visit -> send(if (screen.v1.member != null) FieldEvent.CloseMember else FieldEvent.CloseVisit)
@@ -143,43 +179,49 @@ class MainActivity : Activity(), FieldSession.Listener {
         return true
     }
 
-    /** Redraws from the view model; keeps the scroll position and the focused box while the page stays. */
+    /**
+     * Draws the view model. The same page (same visit, section, member) is updated in place: the box being typed
+     * in, with its text, cursor and keyboard, is never taken down by a redraw (a GPS fix, a sync, a finding); a
+     * new page replaces the old one and starts at the top.
+     */
     private fun draw(view: ViewModel?) {
         val languageChanged = view?.lang != shown?.lang
-        val focusedTag = currentFocus?.tag as? String
         val place = view?.let(::placeOf)
-        val keepScroll = place != null && place == shownPlace
-        val scrollY = scroll.scrollY
         shown = view
-        shownPlace = place
         if (languageChanged) invalidateOptionsMenu()
         val ui = Ui(this, Localized.resources(this, view?.lang ?: Lang.ID), ::send)
         top.removeAllViews()
-        content.removeAllViews()
-        val page = ui.column(16)
-        content.add(page)
         if (view == null) {
-            page.add(ui.text(ui.string(R.string.loading)))
+            page = null
+            content.removeAllViews()
+            content.add(ui.column(16).apply { add(ui.text(ui.string(R.string.loading))) })
             return
         }
         top.add(ui.syncBar(view.sync, view.user))
         view.notice?.let { top.add(ui.notice(it)) }
-        when (val screen = view.screen) {
-            Screen.Loading -> page.add(ui.text(ui.string(R.string.loading)))
-            is Screen.Today -> {
-                if (view.user == null) ui.enrolment(app.serverUrl != null, ::enrol, page)
-                ui.today(screen.v1, page)
-            }
-            is Screen.Visit -> ui.visit(screen.v1, page)
-            is Screen.Finalise -> ui.finalise(screen.v1, page)
+        val current = page?.takeIf { place == shownPlace && !languageChanged } ?: KeyedColumn(this).also {
+            val padding = ui.dp(16)
+            it.setPadding(padding, padding, padding, padding)
+            content.removeAllViews()
+            content.add(it)
+            scroll.scrollTo(0, 0)
         }
-        if (keepScroll) scroll.post { scroll.scrollTo(0, scrollY) } else scroll.scrollTo(0, 0)
-        focusedTag?.let { tag ->
-            (content.findViewWithTag(tag) as? EditText)?.let { box ->
-                box.requestFocus()
-                box.setSelection(box.text.length)
-            }
-        }
+        page = current
+        shownPlace = place
+        current.show(
+            when (val screen = view.screen) {
+                Screen.Loading -> listOf(ui.rebuilt("loading") { it.add(ui.text(ui.string(R.string.loading))) })
+                is Screen.Today -> buildList {
+                    if (view.user == null) {
+                        if (app.serverUrl != null) add(ui.enrolmentItem(::enrol))
+                        add(ui.rebuilt("setup") { ui.setupBanner(app.serverProblem, app.serverUrl != null, it) })
+                    }
+                    add(ui.rebuilt("today") { ui.today(screen.v1, it) })
+                }
+                is Screen.Visit -> ui.visit(screen.v1)
+                is Screen.Finalise -> ui.finalise(screen.v1)
+            },
+        )
     }
 
     /** Which page is up: the same place redraws in place, a new one starts at the top. */

@@ -9,10 +9,12 @@ import id.tepat.core.ConnectivityMonitor
 
 /** Tells the core when a network with internet comes or goes (it syncs when one comes and work is waiting). */
 class NetworkMonitor(context: Context) : ConnectivityMonitor {
-    private val manager = context.getSystemService(ConnectivityManager::class.java)
+    /** `null` only on a device without the service (none that runs this app); then no news ever comes. */
+    private val manager: ConnectivityManager? = context.getSystemService(ConnectivityManager::class.java)
     private var callback: ConnectivityManager.NetworkCallback? = null
 
     override fun start(changed: (online: Boolean) -> Unit) {
+        val manager = manager ?: return
         val request = NetworkRequest.Builder()
             .addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
             .build()
@@ -26,9 +28,11 @@ class NetworkMonitor(context: Context) : ConnectivityMonitor {
     }
 
     override fun stop() {
-        callback?.let(manager::unregisterNetworkCallback)
+        callback?.let { manager?.unregisterNetworkCallback(it) }
         callback = null
     }
 
-    private fun online(): Boolean = manager.activeNetworkInfo?.isConnected == true
+    private fun online(): Boolean =
+        manager?.activeNetwork?.let { manager.getNetworkCapabilities(it) }
+            ?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true
 }

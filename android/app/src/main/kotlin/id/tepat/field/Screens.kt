@@ -1,6 +1,5 @@
 package id.tepat.field
 
-import android.widget.EditText
 import android.widget.HorizontalScrollView
 import android.widget.LinearLayout
 import android.widget.ProgressBar
@@ -45,25 +44,25 @@ fun Ui.notice(notice: Notice): LinearLayout {
 }
 
 /**
- * Before enrolment: the code from the admin (with a server), or a word that this is training (without one).
- * [enrol] gets the code typed.
+ * Before enrolment: the code from the admin. The card is kept across redraws (the code being typed survives a
+ * sync or a network change); [enrol] gets the code typed.
  */
-fun Ui.enrolment(server: Boolean, enrol: (String) -> Unit, into: LinearLayout) {
-    if (!server) {
-        into.add(banner(string(R.string.training_mode)))
-        return
-    }
-    val card = column(8)
-    card.setBackgroundColor(color(R.color.banner))
-    card.add(text(string(R.string.enrol_title), bold = true))
-    val code = EditText(context).apply {
-        tag = "enrol-code"
-        hint = string(R.string.enrol_hint)
-        inputType = android.text.InputType.TYPE_CLASS_TEXT or android.text.InputType.TYPE_TEXT_FLAG_CAP_CHARACTERS
-    }
-    card.add(code, button(string(R.string.enrol)) { enrol(code.text.toString()) })
-    into.add(card)
-}
+fun Ui.enrolmentItem(enrol: (String) -> Unit): KeyedColumn.Item = KeyedColumn.Item(
+    "enrol",
+    make = {
+        val card = column(8)
+        card.setBackgroundColor(color(R.color.banner))
+        card.add(text(string(R.string.enrol_title), bold = true))
+        val code = AnswerBox(context).apply {
+            tag = "enrol-code"
+            hint = string(R.string.enrol_hint)
+            inputType = android.text.InputType.TYPE_CLASS_TEXT or android.text.InputType.TYPE_TEXT_FLAG_CAP_CHARACTERS
+        }
+        card.add(code, button(string(R.string.enrol)) { enrol(code.text.toString()) })
+        card
+    },
+    update = {},
+)
 
 /** Today's list: progress against the daily target, then what needs the enumerator, then new cases. */
 fun Ui.today(today: TodayView, into: LinearLayout) {
@@ -116,8 +115,15 @@ private fun statusColour(status: ItemStatus): Int = when (status) {
     ItemStatus.NOT_STARTED -> R.color.muted
 }
 
-/** A visit: its header, the section tabs, the visible fields of this page, and the way on. */
-fun Ui.visit(visit: VisitView, into: LinearLayout) {
+/**
+ * A visit's page: its header, the section tabs, the visible fields of this page (each kept by its path across
+ * redraws), and the way on.
+ */
+fun Ui.visit(visit: VisitView): List<KeyedColumn.Item> =
+    listOf(rebuilt("head") { visitHead(visit, it) }) + visit.fields.map(::fieldItem) +
+        rebuilt("foot") { visitFoot(visit, it) }
+
+private fun Ui.visitHead(visit: VisitView, into: LinearLayout) {
     into.add(title(visit.title))
     into.add(small(visit.formTitle + " · " + string(R.string.revision, visit.revision.toInt(), visit.stateText)))
     visit.banner?.let { into.add(banner(it)) }
@@ -140,7 +146,9 @@ fun Ui.visit(visit: VisitView, into: LinearLayout) {
         into.add(action(string(R.string.back_to_roster), FieldEvent.CloseMember))
         into.add(text(member.title, bold = true))
     }
-    for (field in visit.fields) into.add(field(field), divider())
+}
+
+private fun Ui.visitFoot(visit: VisitView, into: LinearLayout) {
     val nav = row()
     val back = if (visit.member != null) FieldEvent.CloseMember else FieldEvent.PreviousSection
     nav.addWeighted(
@@ -153,34 +161,81 @@ fun Ui.visit(visit: VisitView, into: LinearLayout) {
     into.add(action(string(R.string.back_to_list), FieldEvent.CloseVisit))
 }
 
-/** What still blocks finishing: errors to fix (with a way there), warnings to explain with a note. */
-fun Ui.finalise(screen: FinaliseView, into: LinearLayout) {
-    into.add(title(string(R.string.finalise_title)), text(screen.title))
-    into.add(
-        screen.blockedReason?.let { banner(it) } ?: text(string(R.string.nothing_blocks), colorId = R.color.success),
+/**
+ * What still blocks finishing: errors to fix (with a way there), warnings to explain with a note. Each finding is
+ * kept by its path across redraws, so a note being typed survives them.
+ */
+fun Ui.finalise(screen: FinaliseView): List<KeyedColumn.Item> {
+    val items = mutableListOf(
+        rebuilt("head") { into ->
+            into.add(title(string(R.string.finalise_title)), text(screen.title))
+            into.add(
+                screen.blockedReason?.let { banner(it) }
+                    ?: text(string(R.string.nothing_blocks), colorId = R.color.success),
+            )
+            if (screen.errors.isNotEmpty()) {
+                into.add(text(string(R.string.errors_title), bold = true, colorId = R.color.error))
+            }
+        },
     )
-    if (screen.errors.isNotEmpty()) into.add(text(string(R.string.errors_title), bold = true, colorId = R.color.error))
-    for (error in screen.errors) into.add(finding(error, note = false), divider())
-    if (screen.warnings.isNotEmpty()) {
-        into.add(text(string(R.string.warnings_title), bold = true, colorId = R.color.warning))
+    // A field may have several findings: the n-th of a path is its own item.
+    val seen = mutableMapOf<String, Int>()
+    fun key(kind: String, path: String): String {
+        val n = seen.merge("$kind:$path", 1, Int::plus)
+        return "$kind:$path#$n"
     }
-    for (warning in screen.warnings) into.add(finding(warning, note = true), divider())
-    into.add(action(string(R.string.finalise), FieldEvent.Finalise, enabled = screen.canFinalise))
-    into.add(action(string(R.string.back_to_visit), FieldEvent.PreviousSection))
+    for (error in screen.errors) items += rebuilt(key("error", error.path)) { it.add(finding(error), divider()) }
+    if (screen.warnings.isNotEmpty()) {
+        items += rebuilt("warnings") { it.add(text(string(R.string.warnings_title), bold = true, colorId = R.color.warning)) }
+    }
+    for (warning in screen.warnings) items += warningItem(key("warning", warning.path), warning)
+    items += rebuilt("foot") { into ->
+        into.add(action(string(R.string.finalise), FieldEvent.Finalise, enabled = screen.canFinalise))
+        into.add(action(string(R.string.back_to_visit), FieldEvent.PreviousSection))
+    }
+    return items
 }
 
-private fun Ui.finding(item: FindingItem, note: Boolean): LinearLayout {
+private fun Ui.finding(item: FindingItem): LinearLayout {
     val box = column(4)
     box.add(text(item.field, bold = true), text(item.text, R.dimen.small))
-    if (note) {
-        val input = EditText(context).apply {
-            tag = "note:" + item.path
-            hint = string(R.string.note_hint)
-            setText(item.note.orEmpty())
-        }
-        box.add(input)
-        box.add(button(string(R.string.save_note)) { send(FieldEvent.SetNote(item.path, input.text.toString())) })
-    }
     box.add(action(string(R.string.go_there), FieldEvent.GoToSection(item.section)))
     return box
+}
+
+/** A warning with its note box: the texts are redrawn, the note box is kept (what is typed in it stays). */
+private fun Ui.warningItem(key: String, item: FindingItem): KeyedColumn.Item {
+    fun fill(view: LinearLayout) {
+        val about = view.getChildAt(0) as LinearLayout
+        about.removeAllViews()
+        about.add(text(item.field, bold = true), text(item.text, R.dimen.small))
+        val note = view.getChildAt(1) as AnswerBox
+        note.onCommit = { typed -> send(FieldEvent.SetNote(item.path, typed)) }
+        note.show(item.note.orEmpty())
+    }
+    return KeyedColumn.Item(
+        key,
+        make = {
+            val box = column(4)
+            box.add(column())
+            val note = AnswerBox(context).apply {
+                tag = "note:" + item.path
+                hint = string(R.string.note_hint)
+            }
+            box.add(note)
+            box.add(button(string(R.string.save_note)) { note.commit() })
+            box.add(action(string(R.string.go_there), FieldEvent.GoToSection(item.section)), divider())
+            fill(box)
+            box
+        },
+        update = { fill(it as LinearLayout) },
+    )
+}
+
+/** Before enrolment: training mode (no server), or why the configured server address is refused. */
+fun Ui.setupBanner(serverProblem: String?, server: Boolean, into: LinearLayout) {
+    when {
+        serverProblem != null -> into.add(banner(serverProblem, R.color.banner).apply { setTextColor(color(R.color.error)) })
+        !server -> into.add(banner(string(R.string.training_mode)))
+    }
 }

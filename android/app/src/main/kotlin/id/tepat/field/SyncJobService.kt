@@ -11,7 +11,13 @@ import java.util.concurrent.TimeUnit
 /** Syncs in the background when JobScheduler sees a network. The core's sync is safe to cut at any byte. */
 class SyncJobService : JobService() {
     override fun onStartJob(params: JobParameters): Boolean {
-        TepatApplication.of(this).session.syncInBackground { jobFinished(params, false) }
+        val app = TepatApplication.of(this)
+        // A job left from before (training mode now, or the phone not enrolled): nothing to sync, and no warning.
+        if (app.serverUrl == null) {
+            SyncScheduler.cancelPeriodic(this)
+            return false
+        }
+        app.session.syncInBackground { jobFinished(params, false) }
         return true
     }
 
@@ -20,7 +26,7 @@ class SyncJobService : JobService() {
 }
 
 object SyncScheduler {
-    private const val PERIODIC = 1
+    const val PERIODIC = 1
     private const val SOON = 2
 
     /** Every 30 minutes with a network: receives assignments and returned visits even when nothing is waiting. */
@@ -30,9 +36,17 @@ object SyncScheduler {
             .setPeriodic(TimeUnit.MINUTES.toMillis(30))
             .setPersisted(true)
             .build()
-        val scheduler = context.getSystemService(JobScheduler::class.java)
+        val scheduler = context.getSystemService(JobScheduler::class.java) ?: return
         if (scheduler.allPendingJobs.none { it.id == PERIODIC }) scheduler.schedule(job)
     }
+
+    fun cancelPeriodic(context: Context) {
+        context.getSystemService(JobScheduler::class.java)?.cancel(PERIODIC)
+    }
+
+    /** Whether the periodic job is scheduled (tests). */
+    fun periodicScheduled(context: Context): Boolean =
+        context.getSystemService(JobScheduler::class.java)?.allPendingJobs.orEmpty().any { it.id == PERIODIC }
 
     /** Once, as soon as any network is there (visits are waiting in the outbox). */
     fun soon(context: Context) {
@@ -41,6 +55,6 @@ object SyncScheduler {
             .setBackoffCriteria(TimeUnit.SECONDS.toMillis(30), JobInfo.BACKOFF_POLICY_EXPONENTIAL)
             .setPersisted(true)
             .build()
-        context.getSystemService(JobScheduler::class.java).schedule(job)
+        context.getSystemService(JobScheduler::class.java)?.schedule(job)
     }
 }

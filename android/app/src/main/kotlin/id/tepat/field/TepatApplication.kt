@@ -11,15 +11,29 @@ import java.io.File
  * The process: one [FieldSession] shared by the screen and the background sync job, created when the process
  * starts (the core opens on its own worker thread, so this does not block the UI).
  */
-class TepatApplication : Application() {
+open class TepatApplication : Application() {
     lateinit var session: FieldSession
         private set
     lateinit var camera: CameraBridge
         private set
 
+    /** This deployment's sync server, checked ([serverProblem]); `null`: training mode or a refused address. */
+    var serverUrl: String? = null
+        private set
+
+    /** Why the configured server address is not used (a plain http:// address), in the person's words. */
+    var serverProblem: String? = null
+        private set
+
     override fun onCreate() {
         super.onCreate()
         camera = CameraBridge(this)
+        when (val address = ServerAddress.check(configuredServerUrl())) {
+            ServerAddress.Training -> serverUrl = null
+            is ServerAddress.Https -> serverUrl = address.url
+            is ServerAddress.Refused -> serverProblem = Localized.resources(this, id.tepat.core.ffi.Lang.ID)
+                .getString(R.string.server_not_https, address.url)
+        }
         val config = FieldConfig(
             File(filesDir, "tepat.db").absolutePath,
             bundledForms(),
@@ -28,13 +42,11 @@ class TepatApplication : Application() {
             assetText(CA_FILE),
         )
         session = FieldSession(config, GpsLocation(this), camera, NetworkMonitor(this))
-        session.addListener(OutboxWatcher(this))
-        SyncScheduler.schedulePeriodic(this)
+        session.addListener(OutboxWatcher(this, serverUrl != null))
     }
 
-    /** This deployment's sync server (res/values/config.xml); `null`: training mode. */
-    val serverUrl: String?
-        get() = getString(R.string.server_url).trim().takeIf { it.isNotEmpty() }
+    /** res/values/config.xml (`server_url`); tests configure another. */
+    protected open fun configuredServerUrl(): String = getString(R.string.server_url)
 
     /** The forms that ship in the APK (assets/forms, copied from schemas/forms by the build). */
     private fun bundledForms(): List<String> =
@@ -46,14 +58,24 @@ class TepatApplication : Application() {
         null
     }
 
-    /** Asks JobScheduler for a sync as soon as a network is there whenever visits wait in the outbox. */
-    private class OutboxWatcher(private val context: Context) : FieldSession.Listener {
+    /**
+     * Background sync follows the core's state: the periodic job exists only while there is a server and this
+     * phone is enrolled (no job in training mode, none warning "not enrolled" every half hour), and a sync is
+     * asked for as soon as a network is there whenever visits wait in the outbox.
+     */
+    private class OutboxWatcher(private val context: Context, private val server: Boolean) : FieldSession.Listener {
         private var waiting = 0u
+        private var periodic: Boolean? = null
 
         override fun onView(view: ViewModel) {
             val sync = view.sync
+            val wanted = server && view.user != null
+            if (wanted != periodic) {
+                if (wanted) SyncScheduler.schedulePeriodic(context) else SyncScheduler.cancelPeriodic(context)
+                periodic = wanted
+            }
             val now = sync.outbox - minOf(sync.held, sync.outbox)
-            if (now > waiting && sync.canSync) SyncScheduler.soon(context)
+            if (now > waiting && sync.canSync && wanted) SyncScheduler.soon(context)
             waiting = now
         }
     }
@@ -63,5 +85,30 @@ class TepatApplication : Application() {
         private const val CA_FILE = "server_ca.pem"
 
         fun of(context: Context): TepatApplication = context.applicationContext as TepatApplication
+    }
+}
+
+/** The configured server address, judged before the core ever sends the device token to it. */
+sealed class ServerAddress {
+    /** Empty: training mode (everything works and stays on the phone). */
+    data object Training : ServerAddress()
+
+    data class Https(val url: String) : ServerAddress()
+
+    /**
+     * Anything but https://. The core's own sockets do not go through Android's cleartext policy, so a plain
+     * http:// address would send the token and the families' data in clear without a word: refused instead.
+     */
+    data class Refused(val url: String) : ServerAddress()
+
+    companion object {
+        fun check(configured: String): ServerAddress {
+            val url = configured.trim()
+            return when {
+                url.isEmpty() -> Training
+                url.startsWith("https://", ignoreCase = true) -> Https(url)
+                else -> Refused(url)
+            }
+        }
     }
 }

@@ -35,8 +35,12 @@ class FieldSession(
     interface Listener {
         fun onView(view: ViewModel)
 
-        /** A call into the core failed ([id.tepat.core.ffi.FieldException] for the expected failures). */
-        fun onError(error: Exception) {}
+        /**
+         * A call into the core failed ([id.tepat.core.ffi.FieldException] for the expected failures; an [Error]
+         * such as a missing library, a uniffi checksum mismatch or running out of memory comes here too, instead
+         * of killing the process).
+         */
+        fun onError(error: Throwable) {}
     }
 
     private val worker: ExecutorService = Executors.newSingleThreadExecutor { task ->
@@ -51,7 +55,7 @@ class FieldSession(
 
     /** Why the core could not be opened, for listeners that come later. */
     @Volatile
-    private var openFailure: Exception? = null
+    private var openFailure: Throwable? = null
 
     /** The latest view; `null` until the core has opened. */
     val views: StateFlow<ViewModel?> = state.asStateFlow()
@@ -60,7 +64,7 @@ class FieldSession(
         onWorker {
             val opened = try {
                 FieldCore(config, Shell())
-            } catch (e: Exception) {
+            } catch (e: Throwable) {
                 // Listeners come after the constructor: each hears of this when it is added.
                 openFailure = e
                 return@onWorker
@@ -118,7 +122,7 @@ class FieldSession(
         val queued = onWorker {
             val core = try {
                 openCore().also { publish(it.dispatch(FieldEvent.SyncNow)) }
-            } catch (e: Exception) {
+            } catch (e: Throwable) {
                 done(null)
                 throw e
             }
@@ -126,8 +130,8 @@ class FieldSession(
                 val view = try {
                     core.waitForSync()
                     core.view()
-                } catch (_: Exception) {
-                    null // closed meanwhile
+                } catch (_: Throwable) {
+                    null // closed meanwhile, or the library failed: the job ends either way
                 }
                 done(view)
             }, "tepat-sync-wait").apply { isDaemon = true }.start()
@@ -179,8 +183,16 @@ class FieldSession(
             worker.execute {
                 try {
                     block()
-                } catch (e: Exception) {
-                    listeners.forEach { it.onError(e) }
+                } catch (e: Throwable) {
+                    // Errors too: one escaping here would kill the worker (and, on Android, the process, so a
+                    // background job would crash-loop).
+                    listeners.forEach { listener ->
+                        try {
+                            listener.onError(e)
+                        } catch (_: Throwable) {
+                            // A listener failing to hear of a failure must not stop the others.
+                        }
+                    }
                 }
             }
             true

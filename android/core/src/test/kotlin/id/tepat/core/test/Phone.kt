@@ -98,13 +98,13 @@ class FakeNetwork : ConnectivityMonitor {
 /** Every view and error a session reported. */
 class Recorder : FieldSession.Listener {
     val views = CopyOnWriteArrayList<ViewModel>()
-    val errors = CopyOnWriteArrayList<Exception>()
+    val errors = CopyOnWriteArrayList<Throwable>()
 
     override fun onView(view: ViewModel) {
         views += view
     }
 
-    override fun onError(error: Exception) {
+    override fun onError(error: Throwable) {
         errors += error
     }
 }

@@ -234,6 +234,38 @@ fun sessionTests(runner: Runner) = with(runner) {
         }
     }
 
+    test("an Error on the worker (not an Exception) reaches the listeners and the session keeps working") {
+        Phone().enrolled().use { phone ->
+            // A listener that fails with an Error once, as a missing class or running out of memory would.
+            val failing = object : FieldSession.Listener {
+                var armed = true
+
+                override fun onView(view: id.tepat.core.ffi.ViewModel) {
+                    if (armed) {
+                        armed = false
+                        throw NoClassDefFoundError("simulated: a class the library needs is missing")
+                    }
+                }
+            }
+            phone.session.addListener(failing)
+            phone.session.awaitIdle()
+            assertTrue(phone.recorder.errors.any { it is NoClassDefFoundError }, "${phone.recorder.errors}")
+            // The worker survived: later calls run and answer.
+            assertEquals(2, phone.send(FieldEvent.ShowToday).today().items.size)
+        }
+    }
+
+    test("a background sync job hears back even when the worker fails with an Error") {
+        Phone().enrolled().use { phone ->
+            phone.session.addListener(object : FieldSession.Listener {
+                override fun onView(view: id.tepat.core.ffi.ViewModel) = throw OutOfMemoryError("simulated")
+            })
+            val done = java.util.concurrent.LinkedBlockingQueue<Any>()
+            phone.session.syncInBackground { done.put(it ?: "no view") }
+            assertNotNull(done.poll(30, java.util.concurrent.TimeUnit.SECONDS), "the job was never told it is done")
+        }
+    }
+
     test("no location service: the visit says why and keeps going") {
         val dir = tempDir()
         val config = FieldConfig(File(dir, "phone.db").absolutePath, listOf(testForm), false, null, null)
