@@ -72,9 +72,9 @@ async fn world(limits: Limits) -> World {
     kit.user("enum2", tepat_protocol::Role::Enumerator, &["17.71.02"]);
     kit.publish(PHOTO_FORM);
     kit.assign(&format!(
-        "assignment_id,user_id,form_id,form_version,region_code,label,head_name\n\
-         P-1,enum1,photo_check,1,{VILLAGE_A},Budi,Budi\n\
-         P-2,enum2,photo_check,1,{VILLAGE_B},Agus,Agus\n"
+        "assignment_id,user_id,form_id,form_version,region_code,label\n\
+         P-1,enum1,photo_check,1,{VILLAGE_A},Budi\n\
+         P-2,enum2,photo_check,1,{VILLAGE_B},Agus\n"
     ));
     World {
         enum1: kit.enrol("enum1").await,
