@@ -145,6 +145,14 @@ fun sessionTests(runner: Runner) = with(runner) {
             view = phone.view
             val revisit = view.field("revisit_planned").choices.first().code
             phone.choose("revisit_planned", revisit)
+            // Every outcome leaves evidence: a GPS fix with how it was taken, and a photo of the place.
+            phone.send(FieldEvent.CaptureLocation("gps"))
+            val (path, answer) = phone.location.next()
+            assertEquals("gps", path)
+            answer(LocationOutput.Fix(-3.8, 102.26, 7.0))
+            phone.choose("gps_method", "1")
+            phone.send(FieldEvent.TakePhoto("photo_front"))
+            phone.camera.settle()
             view = phone.send(FieldEvent.Finalise)
             val item = view.today().items.single()
             assertEquals(ItemStatus.REVISIT, item.status, item.statusText)
