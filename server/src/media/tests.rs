@@ -96,6 +96,23 @@ fn photo(sha256: &str) -> Value {
     json!({"file": "IMG_0001.jpg", "sha256": sha256})
 }
 
+/// Syncs a visit of `assignment` whose front photo is `sha256`: what lets its device upload that photo.
+async fn submit_front_photo(w: &World, device: &Device, assignment: &str, sha256: &str) {
+    submit(
+        w,
+        device,
+        photo_visit(assignment, json!({"photo_front": photo(sha256)})),
+    )
+    .await;
+}
+
+/// `GET /api/v1/media/{sha256}` as `device`.
+async fn media(w: &World, device: &Device, sha256: &str) -> Reply {
+    w.kit
+        .get(&format!("/api/v1/media/{sha256}"), Some(&device.token))
+        .await
+}
+
 async fn submit(w: &World, device: &Device, doc: VisitDoc) {
     let response = w.kit.sync(device, 0, vec![doc]).await;
     assert_eq!(
@@ -191,12 +208,7 @@ async fn a_photo_is_uploaded_in_parts_verified_and_stored_by_its_hash() {
     let w = world(Limits::default()).await;
     let bytes = jpeg(50_000, 1);
     let sha256 = sha(&bytes);
-    submit(
-        &w,
-        &w.enum1,
-        photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
 
     let created = create(&w, &w.enum1, &sha256, bytes.len()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
@@ -248,10 +260,7 @@ async fn a_photo_is_uploaded_in_parts_verified_and_stored_by_its_hash() {
     let again = patch(&w, &w.enum1, &sha256, bytes.len() as u64, &[]).await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
 
-    let got = w
-        .kit
-        .get(&format!("/api/v1/media/{sha256}"), Some(&w.enum1.token))
-        .await;
+    let got = media(&w, &w.enum1, &sha256).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(got.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
     assert_eq!(got.body.as_ref(), bytes.as_slice());
@@ -262,12 +271,7 @@ async fn a_cut_body_keeps_the_bytes_that_arrived() {
     let w = world(Limits::default()).await;
     let bytes = jpeg(30_000, 2);
     let sha256 = sha(&bytes);
-    submit(
-        &w,
-        &w.enum1,
-        photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
     create(&w, &w.enum1, &sha256, bytes.len()).await;
     let cut = CutBody {
         bytes: Some(Bytes::copy_from_slice(&bytes[..12_345])),
@@ -277,10 +281,7 @@ async fn a_cut_body_keeps_the_bytes_that_arrived() {
     assert_eq!(offset_of(&head(&w, &w.enum1, &sha256).await), 12_345);
     let rest = patch(&w, &w.enum1, &sha256, 12_345, &bytes[12_345..]).await;
     assert_eq!(offset_of(&rest), bytes.len() as u64);
-    let got = w
-        .kit
-        .get(&format!("/api/v1/media/{sha256}"), Some(&w.enum1.token))
-        .await;
+    let got = media(&w, &w.enum1, &sha256).await;
     assert_eq!(got.body.as_ref(), bytes.as_slice());
 }
 
@@ -289,12 +290,7 @@ async fn a_damaged_photo_is_refused_removed_and_taken_when_sent_again() {
     let w = world(Limits::default()).await;
     let bytes = jpeg(20_000, 3);
     let sha256 = sha(&bytes);
-    submit(
-        &w,
-        &w.enum1,
-        photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
     create(&w, &w.enum1, &sha256, bytes.len()).await;
     let mut damaged = bytes.clone();
     damaged[9_000] ^= 0x01;
@@ -305,10 +301,7 @@ async fn a_damaged_photo_is_refused_removed_and_taken_when_sent_again() {
         head(&w, &w.enum1, &sha256).await.status,
         StatusCode::NOT_FOUND
     );
-    let missing = w
-        .kit
-        .get(&format!("/api/v1/media/{sha256}"), Some(&w.enum1.token))
-        .await;
+    let missing = media(&w, &w.enum1, &sha256).await;
     missing.assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(
         !w.kit
@@ -333,12 +326,7 @@ async fn what_is_not_a_jpeg_is_refused_by_its_first_bytes_and_by_its_whole() {
     let cut_jpeg = jpeg(5_000, 4)[..4_000].to_vec();
     for bytes in [gif, cut_jpeg] {
         let sha256 = sha(&bytes);
-        submit(
-            &w,
-            &w.enum1,
-            photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-        )
-        .await;
+        submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
         create(&w, &w.enum1, &sha256, bytes.len()).await;
         let reply = patch(&w, &w.enum1, &sha256, 0, &bytes).await;
         reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "not_jpeg");
@@ -481,12 +469,7 @@ async fn an_upload_without_new_bytes_expires() {
     let w = world(limits).await;
     let bytes = jpeg(3_000, 9);
     let sha256 = sha(&bytes);
-    submit(
-        &w,
-        &w.enum1,
-        photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
     assert_eq!(
         create(&w, &w.enum1, &sha256, bytes.len()).await.status,
         StatusCode::CREATED
@@ -508,12 +491,7 @@ async fn who_may_read_a_photo() {
     let w = world(Limits::default()).await;
     let bytes = jpeg(8_000, 10);
     let sha256 = sha(&bytes);
-    submit(
-        &w,
-        &w.enum1,
-        photo_visit("P-1", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum1, "P-1", &sha256).await;
     let url = format!("/api/v1/media/{sha256}");
     // Referenced, not yet here: the supervisor of the region hears so; others hear nothing.
     w.kit
@@ -544,12 +522,7 @@ async fn who_may_read_a_photo() {
         .assert_error(StatusCode::NOT_FOUND, "not_found");
     // Knowing the hash is not enough for another enumerator: referencing it in their own visit, they must still
     // send the bytes (then the photo is stored once, with two owners).
-    submit(
-        &w,
-        &w.enum2,
-        photo_visit("P-2", json!({"photo_front": photo(&sha256)})),
-    )
-    .await;
+    submit_front_photo(&w, &w.enum2, "P-2", &sha256).await;
     assert_eq!(
         offset_of(&create(&w, &w.enum2, &sha256, bytes.len()).await),
         0
