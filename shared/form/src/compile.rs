@@ -432,6 +432,16 @@ fn add_field<'a>(
             format!("field id `{}` must match [a-z][a-z0-9_]*", field.id),
         );
     }
+    if field.id.ends_with(crate::PREFILL_REVIEW_SUFFIX) {
+        problems.push(
+            format!("{path}.id"),
+            format!(
+                "field id `{}` ends in `{}`, which the export keeps for the prefill review column of a field",
+                field.id,
+                crate::PREFILL_REVIEW_SUFFIX
+            ),
+        );
+    }
     if let Some(first) = by_id.get(&field.id) {
         let first_path = located.get(*first).map_or("", |l| l.path.as_str());
         problems.push(
