@@ -51,6 +51,8 @@ pub(crate) struct FieldInfo {
     pub max_count: Option<u32>,
     /// For text fields: the form's `max_length`, else the server-wide cap on any text answer.
     pub max_length: Option<u32>,
+    /// For text fields: how typed text is brought to one form (`Field::input`).
+    pub input: Option<crate::model::TextInput>,
 }
 
 impl FieldInfo {
@@ -470,6 +472,7 @@ fn add_field<'a>(
         region_within: None,
         min_count: field.min_count,
         max_count: field.max_count,
+        input: field.input.filter(|_| field.kind == FieldType::Text),
         max_length: (field.kind == FieldType::Text).then(|| {
             field
                 .max_length
@@ -534,6 +537,11 @@ fn check_field_shape(form: &Form, loc: &Located<'_>, problems: &mut Problems) {
     not_for(
         f.kind != FieldType::Text && f.max_length.is_some(),
         "max_length",
+        "text fields",
+    );
+    not_for(
+        f.kind != FieldType::Text && f.input.is_some(),
+        "input",
         "text fields",
     );
     let cap = crate::text_rules::DEFAULT_MAX_TEXT_CHARS;

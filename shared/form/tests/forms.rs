@@ -1598,3 +1598,98 @@ fn the_assignment_examples_match_the_assignment_schema_and_only_use_keys_the_for
         "unknown top-level key"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input as people write it
+
+#[test]
+fn mobile_numbers_as_people_write_them_are_stored_as_one_number() {
+    let (found, _) = found_household(41);
+    let case = Generator::new(41).ppks_case("17.71").unwrap();
+    for (form, field, doc) in [
+        (dtsen(), "respondent_phone", found),
+        (ppks(), "phone", case),
+    ] {
+        let date = doc.visit_date;
+        // The visit's own answers, so that the field is asked and its check runs.
+        let base = doc.answers.clone();
+        assert!(
+            form.relevant_answers(&base, date).contains_key(field),
+            "{field} is asked"
+        );
+        let session = form.session(base.clone(), date).unwrap();
+        for typed in [
+            "0812-3456-7890",
+            "+62 812 3456 7890",
+            "6281234567890",
+            "0812 3456 7890",
+            "(0812) 3456.7890",
+            "+62 (812) 3456-7890",
+        ] {
+            let stored = session.parse_input(field, typed).unwrap();
+            assert_eq!(stored, json!("081234567890"), "{field}: {typed:?}");
+            let mut answers = base.clone();
+            answers.insert(field.into(), stored);
+            assert!(
+                !form
+                    .validate(&answers, date)
+                    .iter()
+                    .any(|f| f.path == field),
+                "{field}: the canonical number passes the form's check"
+            );
+        }
+        // Not a mobile number: digits only, or as typed when it is not digits; the form's check names it.
+        for (typed, stored) in [("12-34", "1234"), ("0812 abc", "0812 abc")] {
+            let parsed = session.parse_input(field, typed).unwrap();
+            assert_eq!(parsed, json!(stored));
+            let mut answers = base.clone();
+            answers.insert(field.into(), parsed);
+            assert!(
+                form.validate(&answers, date)
+                    .iter()
+                    .any(|f| f.path == field && f.rule == "phone_format"),
+                "{typed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pln_customer_id_typed_with_spaces_is_stored_as_its_digits() {
+    let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+    let session = dtsen().session(Answers::new(), date).unwrap();
+    for typed in ["5123 4567 8901", "5123-4567-8901", " 512345678901 "] {
+        assert_eq!(
+            session.parse_input("pln_customer_id", typed).unwrap(),
+            json!("512345678901"),
+            "{typed:?}"
+        );
+    }
+    assert_eq!(
+        session
+            .parse_input("pln_meter_number", "141 2345 6789")
+            .unwrap(),
+        json!("14123456789")
+    );
+}
+
+#[test]
+fn decimals_take_a_comma_as_indonesians_write_them() {
+    let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+    let session = dtsen().session(Answers::new(), date).unwrap();
+    for (typed, grams) in [
+        ("0,25", 0.25),
+        ("2,5", 2.5),
+        ("0.25", 0.25),
+        ("1.250,5", 1250.5),
+        ("10", 10.0),
+    ] {
+        assert_eq!(
+            session.parse_input("gold_grams", typed).unwrap(),
+            json!(grams),
+            "{typed:?}"
+        );
+    }
+    assert!(session.parse_input("gold_grams", "1.25,5").is_err());
+    assert!(session.parse_input("gold_grams", "0,2,5").is_err());
+}
