@@ -842,7 +842,7 @@ fn print_visit(text: &mut String, lang: Lang, visit: &VisitView) {
     }
     text.push_str(&format!(
         "{}: {} | {}: {}\n",
-        say(lang, "Galat", "Errors"),
+        say(lang, "Kesalahan", "Errors"),
         visit.errors,
         say(lang, "Peringatan", "Warnings"),
         visit.warnings
@@ -976,7 +976,7 @@ fn print_finalise(text: &mut String, lang: Lang, finalise: &FinaliseView) {
     ));
     text.push_str(&format!(
         "{} ({}):\n",
-        say(lang, "Galat", "Errors"),
+        say(lang, "Kesalahan", "Errors"),
         finalise.errors.len()
     ));
     for (i, e) in finalise.errors.iter().enumerate() {
