@@ -60,6 +60,118 @@ pub struct Plan {
     /// Photo fields of any version (top level and inside repeats): their cells show the photo's hash and where the
     /// server stores it, not the file name on the phone.
     photo_fields: std::collections::HashSet<String>,
+    /// Fields some version prefills from the assignment (top level and inside repeats): each is followed by its
+    /// [`prefill_column`], saying whether the answer is the register's confirmed, changed, or typed.
+    prefill_fields: std::collections::HashSet<String>,
+}
+
+/// The column beside a prefilled field that says what became of its prefilled answer (`PrefillCell`).
+pub fn prefill_column(field: &str) -> String {
+    format!("{field}{PREFILL_SUFFIX}")
+}
+
+/// Field ids are `[a-z][a-z0-9_]*`; the form loader refuses one ending in this suffix, so no field's column
+/// can be taken for another field's prefill column.
+pub const PREFILL_SUFFIX: &str = tepat_form::PREFILL_REVIEW_SUFFIX;
+
+/// What a prefill column holds for one answer: the visit's own review of a prefilled answer, or whether an
+/// answer nothing prefilled was typed. A field the visit neither prefilled nor answered has an empty cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefillCell {
+    /// Prefilled from the register and confirmed as it stands ("confirmed unchanged").
+    Confirmed,
+    /// Prefilled, and the answer now differs from the register (corrected, cleared, or hidden since).
+    Changed,
+    /// Prefilled and kept, but never confirmed.
+    Unconfirmed,
+    /// Not prefilled (a new member, an empty register value): the enumerator typed the answer.
+    Typed,
+}
+
+impl PrefillCell {
+    pub const ALL: [PrefillCell; 4] = [
+        PrefillCell::Confirmed,
+        PrefillCell::Changed,
+        PrefillCell::Unconfirmed,
+        PrefillCell::Typed,
+    ];
+
+    /// The code in the cell.
+    pub fn code(self) -> &'static str {
+        match self {
+            PrefillCell::Confirmed => "confirmed",
+            PrefillCell::Changed => "changed",
+            PrefillCell::Unconfirmed => "unconfirmed",
+            PrefillCell::Typed => "typed",
+        }
+    }
+
+    /// The code's label (Bahasa Indonesia, English) for the codebook.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            PrefillCell::Confirmed => (
+                "Data DTSEN dikonfirmasi, tidak berubah",
+                "DTSEN record confirmed unchanged",
+            ),
+            PrefillCell::Changed => ("Data DTSEN diubah", "DTSEN record changed"),
+            PrefillCell::Unconfirmed => (
+                "Data DTSEN, belum dikonfirmasi",
+                "DTSEN record, not confirmed",
+            ),
+            PrefillCell::Typed => ("Diketik (bukan dari DTSEN)", "Typed (not from DTSEN)"),
+        }
+    }
+
+    fn of(review: Option<&str>, answered: bool) -> Option<PrefillCell> {
+        match review {
+            Some("confirmed") => Some(PrefillCell::Confirmed),
+            Some("changed") => Some(PrefillCell::Changed),
+            Some("unconfirmed") => Some(PrefillCell::Unconfirmed),
+            // A review the server does not know (a newer phone): not guessed at; the answer still shows.
+            Some(_) => None,
+            None => answered.then_some(PrefillCell::Typed),
+        }
+    }
+}
+
+/// The codebook rows of the prefill column beside `field` (columns as `console::pages::codebook`): the column,
+/// then one row per code.
+pub fn prefill_codebook_rows(table: &str, field: &str) -> Vec<Vec<String>> {
+    let column = prefill_column(field);
+    let mut rows = vec![vec![
+        table.to_string(),
+        column.clone(),
+        "prefill_review".to_string(),
+        format!("Data DTSEN {field}: dikonfirmasi, diubah, atau diketik"),
+        format!("DTSEN record of {field}: confirmed, changed, or typed"),
+        String::new(),
+        String::new(),
+        String::new(),
+    ]];
+    for code in PrefillCell::ALL {
+        let (id, en) = code.label();
+        rows.push(vec![
+            table.to_string(),
+            column.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            code.code().to_string(),
+            id.to_string(),
+            en.to_string(),
+        ]);
+    }
+    rows
+}
+
+/// The prefill review of a visit (answer path → review code), as stored beside it.
+type Review = HashMap<String, String>;
+
+fn prefill_cell(review: &Review, path: &str, value: Option<&Value>) -> String {
+    let answered = value.is_some_and(|v| !v.is_null());
+    PrefillCell::of(review.get(path).map(String::as_str), answered)
+        .map(|c| c.code().to_string())
+        .unwrap_or_default()
 }
 
 /// Key columns of both exports.
@@ -114,6 +226,7 @@ pub fn plan(
         kk_fields: HashMap::new(),
         repeats: HashMap::new(),
         photo_fields: std::collections::HashSet::new(),
+        prefill_fields: std::collections::HashSet::new(),
     };
     for form in versions.iter().rev() {
         for field in forms::top_level_fields(form) {
@@ -126,8 +239,13 @@ pub fn plan(
         }
         let top = forms::top_level_fields(form);
         let children = forms::repeats(form).flat_map(|r| r.fields.iter());
-        for field in top.chain(children).filter(|f| f.kind == FieldType::Photo) {
-            plan.photo_fields.insert(field.id.clone());
+        for field in top.chain(children) {
+            if field.kind == FieldType::Photo {
+                plan.photo_fields.insert(field.id.clone());
+            }
+            if field.prefill.is_some() {
+                plan.prefill_fields.insert(field.id.clone());
+            }
         }
         let of_type = |kind| forms::of_type(form, kind).map(str::to_string).collect();
         plan.nik_fields
@@ -155,16 +273,30 @@ pub fn header(plan: &Plan, table: Table) -> Vec<String> {
         Table::Households => {
             out.extend(VISIT_COLUMNS.iter().skip(2).map(|c| c.to_string()));
             out.extend(KEY_COLUMNS.iter().map(|c| c.to_string()));
-            out.extend(plan.household_fields.iter().cloned());
+            out.extend(plan.field_columns(&plan.household_fields));
         }
         Table::Members => {
             out.extend(KEY_COLUMNS.iter().map(|c| c.to_string()));
             out.push("group".to_string());
             out.push("member_no".to_string());
-            out.extend(plan.member_fields.iter().cloned());
+            out.extend(plan.field_columns(&plan.member_fields));
         }
     }
     out
+}
+
+impl Plan {
+    /// The columns of these fields: each field, and after a prefilled one its prefill column.
+    fn field_columns(&self, fields: &[String]) -> Vec<String> {
+        let mut out = Vec::with_capacity(fields.len());
+        for field in fields {
+            out.push(field.clone());
+            if self.prefill_fields.contains(field) {
+                out.push(prefill_column(field));
+            }
+        }
+        out
+    }
 }
 
 /// Writes the export (header and rows) of the visits in `supervisor_id`'s regions. Returns the rows written.
@@ -181,7 +313,7 @@ pub fn write(
     let sql = format!(
         "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
              v.received_at, v.error_count, v.warning_count, v.region_code, v.exported,
-             CASE WHEN v.exported IS NULL THEN v.doc END
+             CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review
          FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
         scope_sql("v.region_code", "?2")
@@ -206,6 +338,11 @@ pub fn write(
                 exported(plan.forms.get(&form_version), &doc)
             }
         };
+        let review: Review = match row.get::<_, Option<String>>(13)? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: prefill review: {e}")))?,
+            None => Review::new(),
+        };
         let keys = key_cells(plan, form_version, &answers, &region_code);
         match table {
             Table::Households => {
@@ -215,7 +352,11 @@ pub fn write(
                 }
                 record.extend(keys);
                 for field in &plan.household_fields {
-                    record.push(answer_cell(tx, plan, field, answers.get(field))?);
+                    let value = answers.get(field);
+                    record.push(answer_cell(tx, plan, field, value)?);
+                    if plan.prefill_fields.contains(field) {
+                        record.push(prefill_cell(&review, field, value));
+                    }
                 }
                 csv.write_record(&record)?;
                 written += 1;
@@ -234,12 +375,12 @@ pub fn write(
                         record.push((index + 1).to_string());
                         let member = member.as_object();
                         for field in &plan.member_fields {
-                            record.push(answer_cell(
-                                tx,
-                                plan,
-                                field,
-                                member.and_then(|m| m.get(field)),
-                            )?);
+                            let value = member.and_then(|m| m.get(field));
+                            record.push(answer_cell(tx, plan, field, value)?);
+                            if plan.prefill_fields.contains(field) {
+                                let path = format!("{group}[{index}].{field}");
+                                record.push(prefill_cell(&review, &path, value));
+                            }
                         }
                         csv.write_record(&record)?;
                         written += 1;
@@ -496,6 +637,7 @@ mod tests {
             kk_fields: HashMap::from([(1, vec!["kk".to_string()])]),
             repeats: HashMap::new(),
             photo_fields: Default::default(),
+            prefill_fields: Default::default(),
         };
         for (text, defused) in INJECTIONS {
             let answers = json!({"nik": text, "kk": text});

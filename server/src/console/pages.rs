@@ -387,6 +387,9 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
                 choice.label.en.clone(),
             ]);
         }
+        if field.prefill.is_some() {
+            rows.extend(crate::export::prefill_codebook_rows(table, &field.id));
+        }
     };
     for form in versions.iter().rev() {
         for field in forms::top_level_fields(form) {

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V5_ASSIGNMENT_MEMBERS),
     Migration::Rust(media_tables),
     Migration::Sql(V5_CONSOLE),
+    Migration::Sql(V8_PREFILL_REVIEW),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -379,6 +380,25 @@ UPDATE visits SET
 -- read, so counting 100,000 waiting visits never reads their documents.
 CREATE INDEX visits_queue ON visits (is_latest, status, seq, region_code, user_id, visit_date, outcome,
                                      error_count, warning_count, note_count, has_gps, has_photo, visit_id);
+";
+
+/// Version 8: what became of each prefilled answer (`VisitDoc::prefill_review`, JSON: answer path → confirmed |
+/// changed | unconfirmed; NULL when nothing was prefilled), read from the document once (at insert or when a
+/// supervisor replaces the content, by the triggers) so the export never parses documents for it.
+const V8_PREFILL_REVIEW: &str = "
+ALTER TABLE visits ADD COLUMN prefill_review TEXT;
+CREATE TRIGGER visits_prefill_review AFTER INSERT ON visits BEGIN
+    UPDATE visits SET prefill_review = CASE json_type(NEW.doc, '$.prefill_review')
+            WHEN 'object' THEN json_extract(NEW.doc, '$.prefill_review') END
+    WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER visits_prefill_review_replaced AFTER UPDATE OF doc ON visits BEGIN
+    UPDATE visits SET prefill_review = CASE json_type(NEW.doc, '$.prefill_review')
+            WHEN 'object' THEN json_extract(NEW.doc, '$.prefill_review') END
+    WHERE rowid = NEW.rowid;
+END;
+UPDATE visits SET prefill_review = CASE json_type(doc, '$.prefill_review')
+        WHEN 'object' THEN json_extract(doc, '$.prefill_review') END;
 ";
 
 /// The schema version recorded in the database.

@@ -300,3 +300,52 @@ fn migrating_to_the_media_schema_links_the_photos_of_every_stored_revision() {
         ]
     );
 }
+
+#[test]
+fn migrating_to_the_prefill_review_column_reads_it_from_every_stored_document() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        migrate_to(&mut conn, LATEST_VERSION - 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (user_id, name, role, created_at)
+                 VALUES ('enum1', 'Enum', 'enumerator', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
+                 form_version, assignment_id, region_code, visit_date, received_at, findings, error_count,
+                 warning_count, status, seq)
+             VALUES
+             ('v1', 1, 'h1', '{\"answers\":{},\"prefill_review\":{\"head_name\":\"confirmed\"}}', 'enum1', 'd', 'b',
+              'f', 1, 'A-1', '17.71.01.1001', '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0,
+              'submitted', 1),
+             ('v2', 1, 'h2', '{\"answers\":{}}', 'enum1', 'd', 'b', 'f', 1, 'A-2', '17.71.01.1001',
+              '2026-11-20', '2026-11-20T00:00:00.000000Z', '[]', 0, 0, 'submitted', 2);",
+        )
+        .unwrap();
+    }
+    let db = Db::open(dir.path()).unwrap();
+    let reviews = |db: &Db| -> Vec<(String, Option<String>)> {
+        db.read(|tx| {
+            tx.prepare("SELECT visit_id, prefill_review FROM visits ORDER BY visit_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap()
+    };
+    let confirmed = Some(r#"{"head_name":"confirmed"}"#.to_string());
+    assert_eq!(
+        reviews(&db),
+        vec![("v1".to_string(), confirmed), ("v2".to_string(), None)]
+    );
+    // A supervisor replacing a revision's content: the trigger reads the new document's review.
+    db.write(|tx| {
+        tx.execute(
+            r#"UPDATE visits SET doc = '{"answers":{},"prefill_review":{"dusun":"changed"}}' WHERE visit_id = 'v2'"#,
+            [],
+        )
+    })
+    .unwrap();
+    assert_eq!(
+        reviews(&db)[1],
+        ("v2".to_string(), Some(r#"{"dusun":"changed"}"#.to_string()))
+    );
+}

@@ -81,6 +81,15 @@ impl TransportErrorKind {
         }
     }
 
+    /// Whether a round trip that failed this way cannot have delivered anything: no connection was made, or
+    /// the server's certificate was refused before the request went out.
+    pub fn nothing_sent(self) -> bool {
+        matches!(
+            self,
+            TransportErrorKind::Offline | TransportErrorKind::UntrustedCertificate
+        )
+    }
+
     pub fn from_code(code: &str) -> Option<TransportErrorKind> {
         use TransportErrorKind::*;
         [

@@ -100,6 +100,7 @@ pub fn failed_to_run(error: TransportError) -> Cmd {
         move |at| StoreOperation::RecordSyncFailure {
             code: kind.code().to_string(),
             message: error.detail,
+            nothing_sent: kind.nothing_sent(),
             at,
         },
         move |_, result| Event::SyncFailed { result, kind },
@@ -211,5 +212,6 @@ pub fn failed_round(model: &mut Model, result: StoreOutput, kind: TransportError
     }
     let text = transport_error(model.lang, kind);
     notice(model, NoticeLevel::Warning, text);
-    reload_today()
+    // A visit on screen says what the attempt left it as: sent, or (nothing sent) still waiting to be sent.
+    Command::all([reload_today(), refresh_open_visit(model)])
 }

@@ -787,10 +787,17 @@ fn display(
             format!("{file} (sha256 {}…)", sha.get(..12).unwrap_or(sha))
         }
         (_, Value::String(text)) => text.clone(),
-        (_, Value::Number(n)) => n
-            .as_f64()
-            .map(tepat_form::value::format_num)
-            .unwrap_or_else(|| n.to_string()),
+        (_, Value::Number(n)) => {
+            let shown = n
+                .as_f64()
+                .map(tepat_form::value::format_num)
+                .unwrap_or_else(|| n.to_string());
+            // As Indonesians write a decimal (`0,25` gram), which the input reads back the same.
+            match lang {
+                Lang::Id => shown.replace('.', ","),
+                Lang::En => shown,
+            }
+        }
         (_, Value::Bool(b)) => b.to_string(),
         (_, other) => other.to_string(),
     })

@@ -51,6 +51,8 @@ pub(crate) struct FieldInfo {
     pub max_count: Option<u32>,
     /// For text fields: the form's `max_length`, else the server-wide cap on any text answer.
     pub max_length: Option<u32>,
+    /// For text fields: how typed text is brought to one form (`Field::input`).
+    pub input: Option<crate::model::TextInput>,
 }
 
 impl FieldInfo {
@@ -432,6 +434,16 @@ fn add_field<'a>(
             format!("field id `{}` must match [a-z][a-z0-9_]*", field.id),
         );
     }
+    if field.id.ends_with(crate::PREFILL_REVIEW_SUFFIX) {
+        problems.push(
+            format!("{path}.id"),
+            format!(
+                "field id `{}` ends in `{}`, which the export keeps for the prefill review column of a field",
+                field.id,
+                crate::PREFILL_REVIEW_SUFFIX
+            ),
+        );
+    }
     if let Some(first) = by_id.get(&field.id) {
         let first_path = located.get(*first).map_or("", |l| l.path.as_str());
         problems.push(
@@ -460,6 +472,7 @@ fn add_field<'a>(
         region_within: None,
         min_count: field.min_count,
         max_count: field.max_count,
+        input: field.input.filter(|_| field.kind == FieldType::Text),
         max_length: (field.kind == FieldType::Text).then(|| {
             field
                 .max_length
@@ -524,6 +537,11 @@ fn check_field_shape(form: &Form, loc: &Located<'_>, problems: &mut Problems) {
     not_for(
         f.kind != FieldType::Text && f.max_length.is_some(),
         "max_length",
+        "text fields",
+    );
+    not_for(
+        f.kind != FieldType::Text && f.input.is_some(),
+        "input",
         "text fields",
     );
     let cap = crate::text_rules::DEFAULT_MAX_TEXT_CHARS;

@@ -50,6 +50,10 @@ pub mod value;
 pub use session::{Changed, FormSession};
 pub use value::Value;
 
+/// The export follows each prefilled field `f` with a column `f__prefill` (what became of the prefilled answer);
+/// no field id may end in it.
+pub const PREFILL_REVIEW_SUFFIX: &str = "__prefill";
+
 pub use model::*;
 
 use serde::{Deserialize, Serialize};

@@ -265,6 +265,55 @@ pub struct Field {
     /// is refused; a longer stored answer is an error finding (`max_length`), and the server refuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
+    /// For `text`: what the answer is, so that it is stored in one form however it is typed (`phone`,
+    /// `digits`). Absent: the text as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<TextInput>,
+}
+
+/// What a text field holds, for reading it as people write it (`Field::input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextInput {
+    /// An Indonesian mobile number: `0812-3456-7890`, `+62 812 3456 7890` and `6281234567890` are all
+    /// stored `081234567890` (national form, digits only).
+    Phone,
+    /// A number made of digits that people group with spaces, dots or dashes (PLN customer ID, meter number):
+    /// stored as the digits alone.
+    Digits,
+}
+
+impl TextInput {
+    /// The canonical form of `text` (already trimmed). Text that is not wholly digits once the separators
+    /// people use are dropped is kept as typed, so the field's constraint names the problem.
+    pub fn canonical(self, text: &str) -> String {
+        let digits: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')' | '/'))
+            .collect();
+        let (plus, rest) = match digits.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, digits.as_str()),
+        };
+        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return text.to_string();
+        }
+        match self {
+            TextInput::Digits if !plus => rest.to_string(),
+            TextInput::Digits => text.to_string(),
+            // +62 8…, 62 8…, 0062 8… → 08…; a number already starting 0 stays.
+            TextInput::Phone => {
+                let national = rest
+                    .strip_prefix("0062")
+                    .or_else(|| rest.strip_prefix("62"));
+                match national {
+                    Some(subscriber) if subscriber.starts_with('8') => format!("0{subscriber}"),
+                    _ if !plus => rest.to_string(),
+                    _ => text.to_string(),
+                }
+            }
+        }
+    }
 }
 
 fn is_not_required(r: &Requirement) -> bool {
@@ -274,6 +323,43 @@ fn is_not_required(r: &Requirement) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::load;
+    use super::TextInput;
+
+    #[test]
+    fn phone_numbers_come_to_the_national_form() {
+        for typed in [
+            "0812-3456-7890",
+            "+62 812 3456 7890",
+            "6281234567890",
+            "0062 812 3456 7890",
+        ] {
+            assert_eq!(
+                TextInput::Phone.canonical(typed),
+                "081234567890",
+                "{typed:?}"
+            );
+        }
+        // Anything else is kept as typed, for the form's check to name.
+        for typed in ["+1 555 0100", "0812 abc", "+", "-"] {
+            assert_eq!(TextInput::Phone.canonical(typed), typed);
+        }
+        // A landline number: digits only, as typed otherwise.
+        assert_eq!(TextInput::Phone.canonical("(0736) 21-234"), "073621234");
+    }
+
+    #[test]
+    fn digits_lose_the_separators_people_group_them_with() {
+        assert_eq!(
+            TextInput::Digits.canonical("5123 4567 8901"),
+            "512345678901"
+        );
+        assert_eq!(
+            TextInput::Digits.canonical("5123.4567.8901"),
+            "512345678901"
+        );
+        assert_eq!(TextInput::Digits.canonical("5123 ABCD"), "5123 ABCD");
+        assert_eq!(TextInput::Digits.canonical("+5123"), "+5123");
+    }
 
     const DTSEN: &str = include_str!("../../../schemas/forms/dtsen_groundcheck.json");
     const PPKS: &str = include_str!("../../../schemas/forms/ppks_asesmen.json");

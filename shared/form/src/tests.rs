@@ -265,6 +265,20 @@ fn load_reports_every_problem_with_its_path() {
 }
 
 #[test]
+fn a_field_id_cannot_take_the_name_of_an_export_prefill_column() {
+    let mut f = household_form();
+    f["sections"][0]["fields"][0]["id"] = json!("head_name__prefill");
+    let errors = load(&f.to_string()).unwrap_err().0;
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "sections[0].fields[0].id"
+                && e.message.contains("ends in `__prefill`")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn json_problems_have_line_and_column_or_path() {
     let e = load("{\"id\": \"x\",\n \"version\": }").unwrap_err().0;
     assert_eq!(e.len(), 1);

@@ -256,6 +256,18 @@ pub(crate) fn structural(form: &Compiled, answers: &super::Answers, out: &mut Ve
 
 /// Indonesian number input: `1.500.000` (thousands dots) and `2,5` (decimal comma) are read as people mean them.
 fn normalise_number(s: &str) -> String {
+    // `1.250,5`: thousands dots before a decimal comma.
+    let (whole, fraction) = match s.split_once(',') {
+        Some((whole, fraction)) if whole.contains('.') => (whole, Some(fraction)),
+        _ => (s, None),
+    };
+    if let Some(fraction) = fraction {
+        let grouped = whole.split('.').skip(1).all(|g| g.len() == 3);
+        if grouped && !fraction.contains(['.', ',']) {
+            return format!("{}.{fraction}", whole.replace('.', ""));
+        }
+        return s.to_owned();
+    }
     let groups: Vec<&str> = s.split('.').collect();
     let thousands = groups.len() > 1
         && groups
@@ -310,7 +322,10 @@ pub(crate) fn parse_input(
         }
     };
     let json = match info.kind {
-        FieldType::Text => Json::String(input.to_owned()),
+        FieldType::Text => match info.input {
+            Some(how) => Json::String(how.canonical(text)),
+            None => Json::String(input.to_owned()),
+        },
         FieldType::Nik | FieldType::Kk => Json::String(
             text.chars()
                 .filter(|c| !c.is_whitespace() && *c != '.' && *c != '-')

@@ -1598,3 +1598,259 @@ fn the_assignment_examples_match_the_assignment_schema_and_only_use_keys_the_for
         "unknown top-level key"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input as people write it
+
+#[test]
+fn mobile_numbers_as_people_write_them_are_stored_as_one_number() {
+    let (found, _) = found_household(41);
+    let case = Generator::new(41).ppks_case("17.71").unwrap();
+    for (form, field, doc) in [
+        (dtsen(), "respondent_phone", found),
+        (ppks(), "phone", case),
+    ] {
+        let date = doc.visit_date;
+        // The visit's own answers, so that the field is asked and its check runs.
+        let base = doc.answers.clone();
+        assert!(
+            form.relevant_answers(&base, date).contains_key(field),
+            "{field} is asked"
+        );
+        let session = form.session(base.clone(), date).unwrap();
+        for typed in [
+            "0812-3456-7890",
+            "+62 812 3456 7890",
+            "6281234567890",
+            "0812 3456 7890",
+            "(0812) 3456.7890",
+            "+62 (812) 3456-7890",
+        ] {
+            let stored = session.parse_input(field, typed).unwrap();
+            assert_eq!(stored, json!("081234567890"), "{field}: {typed:?}");
+            let mut answers = base.clone();
+            answers.insert(field.into(), stored);
+            assert!(
+                !form
+                    .validate(&answers, date)
+                    .iter()
+                    .any(|f| f.path == field),
+                "{field}: the canonical number passes the form's check"
+            );
+        }
+        // Not a mobile number: digits only, or as typed when it is not digits; the form's check names it.
+        for (typed, stored) in [("12-34", "1234"), ("0812 abc", "0812 abc")] {
+            let parsed = session.parse_input(field, typed).unwrap();
+            assert_eq!(parsed, json!(stored));
+            let mut answers = base.clone();
+            answers.insert(field.into(), parsed);
+            assert!(
+                form.validate(&answers, date)
+                    .iter()
+                    .any(|f| f.path == field && f.rule == "phone_format"),
+                "{typed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pln_customer_id_typed_with_spaces_is_stored_as_its_digits() {
+    let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+    let session = dtsen().session(Answers::new(), date).unwrap();
+    for typed in ["5123 4567 8901", "5123-4567-8901", " 512345678901 "] {
+        assert_eq!(
+            session.parse_input("pln_customer_id", typed).unwrap(),
+            json!("512345678901"),
+            "{typed:?}"
+        );
+    }
+    assert_eq!(
+        session
+            .parse_input("pln_meter_number", "141 2345 6789")
+            .unwrap(),
+        json!("14123456789")
+    );
+}
+
+#[test]
+fn decimals_take_a_comma_as_indonesians_write_them() {
+    let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+    let session = dtsen().session(Answers::new(), date).unwrap();
+    for (typed, grams) in [
+        ("0,25", 0.25),
+        ("2,5", 2.5),
+        ("0.25", 0.25),
+        ("1.250,5", 1250.5),
+        ("10", 10.0),
+    ] {
+        assert_eq!(
+            session.parse_input("gold_grams", typed).unwrap(),
+            json!(grams),
+            "{typed:?}"
+        );
+    }
+    assert!(session.parse_input("gold_grams", "1.25,5").is_err());
+    assert!(session.parse_input("gold_grams", "0,2,5").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Question numbers and messages
+
+/// Words of a label or message, lower case, without the parenthesised question numbers and units.
+fn plain_words(text: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut depth = 0u32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';' | '.'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether a finding's own message repeats the question's label: it holds the whole label (without its
+/// parenthesised number), or opens with the label's first two words (`Luas lantai …` under `Luas lantai (m²)`).
+fn repeats_label(label: &str, message: &str) -> bool {
+    let label = plain_words(label);
+    let message = plain_words(message);
+    let whole = !label.is_empty() && message.windows(label.len()).any(|w| w == label.as_slice());
+    let opening = label.len().min(2);
+    whole || (opening > 0 && message.len() >= opening && message[..opening] == label[..opening])
+}
+
+#[test]
+fn no_finding_message_repeats_its_question_s_label() {
+    // The check itself: the messages the forms had before.
+    assert!(repeats_label(
+        "Luas lantai bangunan (m²) (R9)",
+        "Luas lantai harus lebih dari 0 m²"
+    ));
+    assert!(repeats_label("RT", "RT berupa 1–3 angka"));
+    assert!(repeats_label("Mobil", "Mobil tidak boleh negatif"));
+    assert!(repeats_label("NIK (R26a)", "Tanggal lahir di NIK berbeda"));
+    assert!(!repeats_label("Mobil", "Tidak boleh negatif"));
+    for form in [dtsen().form(), ppks().form()] {
+        for field in fields_of(form) {
+            let messages = field
+                .constraints
+                .iter()
+                .map(|c| &c.message)
+                .chain(field.missing.iter().filter_map(|m| m.message.as_ref()));
+            for message in messages {
+                for (label, text) in [
+                    (&field.label.id, &message.id),
+                    (&field.label.en, &message.en),
+                ] {
+                    assert!(
+                        !repeats_label(label, text),
+                        "{}: `{}`: {label:?} is repeated in {text:?}",
+                        form.id,
+                        field.id
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The questionnaire numbers in a label: `R16`, `R26a`, `R38a–f`, `Regsosek 417`, `428a`, each with the block
+/// the label names (`Blok II R16`), else the block of its section's title (`Blok II – Perumahan`), else none.
+fn question_numbers(label: &str, section_block: Option<&str>) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    let mut rest = label;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')') else {
+            break;
+        };
+        let inside = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        let words: Vec<&str> = inside.split_whitespace().collect();
+        let is_number = |w: &str| {
+            let w = w.strip_prefix('R').unwrap_or(w);
+            w.chars().next().is_some_and(|c| c.is_ascii_digit())
+        };
+        let (block, number) = match words.as_slice() {
+            ["Blok", block, number] if is_number(number) => {
+                (Some(format!("Blok {block}")), number.to_string())
+            }
+            ["Regsosek", number] => (None, format!("Regsosek {number}")),
+            [number] if number.starts_with('R') && is_number(number) => {
+                (section_block.map(str::to_string), number.to_string())
+            }
+            [number] if is_number(number) => (None, number.to_string()),
+            _ => continue,
+        };
+        out.push((block, number));
+    }
+    out
+}
+
+#[test]
+fn no_two_questions_share_a_number() {
+    assert_eq!(
+        question_numbers("Sumber air minum utama (Blok II R16)", Some("Blok II")),
+        [(Some("Blok II".to_string()), "R16".to_string())]
+    );
+    assert_eq!(
+        question_numbers("Luas lantai (m²) (R9)", Some("Blok II")),
+        [(Some("Blok II".to_string()), "R9".to_string())]
+    );
+    assert_eq!(
+        question_numbers("Status keluarga (R16)", None),
+        [(None, "R16".to_string())]
+    );
+    for form in [dtsen().form(), ppks().form()] {
+        // Number → (block, field) of every question that carries it.
+        let mut seen: BTreeMap<String, Vec<(Option<String>, String)>> = BTreeMap::new();
+        for section in &form.sections {
+            let block = section
+                .title
+                .id
+                .split_once(" – ")
+                .map(|(head, _)| head)
+                .filter(|head| head.starts_with("Blok "));
+            for field in all_fields(&section.fields) {
+                for (label, lang) in [(&field.label.id, "id"), (&field.label.en, "en")] {
+                    let numbers = question_numbers(label, block);
+                    if lang == "en" {
+                        // Both languages give the same numbers.
+                        assert_eq!(
+                            numbers,
+                            question_numbers(&field.label.id, block),
+                            "{}: `{}`",
+                            form.id,
+                            field.id
+                        );
+                        continue;
+                    }
+                    for (owner, number) in numbers {
+                        seen.entry(number)
+                            .or_default()
+                            .push((owner, field.id.clone()));
+                    }
+                }
+            }
+        }
+        for (number, owners) in &seen {
+            let fields: BTreeSet<&String> = owners.iter().map(|(_, f)| f).collect();
+            if fields.len() == 1 {
+                continue;
+            }
+            // One number in two questions only in two blocks, each label naming its block.
+            let blocks: BTreeSet<&Option<String>> = owners.iter().map(|(b, _)| b).collect();
+            assert!(
+                blocks.len() == owners.len() && owners.iter().all(|(b, _)| b.is_some()),
+                "{}: {number} labels {owners:?}",
+                form.id
+            );
+        }
+    }
+}

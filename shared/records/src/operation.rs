@@ -98,6 +98,9 @@ pub enum StoreOperation {
     RecordSyncFailure {
         code: String,
         message: String,
+        /// Nothing of the attempt can have reached the server (no connection, certificate refused): its visits
+        /// are taken back to `final` unless an earlier attempt may have delivered them.
+        nothing_sent: bool,
         at: DateTime<FixedOffset>,
     },
 }

@@ -98,8 +98,13 @@ pub fn execute(store: &mut Store, operation: StoreOperation) -> StoreOutput {
             response,
             at,
         } => StoreReply::SyncApplied(store.apply_sync(&request, &response, utc(at))?),
-        Op::RecordSyncFailure { code, message, at } => {
-            store.record_sync_failure(&code, &message, utc(at))?;
+        Op::RecordSyncFailure {
+            code,
+            message,
+            nothing_sent,
+            at,
+        } => {
+            store.record_sync_failure(&code, &message, nothing_sent, utc(at))?;
             StoreReply::Done
         }
     })

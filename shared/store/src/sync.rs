@@ -397,17 +397,58 @@ impl Store {
         Ok(applied)
     }
 
-    /// Records a failed sync (the outbox is untouched; the pending batch is kept for the retry).
+    /// Records a failed sync (the outbox keeps every visit; the pending batch is kept for the retry, same id).
+    ///
+    /// `nothing_sent`: the attempt failed before any byte could reach the server (no connection could be made,
+    /// the server's certificate was refused). That attempt is taken back: a visit no other attempt may have
+    /// delivered is `final` again, so it reads "waiting to be sent" and can still be reopened
+    /// ([`Store::unfinalise`]); one that an earlier attempt may have delivered stays `sent`.
     pub fn record_sync_failure(
         &mut self,
         code: &str,
         message: &str,
+        nothing_sent: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE sync_state SET last_attempt_at = ?1, last_error_code = ?2, last_error = ?3 WHERE id = 1",
             params![time_text(at), code, message],
         )?;
+        if nothing_sent {
+            let pending: Option<String> = tx.query_row(
+                "SELECT pending_batch FROM sync_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let pending: Option<PendingBatch> =
+                pending.as_deref().map(serde_json::from_str).transpose()?;
+            for (visit_id, revision) in pending.map(|p| p.visits).unwrap_or_default() {
+                let id = visit_id.to_string();
+                tx.execute(
+                    "UPDATE outbox SET attempts = attempts - 1
+                     WHERE visit_id = ?1 AND revision = ?2 AND attempts > 0",
+                    params![id, revision],
+                )?;
+                let unsent = tx.execute(
+                    "UPDATE visits SET state = 'final'
+                     WHERE visit_id = ?1 AND revision = ?2 AND state = 'sent'
+                       AND (SELECT attempts FROM outbox o WHERE o.visit_id = ?1 AND o.revision = ?2) = 0",
+                    params![id, revision],
+                )?;
+                if unsent > 0 {
+                    let event = Audit {
+                        visit_id: Some(visit_id),
+                        revision: Some(revision),
+                        kind: "not_sent",
+                        new: Some(code),
+                        ..Audit::default()
+                    };
+                    audit(&tx, at, &self.actor, &event)?;
+                }
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 }

@@ -487,7 +487,7 @@ fn receipts_take_visits_out_of_the_outbox_and_nothing_else_does() {
 
     // The answer never came: the same batch goes again, same id, same visits.
     store
-        .record_sync_failure("offline", "no route to host", t0())
+        .record_sync_failure("timeout", "connection reset mid-way", false, t0())
         .unwrap();
     let again = store.prepare_sync(10, t0()).unwrap();
     assert_eq!(again.batch_id, request.batch_id);
@@ -495,7 +495,7 @@ fn receipts_take_visits_out_of_the_outbox_and_nothing_else_does() {
     let status = store.sync_status().unwrap();
     assert_eq!(
         (status.outbox, status.last_error_code.as_deref()),
-        (2, Some("offline"))
+        (2, Some("timeout"))
     );
 
     let applied = store
@@ -892,4 +892,59 @@ fn batches_are_bounded_by_bytes_and_a_large_visit_still_goes_alone() {
     assert_ne!(second.visits[0].visit_id, first.visits[0].visit_id);
     let both = [first.visits[0].visit_id, second.visits[0].visit_id];
     assert!(both.contains(&doc_a.visit_id) && both.contains(&doc_b.visit_id));
+}
+
+#[test]
+fn an_attempt_that_sent_nothing_is_taken_back_unless_an_earlier_one_may_have_delivered() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    let b = start(&mut store, "A-2").summary;
+    finalise(&mut store, &a);
+    let first = store.prepare_sync(10, t0()).unwrap();
+    // The link dropped mid-way: `a` may be on the server.
+    store
+        .record_sync_failure("timeout", "connection reset", false, t0())
+        .unwrap();
+    finalise(&mut store, &b);
+    let second = store.prepare_sync(10, t0()).unwrap();
+    assert_eq!(
+        second.batch_id, first.batch_id,
+        "the unanswered batch again"
+    );
+    assert_eq!(second.visits.len(), 1);
+    let third = {
+        // No signal: nothing of the retry left the phone.
+        store
+            .record_sync_failure("offline", "network is unreachable", true, t0())
+            .unwrap();
+        store.prepare_sync(10, t0()).unwrap()
+    };
+    assert_eq!(third.batch_id, first.batch_id);
+    // `a` had an attempt that may have arrived: still sent, and it cannot be edited again.
+    let state = |store: &Store, v: &VisitSummary| store.visit_summary(v.visit_id).unwrap().state;
+    assert_eq!(state(&store, &a), VisitState::Sent);
+    store
+        .record_sync_failure("offline", "network is unreachable", true, t0())
+        .unwrap();
+    assert_eq!(state(&store, &a), VisitState::Sent);
+    assert!(matches!(
+        store.unfinalise(a.visit_id, a.revision, t0()),
+        Err(StoreError::WrongState { .. })
+    ));
+    // A visit whose only attempt sent nothing: taken back to final, and it can be reopened.
+    let mut store2 = self::store();
+    let c = start(&mut store2, "A-1").summary;
+    finalise(&mut store2, &c);
+    store2.prepare_sync(10, t0()).unwrap();
+    assert_eq!(state(&store2, &c), VisitState::Sent);
+    store2
+        .record_sync_failure("offline", "network is unreachable", true, t0())
+        .unwrap();
+    assert_eq!(state(&store2, &c), VisitState::Final);
+    assert_eq!(store2.outbox().unwrap()[0].attempts, 0);
+    let status = store2.sync_status().unwrap();
+    assert_eq!(status.last_error_code.as_deref(), Some("offline"));
+    store2.unfinalise(c.visit_id, c.revision, t0()).unwrap();
+    assert_eq!(state(&store2, &c), VisitState::Draft);
+    assert!(store2.outbox().unwrap().is_empty());
 }

@@ -184,7 +184,7 @@ fn a_whole_dtsen_visit_with_ten_members_from_the_keyboard() {
     }
     // The review listed the findings: no error left, the warnings with their notes.
     assert!(
-        stdout.contains("Galat (0):") && stdout.contains("Peringatan ("),
+        stdout.contains("Kesalahan (0):") && stdout.contains("Peringatan ("),
         "the review listed findings"
     );
     assert!(

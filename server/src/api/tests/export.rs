@@ -25,6 +25,11 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// The same world, the ordinary family's visit changed by `edit` before it is synced.
+async fn world_with(edit: impl FnOnce(&mut VisitDoc)) -> World {
     let kit = Kit::new();
     kit.user("sup", Role::Supervisor, &["17.71"]);
     kit.user("enum1", Role::Enumerator, &["17.71"]);
@@ -40,7 +45,8 @@ async fn world() -> World {
     }
     kit.assign(&csv);
     let mut visit = |i: usize, outcome| generator.visit_for(&assignments[i], outcome).unwrap();
-    let ordinary = visit(0, Outcome::Found);
+    let mut ordinary = visit(0, Outcome::Found);
+    edit(&mut ordinary);
     let other = visit(1, Outcome::Found);
     let mut split_off = visit(2, Outcome::Found);
     let not_found = visit(3, Outcome::NotFound);
@@ -234,4 +240,112 @@ async fn a_server_starting_on_rows_stored_before_the_column_fills_them() {
     .await
     .unwrap();
     assert_eq!(unexported(&world.kit), 0);
+}
+
+/// The ordinary family as prefilled from its register and reviewed on the phone: the head's name confirmed, the
+/// KK number corrected, the dusun left as registered, the first member's name confirmed and the second's changed.
+fn review(doc: &mut VisitDoc) {
+    use tepat_protocol::PrefillReview::{Changed, Confirmed, Unconfirmed};
+    doc.prefill_review = [
+        ("head_name", Confirmed),
+        ("kk_number", Changed),
+        ("dusun", Unconfirmed),
+        ("members[0].member_name", Confirmed),
+        ("members[1].member_name", Changed),
+    ]
+    .into_iter()
+    .map(|(path, review)| (path.to_string(), review))
+    .collect();
+}
+
+#[tokio::test]
+async fn prefill_columns_say_confirmed_unchanged_changed_unconfirmed_or_typed() {
+    let world = world_with(review).await;
+    assert!(
+        world.ordinary.answers["members"].as_array().unwrap().len() >= 3,
+        "the generated family has a third member, typed"
+    );
+
+    let households = export(&world, "households").await;
+    let household = row_of(&households, &world.ordinary);
+    assert_eq!(household["head_name__prefill"], "confirmed");
+    assert_eq!(household["kk_number__prefill"], "changed");
+    assert_eq!(household["dusun__prefill"], "unconfirmed");
+    // Answered, prefillable, but nothing was prefilled: typed.
+    assert!(!household["head_nik"].is_empty());
+    assert_eq!(household["head_nik__prefill"], "typed");
+    // Only prefilled fields have a prefill column, right after the field's own.
+    assert!(!household.contains_key("outcome__prefill"));
+    let header = header_of(&world, "households").await;
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(at("head_name__prefill"), at("head_name") + 1);
+    // A visit that prefilled nothing: what it answered was typed, what it did not has an empty cell.
+    let split_off = row_of(&households, &world.split_off);
+    assert_eq!(split_off["head_name__prefill"], "typed");
+    let not_found = row_of(&households, &world.not_found);
+    assert_eq!(not_found["head_name"], "");
+    assert_eq!(not_found["head_name__prefill"], "");
+
+    let members = export(&world, "members").await;
+    let of_ordinary: Vec<_> = members
+        .iter()
+        .filter(|r| r["visit_id"] == world.ordinary.visit_id.to_string())
+        .collect();
+    let reviews: Vec<&str> = of_ordinary
+        .iter()
+        .map(|r| r["member_name__prefill"].as_str())
+        .collect();
+    assert_eq!(reviews[..3], ["confirmed", "changed", "typed"]);
+}
+
+#[tokio::test]
+async fn the_codebook_explains_each_prefill_column_and_its_codes() {
+    let world = world().await;
+    let rows = world
+        .kit
+        .db()
+        .read(|tx| crate::console::pages::codebook(tx, "dtsen_groundcheck"))
+        .unwrap()
+        .unwrap();
+    let of = |table: &str, column: &str| -> Vec<Vec<String>> {
+        rows.iter()
+            .filter(|r| r[0] == table && r[1] == column)
+            .cloned()
+            .collect()
+    };
+    let head = of("households", "head_name__prefill");
+    assert_eq!(head[0][2], "prefill_review");
+    let codes: Vec<(&str, &str)> = head[1..]
+        .iter()
+        .map(|r| (r[5].as_str(), r[7].as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("confirmed", "DTSEN record confirmed unchanged"),
+            ("changed", "DTSEN record changed"),
+            ("unconfirmed", "DTSEN record, not confirmed"),
+            ("typed", "Typed (not from DTSEN)"),
+        ]
+    );
+    assert_eq!(of("members", "member_name__prefill").len(), 5);
+    assert!(of("households", "outcome__prefill").is_empty());
+}
+
+async fn header_of(world: &World, table: &str) -> Vec<String> {
+    let reply = world
+        .kit
+        .get(
+            &format!("/api/v1/supervisor/export/{table}.csv?form_id=dtsen_groundcheck"),
+            Some(&world.sup.token),
+        )
+        .await;
+    let body = reply.text();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect()
 }

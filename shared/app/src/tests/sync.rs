@@ -428,3 +428,92 @@ fn an_output_the_runtime_could_not_hand_over_is_said_not_dropped() {
         notice.text
     );
 }
+
+fn no_signal() -> SyncOutput {
+    Err(TransportError {
+        kind: TransportErrorKind::Offline,
+        detail: "connect: network is unreachable".into(),
+        server_code: None,
+    })
+}
+
+fn item_status(h: &Harness, assignment_id: &str) -> String {
+    h.today()
+        .items
+        .into_iter()
+        .find(|i| i.assignment_id == assignment_id)
+        .map(|i| i.status_text)
+        .unwrap_or_default()
+}
+
+#[test]
+fn after_a_sync_without_signal_the_visit_waits_to_be_sent_and_can_be_reopened() {
+    let mut h = finalised_visit();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    h.send(UiEvent::SyncNow);
+    h.resolve_sync(no_signal());
+    // The header and the list say the same: nothing left the phone.
+    let visit = h.visit();
+    assert_eq!(visit.state_text, "Final, menunggu dikirim");
+    assert!(visit.can_edit_again);
+    h.send(UiEvent::CloseVisit);
+    assert_eq!(item_status(&h, "A-1"), "Menunggu dikirim");
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    let outbox = h.store.outbox().unwrap();
+    assert_eq!(outbox[0].attempts, 0, "the attempt is taken back");
+    assert_eq!(
+        h.store.visit_summary(outbox[0].visit_id).unwrap().state,
+        VisitState::Final
+    );
+    // Reopened, it is a draft again and out of the outbox.
+    h.send(UiEvent::EditAgain);
+    let visit = h.visit();
+    assert!(!visit.read_only);
+    assert_eq!(visit.state_text, "Draf");
+    assert!(h.store.outbox().unwrap().is_empty());
+    // Finalised again, it goes with the next sync.
+    h.send(UiEvent::Finalise);
+    h.send(UiEvent::SyncNow);
+    assert_eq!(h.sync_request().visits.len(), 1);
+}
+
+#[test]
+fn a_visit_an_earlier_attempt_may_have_delivered_stays_sent_and_closed() {
+    let mut h = finalised_visit();
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    h.send(UiEvent::SyncNow);
+    let first = h.sync_request().clone();
+    // The link dropped mid-way: the server may hold the visit.
+    h.resolve_sync(Err(TransportError {
+        kind: TransportErrorKind::Timeout,
+        detail: "connection reset".into(),
+        server_code: None,
+    }));
+    assert_eq!(h.visit().state_text, "Dikirim, menunggu tanda terima");
+    assert!(!h.visit().can_edit_again);
+    // Then no signal at all: still sent, since the first attempt may have arrived.
+    h.send(UiEvent::SyncNow);
+    assert_eq!(h.sync_request().batch_id, first.batch_id);
+    h.resolve_sync(no_signal());
+    assert_eq!(h.visit().state_text, "Dikirim, menunggu tanda terima");
+    assert!(!h.visit().can_edit_again);
+    h.send(UiEvent::EditAgain);
+    assert!(h.visit().read_only);
+    assert_eq!(h.store.outbox().unwrap().len(), 1);
+    // The retry after that carries the same batch, and its receipt closes it.
+    h.send(UiEvent::SyncNow);
+    let retry = h.sync_request().clone();
+    assert_eq!(retry.batch_id, first.batch_id);
+    h.resolve_sync(answer_for(
+        &retry,
+        ReceiptStatus::Accepted,
+        Changes::default(),
+    ));
+    assert_eq!(h.visit().state_text, "Diterima server");
+}

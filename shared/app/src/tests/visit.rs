@@ -96,6 +96,17 @@ fn typed_answers_are_parsed_saved_and_shown() {
         h.field("floor_area").answer,
         AnswerView::Number { value: 36.5 }
     );
+    // Shown back as typed, with a decimal comma (never `36.5`, which reads as 365 to some).
+    assert_eq!(h.field("floor_area").display.as_deref(), Some("36,5"));
+    h.answer("floor_area", "0,25");
+    assert_eq!(
+        h.field("floor_area").answer,
+        AnswerView::Number { value: 0.25 }
+    );
+    assert_eq!(h.field("floor_area").display.as_deref(), Some("0,25"));
+    // What is shown reads back as the same answer.
+    h.answer("floor_area", "0,25");
+    assert_eq!(h.stored_answers().get("floor_area"), Some(&json!(0.25)));
     h.answer("visit_day", "05/03/2020");
     assert_eq!(
         h.field("visit_day").answer,

@@ -142,7 +142,7 @@ pub(crate) fn print_visit(text: &mut String, lang: Lang, visit: &VisitView) {
     }
     text.push_str(&format!(
         "{}: {} | {}: {}\n",
-        say(lang, "Galat", "Errors"),
+        say(lang, "Kesalahan", "Errors"),
         visit.errors,
         say(lang, "Peringatan", "Warnings"),
         visit.warnings
@@ -276,7 +276,7 @@ pub(crate) fn print_finalise(text: &mut String, lang: Lang, finalise: &FinaliseV
     ));
     text.push_str(&format!(
         "{} ({}):\n",
-        say(lang, "Galat", "Errors"),
+        say(lang, "Kesalahan", "Errors"),
         finalise.errors.len()
     ));
     for (i, e) in finalise.errors.iter().enumerate() {
