@@ -162,6 +162,14 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
         phone.supervisor_comment(rev1.visit_id).unwrap().as_deref(),
         Some(comment)
     );
+    // The comment is pinned to the address: the visit screen shows it at that field.
+    assert_eq!(
+        phone
+            .comment_at_field(&assignment.assignment_id, "street_address")
+            .unwrap()
+            .as_deref(),
+        Some(comment)
+    );
     let corrected = format!(
         "{} No. 12A",
         rev1.answers["street_address"].as_str().unwrap()
