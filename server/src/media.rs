@@ -22,6 +22,7 @@
 
 pub mod jpeg;
 pub mod progress;
+pub mod thumb;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -39,7 +39,8 @@ async function shot(name) {
   await page.screenshot({ path: join(cfg.shots, `${name}.png`), fullPage: true });
 }
 
-// A page's weight on first load: its HTML plus the stylesheet and script every page loads.
+// A page's weight on first load: its HTML plus the stylesheet and script every page loads, plus every image it
+// shows (the visit's photo previews).
 let assets = null;
 async function weigh(name) {
   if (assets === null) {
@@ -48,8 +49,27 @@ async function weigh(name) {
     assets = (await css.body()).length + (await js.body()).length;
   }
   const html = (await page.content()).length;
-  result.weights[name] = html + assets;
-  check(html + assets <= MAX_PAGE_BYTES, `${name} weighs ${html + assets} bytes (> ${MAX_PAGE_BYTES})`);
+  let images = 0;
+  for (const src of await page.$$eval("img", (list) => list.map((i) => i.getAttribute("src")))) {
+    images += (await (await page.request.get(new URL(src, page.url()).href)).body()).length;
+  }
+  const total = html + assets + images;
+  result.weights[name] = total;
+  check(total <= MAX_PAGE_BYTES, `${name} weighs ${total} bytes (> ${MAX_PAGE_BYTES})`);
+}
+
+// The visit's photos: every preview loads as an image, and its link serves the photo itself.
+async function photosLoad() {
+  const n = await page.locator("ul.photos img").count();
+  check(n >= 1, "no photo preview on the visit page");
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("ul.photos img")].every((i) => i.complete && i.naturalWidth > 0),
+  );
+  const link = await page.getAttribute("ul.photos a", "href");
+  const photo = await page.request.get(`${cfg.base}${link}`);
+  check(photo.status() === 200 && photo.headers()["content-type"] === "image/jpeg",
+        `the photo link: ${photo.status()} ${photo.headers()["content-type"]}`);
+  return { previews: n, link, photo_bytes: (await photo.body()).length };
 }
 
 async function login(user, password) {
@@ -92,6 +112,7 @@ try {
     await weigh("visit");
     const body = await page.textContent("main");
     check(body.includes("Ditemukan (1)"), "the outcome is shown with its choice label");
+    result.photos = await photosLoad();
     await shot("04-visit");
 
     // Return it with a comment pinned to a field.
@@ -107,10 +128,20 @@ try {
     const main = await page.textContent("main");
     check(main.includes(cfg.xss_payload), "the payload shows as text");
     check((await page.locator("main script").count()) === 0, "no script element from an answer");
-    check((await page.locator("main img").count()) === 0, "no img element from an answer");
+    // The only images are the visit's photo previews, served by the console.
+    const imgs = await page.$$eval("main img", (list) =>
+      list.map((i) => ({ preview: i.closest("ul.photos") !== null, src: i.getAttribute("src"), onerror: i.hasAttribute("onerror") })));
+    check(imgs.every((i) => i.preview && !i.onerror && i.src.startsWith(`/visits/${cfg.xss_visit}/photos/`)),
+          `an img element from an answer: ${JSON.stringify(imgs)}`);
     await page.waitForTimeout(300);
     check(dialogs.length === 0, `a script ran: ${dialogs}`);
     await shot("06-xss-as-text");
+
+    // A visit whose photos are still on the phone says so instead of showing them.
+    await page.goto(`${cfg.base}/visits/${cfg.missing_photo_visit}`);
+    check((await page.locator("ul.photos img").count()) === 0, "a preview of a photo the server does not hold");
+    check((await page.textContent("ul.photos")).includes("belum tiba"), "a missing photo is not marked 'belum tiba'");
+    await shot("06b-photo-not-arrived");
 
     // A form posted without the CSRF token is refused.
     const forged = await page.request.post(`${cfg.base}/visits/${cfg.xss_visit}/review`, {
@@ -156,6 +187,9 @@ try {
     const other = await page.goto(`${cfg.base}/visits/${cfg.visit}`);
     result.other_region_status = other.status();
     check(other.status() === 404, `other region: ${other.status()}`);
+    const otherPhoto = await page.request.get(`${cfg.base}${cfg.photo_link}`);
+    result.other_region_photo_status = otherPhoto.status();
+    check(otherPhoto.status() === 404, `another region's photo by URL: ${otherPhoto.status()}`);
     await shot("11-other-region-404");
 
     // The admin: an assignment file with an error shows the row's problem; an enrolment code as text and QR.

@@ -162,6 +162,45 @@ impl Phone {
             .map_err(phone_error)
     }
 
+    /// Opens the visit of `assignment_id` (a returned visit becomes the next revision's draft) and looks for the
+    /// field at `path` through the visit screens, as a person would: section by section, into the roster's member
+    /// for a member's field (`members[1].nik`). The supervisor's comment that field shows; `None` when the field
+    /// shows none, an error when no screen shows the field.
+    pub fn comment_at_field(
+        &self,
+        assignment_id: &str,
+        path: &str,
+    ) -> Result<Option<String>, Error> {
+        self.typist().open(assignment_id).map_err(phone_error)?;
+        let member = path.split_once('[').and_then(|(repeat, rest)| {
+            let index = rest.split_once(']')?.0.parse::<u32>().ok()?;
+            Some((repeat.to_string(), index))
+        });
+        let visit_view = |view: tepat_app::ViewModel| match view.screen {
+            Screen::Visit(visit) => Ok(visit),
+            other => Err(Error::Phone(format!("not on a visit: {other:?}"))),
+        };
+        let sections = visit_view(self.runtime.view())?.sections;
+        for tab in sections {
+            let mut visit = visit_view(
+                self.runtime
+                    .dispatch(UiEvent::GoToSection { index: tab.index }),
+            )?;
+            if let Some((repeat, index)) = &member
+                && visit.fields.iter().any(|f| &f.path == repeat)
+            {
+                visit = visit_view(self.runtime.dispatch(UiEvent::OpenMember {
+                    repeat_path: repeat.clone(),
+                    index: *index,
+                }))?;
+            }
+            if let Some(field) = visit.fields.iter().find(|f| f.path == path) {
+                return Ok(field.supervisor_comment.clone());
+            }
+        }
+        Err(Error::Phone(format!("no screen shows the field {path}")))
+    }
+
     pub fn visit_state(&self, visit_id: Uuid) -> Result<(u32, VisitState), Error> {
         self.runtime
             .inspect_store(|s| s.visit_summary(visit_id))

@@ -4,7 +4,9 @@
 //! phone receives it and sends a correction; the supervisor approves revision 2; the admin imports an assignment
 //! file with an error and creates an enrolment code, which enrols a new phone. Security: answers holding
 //! `<script>`/`<img onerror>` render as text, a POST without the CSRF token is refused, a supervisor of another
-//! region gets 404 by URL, and the session cookie is refused after log-out. Every page weighs ≤ 200 KB.
+//! region gets 404 by URL (the visit and its photo), and the session cookie is refused after log-out. The visit
+//! page shows the photos that reached the server as previews that load (each linking to the photo) and marks the
+//! others "belum tiba". Every page weighs ≤ 200 KB on first load (HTML, stylesheet, script and images).
 //!
 //! Screenshots go to `target/console-screenshots/` (or `$TEPAT_CONSOLE_SHOTS`). Needs `chromium` and
 //! `npm ci --prefix tests/console` (`make test` does both; see tests/README.md).
@@ -22,6 +24,8 @@ use tepat_store::VisitState;
 use tepat_synth::Outcome;
 
 const PASSWORD: &str = "sandi-konsol-2026";
+/// The simulated camera's photo size: made ready to send by `tepat-photo` like a real one.
+const CAMERA: (u32, u32) = (1200, 900);
 const PAYLOAD: &str = "Jl. <script>alert(1)</script> <img src=x onerror=alert(2)>";
 
 fn console_dir() -> PathBuf {
@@ -82,21 +86,33 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
     let mut field = Field::start_plain_http(dir.path(), 61).unwrap();
     field.add_enumerators(&["Sri Wahyuni"], 3, &[]).unwrap();
     let assignments = field.enumerators[0].assignments.clone();
+    // Photos are camera JPEGs: those of the first two visits reach the server, the third's stay on the phone.
+    field.enumerators[0]
+        .phone
+        .use_camera(CAMERA.0, CAMERA.1, false);
     let mut entered = Vec::new();
     for (i, a) in assignments.iter().enumerate() {
         let mut doc = field.visit_for(a, Outcome::Found).unwrap();
         if i == 1 {
             doc.answers.insert("street_address".into(), json!(PAYLOAD));
         }
-        entered.push(
-            field.enumerators[0]
-                .phone
-                .enter(&a.assignment_id, &doc)
-                .unwrap(),
-        );
+        let phone = &field.enumerators[0].phone;
+        if i == 2 {
+            phone.sync_until_clean(3).unwrap();
+            let report = phone.upload_photos();
+            assert!(
+                phone.waiting_photos().unwrap().is_empty(),
+                "photos still waiting: {report:?}"
+            );
+        }
+        entered.push(phone.enter(&a.assignment_id, &doc).unwrap());
     }
     let phone = &field.enumerators[0].phone;
     phone.sync_until_clean(3).unwrap();
+    assert!(
+        !phone.waiting_photos().unwrap().is_empty(),
+        "the third visit's photos wait on the phone"
+    );
 
     field.admin.set_password(SUPERVISOR, PASSWORD).unwrap();
     field
@@ -143,6 +159,7 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
         "visit": rev1.visit_id.to_string(),
         "xss_visit": entered[1].visit_id.to_string(),
         "xss_payload": PAYLOAD,
+        "missing_photo_visit": entered[2].visit_id.to_string(),
         "comment": comment,
         "field": "street_address",
         "bad_csv": bad_csv,
@@ -151,6 +168,7 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
     let returned = browser("return", &cfg);
     assert_eq!(returned["total"], json!(3));
     assert_eq!(returned["no_csrf_status"], json!(403));
+    assert!(returned["photos"]["previews"].as_u64().unwrap() >= 1);
 
     // The phone, through the real core, receives the return with the supervisor's words.
     phone.sync_until_clean(3).unwrap();
@@ -160,6 +178,14 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
     );
     assert_eq!(
         phone.supervisor_comment(rev1.visit_id).unwrap().as_deref(),
+        Some(comment)
+    );
+    // The comment is pinned to the address: the visit screen shows it at that field.
+    assert_eq!(
+        phone
+            .comment_at_field(&assignment.assignment_id, "street_address")
+            .unwrap()
+            .as_deref(),
         Some(comment)
     );
     let corrected = format!(
@@ -173,8 +199,10 @@ fn the_supervisor_returns_and_approves_in_a_browser_and_the_phone_follows() {
     phone.sync_until_clean(3).unwrap();
 
     cfg["corrected"] = json!(corrected);
+    cfg["photo_link"] = returned["photos"]["link"].clone();
     let approved = browser("approve", &cfg);
     assert_eq!(approved["other_region_status"], json!(404));
+    assert_eq!(approved["other_region_photo_status"], json!(404));
     assert_eq!(approved["after_logout_status"], json!(303));
     for (page, bytes) in approved["weights"]
         .as_object()

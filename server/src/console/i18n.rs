@@ -337,11 +337,12 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("visit.no_field", "(seluruh kunjungan)", "(the whole visit)"),
     ("visit.note", "Catatan pencacah", "Enumerator's note"),
+    ("visit.photo_not_arrived", "belum tiba", "not arrived yet"),
     ("visit.photos", "Foto", "Photos"),
     (
         "visit.photos_pending",
-        "Foto belum diterima server.",
-        "Photos have not reached the server yet.",
+        "Foto yang belum tiba masih di HP pencacah; terkirim saat HP sinkron.",
+        "Photos not arrived yet are still on the enumerator's phone; they come with its next sync.",
     ),
     ("visit.pin", "Sematkan ke isian", "Pin to field"),
     (

@@ -64,6 +64,11 @@ pub fn routes() -> Router<AppState> {
         .route("/queue", get(queue::page))
         .route("/visits/{visit_id}", get(visit::page))
         .route("/visits/{visit_id}/review", post(visit::review))
+        .route("/visits/{visit_id}/photos/{sha256}", get(visit::photo))
+        .route(
+            "/visits/{visit_id}/photos/{sha256}/preview",
+            get(visit::photo_preview),
+        )
         .route("/conflicts", get(pages::conflicts))
         .route("/conflicts/{id}/keep", post(pages::keep_conflict))
         .route("/progress", get(pages::progress))
@@ -670,4 +675,4 @@ async fn logout(State(state): State<AppState>, posted: Posted<LogoutForm>) -> Re
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

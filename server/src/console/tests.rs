@@ -20,7 +20,7 @@ fn set_cookie_value(reply: &Reply, name: &str) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or_default()[name.len() + 1..].to_string())
 }
 
-async fn get(kit: &Kit, uri: &str, session: Option<&str>) -> Reply {
+pub(crate) async fn get(kit: &Kit, uri: &str, session: Option<&str>) -> Reply {
     let mut request = Request::builder().method(Method::GET).uri(uri);
     if let Some(session) = session {
         request = request.header(header::COOKIE, format!("{SESSION_COOKIE}={session}"));
@@ -72,7 +72,7 @@ async fn attempt(kit: &Kit, user: &str, password: &str) -> Reply {
 }
 
 /// Logs in and returns the session cookie's value.
-async fn login(kit: &Kit, user: &str) -> String {
+pub(crate) async fn login(kit: &Kit, user: &str) -> String {
     crate::admin::set_password(kit.db(), user, PASSWORD).unwrap();
     let reply = attempt(kit, user, PASSWORD).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());

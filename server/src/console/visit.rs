@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::Uri;
-use axum::response::Response;
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use super::{Chrome, ConsoleError, Posted, Staff, csrf_form, html, see_other, wor
 use crate::api::AppState;
 use crate::db::DbError;
 use crate::forms::{self, FormCache};
+use crate::media::{self, thumb};
 use crate::regions::{self, scope_sql};
 use crate::review::{self, ReviewError};
 
@@ -82,6 +83,16 @@ pub struct RevisionView {
     pub changes: Vec<ChangeView>,
 }
 
+/// One photo of the visit's latest revision: a preview and a link when the server holds it, else "not arrived".
+#[derive(Debug, Clone)]
+pub struct PhotoView {
+    /// The question's label (`Foto tampak depan`; `Anggota 2 · Foto` inside a roster).
+    pub label: String,
+    pub path: String,
+    pub sha256: String,
+    pub arrived: bool,
+}
+
 /// A field the comment may be pinned to.
 #[derive(Debug, Clone)]
 pub struct PinChoice {
@@ -106,7 +117,9 @@ pub struct VisitView {
     pub rosters: Vec<RosterView>,
     pub findings: Vec<FindingView>,
     pub gps: Vec<GpsView>,
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoView>,
+    /// Photos of the latest revision that have not reached the server yet.
+    pub photos_missing: usize,
     pub history: Vec<RevisionView>,
     pub pins: Vec<PinChoice>,
     pub can_decide: bool,
@@ -336,6 +349,84 @@ fn household_fixes(
     Ok(out)
 }
 
+/// The photos of one revision (`visit_photos`, filled at ingest), with whether each has reached the server.
+fn photo_views(
+    tx: &Transaction<'_>,
+    form: Option<&Form>,
+    visit_id: &str,
+    revision: u32,
+    t: Tr,
+) -> Result<Vec<PhotoView>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT p.path, p.sha256, m.sha256 IS NOT NULL FROM visit_photos p
+         LEFT JOIN media m ON m.sha256 = p.sha256
+         WHERE p.visit_id = ?1 AND p.revision = ?2 ORDER BY p.path",
+    )?;
+    let rows = stmt.query_map(params![visit_id, revision], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (path, sha256, arrived) = row?;
+        out.push(PhotoView {
+            label: photo_label(form, &path, t),
+            path,
+            sha256,
+            arrived,
+        });
+    }
+    Ok(out)
+}
+
+/// The label of the photo question at `path`: `photo_front`, or `members[1].photo` (member 2's).
+fn photo_label(form: Option<&Form>, path: &str, t: Tr) -> String {
+    let Some(form) = form else {
+        return path.to_string();
+    };
+    let fields = || form.sections.iter().flat_map(|s| s.fields.iter());
+    match path.split_once('[') {
+        None => fields()
+            .find(|f| f.id == path)
+            .map_or_else(|| path.to_string(), |f| t.text(&f.label).to_string()),
+        Some((repeat, rest)) => {
+            let member = rest
+                .split_once(']')
+                .and_then(|(i, _)| i.parse::<usize>().ok());
+            let child = rest.rsplit_once('.').map(|(_, id)| id);
+            let label = fields()
+                .find(|f| f.id == repeat)
+                .and_then(|r| r.fields.iter().find(|c| Some(c.id.as_str()) == child))
+                .map(|c| t.text(&c.label).to_string());
+            match (member, label) {
+                (Some(i), Some(label)) => format!("{} {} · {label}", t.get("visit.member"), i + 1),
+                _ => path.to_string(),
+            }
+        }
+    }
+}
+
+/// Whether the photo `sha256` is referenced by some revision of `visit_id`, a visit in `supervisor_id`'s
+/// regions, and has reached the server: only then does the console serve it.
+fn photo_visible(
+    tx: &Transaction<'_>,
+    supervisor_id: &str,
+    visit_id: &str,
+    sha256: &str,
+) -> Result<bool, DbError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM visit_photos p
+             JOIN visits v ON v.visit_id = p.visit_id AND v.revision = p.revision
+             JOIN media m ON m.sha256 = p.sha256
+         WHERE p.visit_id = ?1 AND p.sha256 = ?2 AND {})",
+        scope_sql("v.region_code", "?3")
+    );
+    Ok(tx.query_row(&sql, params![visit_id, sha256, supervisor_id], |r| r.get(0))?)
+}
+
 /// The view of a visit for `supervisor_id`, or `None` when it is not in their regions.
 pub fn view(
     tx: &Transaction<'_>,
@@ -374,7 +465,6 @@ pub fn view(
     let mut sections = Vec::new();
     let mut rosters = Vec::new();
     let mut gps = Vec::new();
-    let mut photos = Vec::new();
     let mut pins = Vec::new();
     let others = household_fixes(tx, supervisor_id, doc)?;
     if let Some(form) = form {
@@ -456,9 +546,6 @@ pub fn view(
                             .collect(),
                     });
                 }
-                if field.kind == FieldType::Photo && value.is_some() {
-                    photos.push(format!("{}: {shown}", t.text(&field.label)));
-                }
                 if field.kind != FieldType::Calculate {
                     pins.push(PinChoice {
                         path: field.id.clone(),
@@ -492,6 +579,7 @@ pub fn view(
                 .collect(),
         });
     }
+    let photos = photo_views(tx, form, visit_id, latest.revision, t)?;
     let findings = latest
         .findings
         .iter()
@@ -544,6 +632,7 @@ pub fn view(
         rosters,
         findings,
         gps,
+        photos_missing: photos.iter().filter(|p| !p.arrived).count(),
         photos,
         history,
         pins,
@@ -601,6 +690,76 @@ pub async fn page(
             }
             .render(),
         ))
+    })
+    .await
+}
+
+/// `GET /visits/{visit_id}/photos/{sha256}` (the photo) and `…/{sha256}/preview` (a small JPEG for the page):
+/// for a supervisor whose regions hold the visit, when the visit references the photo and it has arrived; 404
+/// otherwise (the same answer for another region's photo as for one that does not exist).
+pub async fn photo(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((visit_id, sha256)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    serve_photo(state, staff, visit_id, sha256, false).await
+}
+
+/// See [`photo`].
+pub async fn photo_preview(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((visit_id, sha256)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    serve_photo(state, staff, visit_id, sha256, true).await
+}
+
+async fn serve_photo(
+    state: AppState,
+    staff: Staff,
+    visit_id: String,
+    sha256: String,
+    preview: bool,
+) -> Result<Response, ConsoleError> {
+    staff.require(Role::Supervisor)?;
+    let visit_id = uuid::Uuid::parse_str(&visit_id)
+        .map_err(|_| ConsoleError::NotFound)?
+        .to_string();
+    if !media::is_sha256(&sha256) {
+        return Err(ConsoleError::NotFound);
+    }
+    let user_id = staff.user_id().to_string();
+    work(&state, move |app| {
+        if !app
+            .db
+            .read(|tx| photo_visible(tx, &user_id, &visit_id, &sha256))?
+        {
+            return Err(ConsoleError::NotFound);
+        }
+        let bytes = media::read(&app.media, &sha256).map_err(|e| {
+            tracing::error!(error = %e, "console photo");
+            ConsoleError::Internal
+        })?;
+        let bytes = if preview {
+            thumb::thumbnail(&bytes).map_err(|e| {
+                tracing::warn!(error = %e, sha256, "console photo preview");
+                ConsoleError::Internal
+            })?
+        } else {
+            bytes
+        };
+        Ok((
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                // Named by its hash: it never changes; private, as it is evidence about a household.
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=31536000, immutable",
+                ),
+            ],
+            bytes,
+        )
+            .into_response())
     })
     .await
 }

@@ -703,3 +703,85 @@ fn stored_photos_are_sharded_by_their_hash() {
     assert!(!crate::media::is_sha256(&sha256.to_uppercase()));
     assert!(!crate::media::is_sha256(&sha256[1..]));
 }
+
+/// A photo a decoder can open (the structural [`jpeg`] above has no real image data).
+fn real_jpeg(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&picture)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_console_shows_arrived_photos_as_previews_to_the_visits_supervisor_only() {
+    use crate::console::tests::{get, login};
+    let w = world(Limits::default()).await;
+    let bytes = real_jpeg(1200, 900);
+    let arrived = sha(&bytes);
+    let missing = sha(b"still on the phone");
+    let doc = photo_visit(
+        "P-1",
+        json!({"photo_front": photo(&arrived), "members": [{"member_photo": photo(&missing)}]}),
+    );
+    let visit_id = doc.visit_id;
+    submit(&w, &w.enum1, doc).await;
+    create(&w, &w.enum1, &arrived, bytes.len()).await;
+    let stored = patch(&w, &w.enum1, &arrived, 0, &bytes).await;
+    assert_eq!(offset_of(&stored), bytes.len() as u64);
+
+    let session = login(&w.kit, "sup").await;
+    let page = get(&w.kit, &format!("/visits/{visit_id}"), Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let preview_url = format!("/visits/{visit_id}/photos/{arrived}/preview");
+    assert!(
+        html.contains(&format!("<img src=\"{preview_url}\"")),
+        "{html}"
+    );
+    assert!(html.contains("belum tiba"), "the photo not arrived is said");
+    assert!(
+        html.contains("Anggota 1 · Foto"),
+        "a member's photo is named by its member"
+    );
+    assert!(
+        !html.contains(&format!("photos/{missing}")),
+        "no link to a photo not arrived"
+    );
+
+    let preview = get(&w.kit, &preview_url, Some(&session)).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert_eq!(preview.headers[header::CONTENT_TYPE], "image/jpeg");
+    let shown = image::load_from_memory(&preview.body).unwrap();
+    assert_eq!((shown.width(), shown.height()), (320, 240));
+    let full = get(
+        &w.kit,
+        &format!("/visits/{visit_id}/photos/{arrived}"),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(full.body.as_ref(), bytes.as_slice());
+    for uri in [
+        format!("/visits/{visit_id}/photos/{missing}"),
+        format!("/visits/{visit_id}/photos/{missing}/preview"),
+        format!("/visits/{}/photos/{arrived}", uuid::Uuid::now_v7()),
+        format!("/visits/{visit_id}/photos/not-a-hash"),
+    ] {
+        let reply = get(&w.kit, &uri, Some(&session)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+
+    // Another region's supervisor: the same 404 as for no photo at all; no session: to the login page.
+    let other = login(&w.kit, "sup_other").await;
+    assert_eq!(
+        get(&w.kit, &preview_url, Some(&other)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&w.kit, &preview_url, None).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -499,6 +499,7 @@ fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
         read_only: !visit.editable(),
         can_edit_again: visit.summary.state == VisitState::Final,
         supervisor_comment: visit.summary.supervisor_comment.clone(),
+        supervisor_field: pinned_field_words(visit, lang),
         banner,
         sections,
         section: position as u32,
@@ -628,8 +629,38 @@ fn field_view(
         input_error: visit.input_errors.get(&path).cloned(),
         note: visit.notes.get(&path).cloned(),
         prefill: visit.prefill_mark(&path),
+        supervisor_comment: pinned_comment(visit, &path),
         path,
     }
+}
+
+/// The supervisor's comment when the return was pinned to exactly this answer path.
+fn pinned_comment(visit: &OpenVisit, path: &str) -> Option<String> {
+    let summary = &visit.summary;
+    summary
+        .supervisor_comment
+        .clone()
+        .filter(|_| summary.supervisor_field.as_deref() == Some(path))
+}
+
+/// Where a return's comment is pinned, in words: the field's label, and the member for a roster's field
+/// (`members[1].nik` → `NIK · anggota 2`). The path itself when the form has no such field.
+fn pinned_field_words(visit: &OpenVisit, lang: Lang) -> Option<String> {
+    visit.summary.supervisor_comment.as_ref()?;
+    let path = visit.summary.supervisor_field.as_deref()?;
+    let Some(entry) = visit.meta.field_at(path) else {
+        return Some(path.to_string());
+    };
+    let label = entry.field.label.get(lang).to_string();
+    // The member's number: the index in the path's last bracket (`members[1].nik` → 2).
+    let member = path
+        .rsplit_once(']')
+        .and_then(|(head, _)| head.rsplit_once('['))
+        .and_then(|(_, index)| index.parse::<usize>().ok());
+    Some(match member {
+        Some(index) => format!("{label} · {} {}", say(lang, "anggota", "member"), index + 1),
+        None => label,
+    })
 }
 
 /// Whether `path` holds an answer: a roster counts once it has a member.

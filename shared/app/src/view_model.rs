@@ -155,6 +155,9 @@ pub struct VisitView {
     pub can_edit_again: bool,
     /// The supervisor's comment on a returned visit.
     pub supervisor_comment: Option<String>,
+    /// Where the supervisor pinned the comment, in words (`Jumlah kamar`, `NIK · anggota 2`); the field itself
+    /// carries the comment ([`FieldView::supervisor_comment`]).
+    pub supervisor_field: Option<String>,
     /// Something to know about this visit (withdrawn assignment, refused by the server).
     pub banner: Option<String>,
     /// Only the sections that apply (relevance).
@@ -220,6 +223,8 @@ pub struct FieldView {
     pub note: Option<String>,
     /// For an answer the assignment prefilled (the registered record): still to confirm, confirmed, or changed.
     pub prefill: Option<PrefillMark>,
+    /// The supervisor's comment on a returned visit, when it was pinned to this field's path.
+    pub supervisor_comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

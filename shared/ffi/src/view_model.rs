@@ -180,6 +180,7 @@ pub struct VisitView {
     pub read_only: bool,
     pub can_edit_again: bool,
     pub supervisor_comment: Option<String>,
+    pub supervisor_field: Option<String>,
     pub banner: Option<String>,
     pub sections: Vec<SectionTab>,
     pub section: u32,
@@ -228,6 +229,7 @@ pub struct FieldView {
     pub input_error: Option<InputError>,
     pub note: Option<String>,
     pub prefill: Option<PrefillMark>,
+    pub supervisor_comment: Option<String>,
 }
 
 #[uniffi::remote(Enum)]

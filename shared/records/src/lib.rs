@@ -151,6 +151,8 @@ pub struct VisitSummary {
     pub outcome: Option<String>,
     pub revisit: bool,
     pub supervisor_comment: Option<String>,
+    /// The answer path the supervisor pinned the comment to (`rooms`, `members[1].nik`), when pinned.
+    pub supervisor_field: Option<String>,
     pub reviewer: Option<String>,
     pub returned_at: Option<DateTime<Utc>>,
     /// Why the server refused the last submission.

@@ -162,6 +162,10 @@ ALTER TABLE visits ADD COLUMN prefilled TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE visits ADD COLUMN confirmed TEXT NOT NULL DEFAULT '[]';
 "#;
 
+/// Version 5: the answer path a supervisor pinned a return's comment to (`ReturnedVisit.field`), so the visit
+/// screen shows the comment at that field.
+const V5: &str = "ALTER TABLE visits ADD COLUMN supervisor_field TEXT;";
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -179,10 +183,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: super::photo_outbox::PHOTO_OUTBOX,
     },
+    Migration {
+        version: 5,
+        sql: V5,
+    },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.

@@ -368,7 +368,7 @@ impl Store {
         for approved in &changes.approved {
             let id = approved.visit_id.to_string();
             let changed = tx.execute(
-                "UPDATE visits SET state = 'approved', supervisor_comment = NULL
+                "UPDATE visits SET state = 'approved', supervisor_comment = NULL, supervisor_field = NULL
                  WHERE visit_id = ?1 AND revision = ?2 AND state IN ('final', 'sent', 'accepted')",
                 params![id, approved.revision],
             )?;
@@ -567,8 +567,15 @@ fn apply_returned(
     )?;
     tx.execute(
         "UPDATE visits SET state = 'returned', revision = ?2, supervisor_comment = ?3, reviewer = ?4, returned_at = ?5,
-         reject_reason = NULL WHERE visit_id = ?1",
-        params![id, doc.revision, returned.comment, returned.reviewer, time_text(returned.returned_at)],
+         reject_reason = NULL, supervisor_field = ?6 WHERE visit_id = ?1",
+        params![
+            id,
+            doc.revision,
+            returned.comment,
+            returned.reviewer,
+            time_text(returned.returned_at),
+            returned.field
+        ],
     )?;
     let actor = format!("{SERVER}:{}", returned.reviewer);
     let event = Audit {

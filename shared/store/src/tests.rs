@@ -577,6 +577,67 @@ fn a_receipt_for_a_visit_not_sent_changes_nothing() {
 }
 
 #[test]
+fn a_return_pinned_to_a_field_keeps_the_field_through_reopening_until_approval() {
+    let mut store = store();
+    let a = start(&mut store, "A-1").summary;
+    set(&mut store, &a, "outcome", json!("1"));
+    let doc = finalise(&mut store, &a);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let returned = ReturnedVisit {
+        visit: doc,
+        comment: "Hasil kunjungan salah".into(),
+        reviewer: "korkab".into(),
+        returned_at: t0() + Duration::hours(3),
+        field: Some("outcome".into()),
+    };
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    let summary = store.visit_summary(a.visit_id).unwrap();
+    assert_eq!(
+        (summary.state, summary.supervisor_field.as_deref()),
+        (VisitState::Returned, Some("outcome"))
+    );
+    let reopened = store
+        .reopen_returned(a.visit_id, 1, t0() + Duration::hours(4))
+        .unwrap();
+    assert_eq!(
+        reopened.summary.supervisor_field.as_deref(),
+        Some("outcome")
+    );
+
+    finalise(&mut store, &reopened.summary);
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let changes = Changes {
+        approved: vec![ApprovedVisit {
+            visit_id: a.visit_id,
+            revision: 2,
+        }],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    let approved = store.visit_summary(a.visit_id).unwrap();
+    assert_eq!(
+        (approved.state, approved.supervisor_field),
+        (VisitState::Approved, None)
+    );
+}
+
+#[test]
 fn returned_visits_reopen_as_the_next_revision_and_approvals_land() {
     let mut store = store();
     let a = start(&mut store, "A-1").summary;

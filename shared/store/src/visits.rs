@@ -16,7 +16,7 @@ use tepat_protocol::{DeviceTimes, VisitDoc};
 
 pub(super) const VISIT_COLUMNS: &str = "visit_id, form_id, form_version, assignment_id, revision, state, visit_date, \
      started_at, started_seq, finalised_at, finalised_date, finalised_seq, outcome, revisit, supervisor_comment, \
-     reviewer, returned_at, reject_reason";
+     reviewer, returned_at, reject_reason, supervisor_field";
 
 /// Reads a row selected with [`VISIT_COLUMNS`].
 pub(super) fn read_visit(
@@ -41,6 +41,7 @@ pub(super) fn read_visit(
         r.get::<_, Option<String>>(14)?,
         r.get::<_, Option<String>>(15)?,
         r.get::<_, Option<String>>(17)?,
+        r.get::<_, Option<String>>(18)?,
     );
     Ok((|| {
         let (
@@ -53,6 +54,7 @@ pub(super) fn read_visit(
             comment,
             reviewer,
             reject,
+            pinned_field,
         ) = partial;
         Ok(VisitSummary {
             visit_id: parse_uuid(&visit_id)?,
@@ -71,6 +73,7 @@ pub(super) fn read_visit(
             outcome,
             revisit,
             supervisor_comment: comment,
+            supervisor_field: pinned_field,
             reviewer,
             returned_at: returned_at.as_deref().map(parse_time).transpose()?,
             reject_reason: reject,

@@ -288,6 +288,58 @@ fn a_returned_visit_shows_the_comment_and_reopens_as_the_next_revision() {
     assert_eq!(item.status, ItemStatus::Approved);
 }
 
+#[test]
+fn a_comment_pinned_to_a_members_field_is_shown_at_that_field_only() {
+    let mut h = finalised_visit();
+    h.send(UiEvent::SyncNow);
+    let request = h.sync_request().clone();
+    let comment = "Nama anggota tidak sesuai KK";
+    let returned = ReturnedVisit {
+        visit: request.visits[0].clone(),
+        comment: comment.into(),
+        reviewer: "korkab".into(),
+        returned_at: Utc::now(),
+        field: Some("members[0].member_name".into()),
+    };
+    h.resolve_sync(answer_for(
+        &request,
+        ReceiptStatus::Accepted,
+        Changes {
+            returned: vec![returned],
+            ..Changes::default()
+        },
+    ));
+    h.send(UiEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    let visit = h.visit();
+    assert_eq!(visit.supervisor_comment.as_deref(), Some(comment));
+    assert_eq!(visit.supervisor_field.as_deref(), Some("Nama · anggota 1"));
+    assert!(
+        visit.fields.iter().all(|f| f.supervisor_comment.is_none()),
+        "the first section holds no pinned field"
+    );
+    h.go_to("Anggota keluarga");
+    assert_eq!(h.field("members").supervisor_comment, None);
+    h.send(UiEvent::OpenMember {
+        repeat_path: "members".into(),
+        index: 0,
+    });
+    assert_eq!(
+        h.field("members[0].member_name")
+            .supervisor_comment
+            .as_deref(),
+        Some(comment)
+    );
+    assert_eq!(h.field("members[0].sex").supervisor_comment, None);
+
+    h.send(UiEvent::SetLanguage { lang: Lang::En });
+    assert_eq!(
+        h.visit().supervisor_field.as_deref(),
+        Some("Name · member 1")
+    );
+}
+
 fn returned_id(h: &Harness) -> uuid::Uuid {
     h.store.today(start_time().date_naive()).unwrap().items[0]
         .latest

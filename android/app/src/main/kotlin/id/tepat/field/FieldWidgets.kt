@@ -84,6 +84,8 @@ class FieldBox(context: android.content.Context) : LinearLayout(context) {
             tail.add(small(finding.text, colour))
         }
         field.note?.let { tail.add(small("✎ $it")) }
+        // A returned visit's comment pinned to this field: said where the correction is needed.
+        field.supervisorComment?.let { tail.add(small(string(R.string.supervisor_comment, it), R.color.warning)) }
     }
 }
 
