@@ -235,7 +235,22 @@ fn item_view(lang: Lang, item: &TodayItem) -> TodayItemView {
                 "Assignment withdrawn by the server; the draft is kept",
             )
         }),
+        nik: registered(a, "head_nik"),
+        address: registered(a, "address"),
+        rt: registered(a, "rt"),
+        rw: registered(a, "rw"),
+        dusun: registered(a, "dusun"),
     }
+}
+
+/// A value of the assignment's registered record, unless it is blank.
+fn registered(assignment: &tepat_protocol::Assignment, key: &str) -> Option<String> {
+    assignment
+        .prefill
+        .get(key)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
 }
 
 fn form_title(model: &Model, form_id: &str, version: u32) -> String {
@@ -630,6 +645,7 @@ fn field_view(
         note: visit.notes.get(&path).cloned(),
         prefill: visit.prefill_mark(&path),
         supervisor_comment: pinned_comment(visit, &path),
+        keyboard: keyboard(field),
         path,
     }
 }
@@ -660,6 +676,63 @@ fn pinned_field_words(visit: &OpenVisit, lang: Lang) -> Option<String> {
     Some(match member {
         Some(index) => format!("{label} · {} {}", say(lang, "anggota", "member"), index + 1),
         None => label,
+    })
+}
+
+/// The keyboard a field's answer is typed on (see [`Keyboard`]).
+pub(crate) fn keyboard(field: &Field) -> Keyboard {
+    match field.kind {
+        FieldType::Nik | FieldType::Kk => Keyboard::Digits,
+        FieldType::Integer => Keyboard::Integer,
+        FieldType::Decimal => Keyboard::Decimal,
+        FieldType::Date => Keyboard::Date,
+        FieldType::Text => {
+            let patterns: Vec<&str> = field
+                .constraints
+                .iter()
+                .filter_map(|c| format_pattern(&c.expr))
+                .collect();
+            if !patterns.is_empty() && patterns.iter().all(|p| pattern_is_digits(p, false)) {
+                Keyboard::Digits
+            } else if !patterns.is_empty() && patterns.iter().all(|p| pattern_is_digits(p, true)) {
+                Keyboard::Phone
+            } else if field.max_length.is_some_and(|max| max > LONG_TEXT) {
+                Keyboard::LongText
+            } else {
+                Keyboard::Text
+            }
+        }
+        _ => Keyboard::None,
+    }
+}
+
+/// The pattern of a format rule written `regex(., '<pattern>')` (the whole rule, nothing else).
+fn format_pattern(expr: &str) -> Option<&str> {
+    expr.trim()
+        .strip_prefix("regex(., '")?
+        .strip_suffix("')")
+        .filter(|p| !p.contains('\''))
+}
+
+/// Whether a format pattern matches only digits (with `plus`: digits and a `+`, as a phone number is written):
+/// what is left after removing anchors, groups, alternation, digit classes and counts is digits.
+fn pattern_is_digits(pattern: &str, plus: bool) -> bool {
+    let mut rest = pattern.to_owned();
+    for digits in ["[0-9]", "[1-9]", "\\d"] {
+        rest = rest.replace(digits, "");
+    }
+    if plus {
+        rest = rest.replace("[+]", "").replace("\\+", "");
+    }
+    let mut counts = false;
+    rest.chars().all(|c| {
+        match c {
+            '{' => counts = true,
+            '}' => counts = false,
+            _ => {}
+        }
+        // A bare `+` is a count ("one or more"); a literal one was `[+]` or `\\+`.
+        counts || c.is_ascii_digit() || "^$()|?*+{},".contains(c)
     })
 }
 

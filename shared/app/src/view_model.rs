@@ -119,6 +119,13 @@ pub struct TodayItemView {
     pub supervisor_comment: Option<String>,
     /// Withdrawn by the server; its draft is kept.
     pub withdrawn_text: Option<String>,
+    /// From the registered record (the assignment's prefill: `head_nik`, `address`, `rt`, `rw`, `dusun`), for
+    /// searching and filtering the list on the phone; `None` when the record has none.
+    pub nik: Option<String>,
+    pub address: Option<String>,
+    pub rt: Option<String>,
+    pub rw: Option<String>,
+    pub dusun: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,7 +232,32 @@ pub struct FieldView {
     pub prefill: Option<PrefillMark>,
     /// The supervisor's comment on a returned visit, when it was pinned to this field's path.
     pub supervisor_comment: Option<String>,
+    /// Which keyboard a typed answer wants (see [`Keyboard`]).
+    pub keyboard: Keyboard,
 }
+
+/// The keyboard for a typed answer, from the field's type and, for text, its rules: a text whose format rule
+/// (`regex(., '…')`) allows only digits (RT/RW, postcode, PLN customer and meter IDs) gets the number pad, one
+/// that allows a leading `+` and digits (a mobile number) the phone pad, a long text (`max_length` over
+/// [`LONG_TEXT`] characters: addresses, explanations, notes) a box of several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyboard {
+    /// Not typed (choices, GPS, photo, …).
+    None,
+    Text,
+    LongText,
+    /// Digits only: NIK, KK, RT/RW, postcodes, meter and customer IDs.
+    Digits,
+    Phone,
+    /// A whole number, possibly negative.
+    Integer,
+    /// A number with decimals (a comma or a point).
+    Decimal,
+    Date,
+}
+
+/// Text longer than this (its `max_length`) is typed in a box of several lines.
+pub const LONG_TEXT: u32 = 200;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnswerView {

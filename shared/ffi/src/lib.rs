@@ -27,8 +27,8 @@ pub use event::FieldEvent;
 
 use tepat_app::{LocationOutput, NoticeLevel, UiEvent, ViewModel};
 use tepat_runtime::{
-    Clock, HttpConfig, HttpTransport, NoServer, Parts, PhotoResult, Runtime, RuntimeError,
-    ShellEffects, SyncPolicy, SyncTimer, SystemClock, Transport,
+    Clock, HttpConfig, HttpTransport, NoServer, Parts, PhotoOptions, PhotoResult, Runtime,
+    RuntimeError, ShellEffects, SyncPolicy, SyncTimer, SystemClock, Transport,
 };
 use tepat_store::{Durability, StoreError};
 
@@ -119,6 +119,21 @@ pub struct FieldConfig {
     pub server_ca_pem: Option<String>,
 }
 
+/// How the phone handles photos (the runtime's `PhotoOptions`): prepared for sending when taken (JPEG, long edge
+/// 1600 px, about 300 KB, orientation applied, metadata dropped) into `dir`, uploaded by SHA-256 after the text
+/// of each sync that went through, and removed `keep_days` after the server confirmed them.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PhotoConfig {
+    /// The app's private folder for prepared photos (`<sha256>.jpg`); created if missing.
+    pub dir: String,
+    /// Prepare each photo taken (off: the camera's file is kept as it is, only hashed).
+    pub prepare: bool,
+    /// Upload the photo outbox after each sync that went through.
+    pub upload: bool,
+    /// Days a photo stays on the phone after the server confirmed it.
+    pub keep_days: u32,
+}
+
 /// The phone's core: one per database, shared by the UI and the background sync job.
 #[derive(uniffi::Object)]
 pub struct FieldCore {
@@ -202,6 +217,22 @@ impl FieldCore {
     /// Makes everything saved so far durable against power loss (call when the app goes to the background).
     pub fn flush(&self) -> Result<(), FieldError> {
         Ok(self.runtime.flush()?)
+    }
+
+    /// Turns photo handling on (see [`PhotoConfig`]); the app calls it once, right after opening the core, before
+    /// any photo is taken. Until then photos are only hashed and never uploaded.
+    pub fn set_photos(&self, config: PhotoConfig) {
+        let defaults = PhotoOptions::new(config.dir.into());
+        self.runtime.set_photos(PhotoOptions {
+            prepare: if config.prepare {
+                defaults.prepare.clone()
+            } else {
+                None
+            },
+            upload: config.upload,
+            keep_days: config.keep_days,
+            ..defaults
+        });
     }
 
     /// Blocks until no sync round trip is in flight (a background job waits here before it reports done).

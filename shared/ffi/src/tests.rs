@@ -141,7 +141,8 @@ impl Phone {
         });
         let (id, _) = self.shell.photos.lock().unwrap().pop().unwrap();
         let file = self.dir.path().join("front.jpg");
-        std::fs::write(&file, b"jpeg bytes").unwrap();
+        // A camera's JPEG (with its metadata), 800×600 to keep the debug build quick.
+        std::fs::write(&file, tepat_photo::synthetic::camera_photo(800, 600, 1, 7)).unwrap();
         self.core
             .resolve_photo(
                 id,
@@ -293,7 +294,7 @@ fn a_whole_visit_from_the_list_to_the_outbox_survives_reopening() {
     let view = phone.go_to("Rumah");
     match &field(&view, "photo_front").answer {
         AnswerView::Photo { sha256, .. } => {
-            // SHA-256 of b"jpeg bytes", computed by the core from the file.
+            // SHA-256 of the camera's file, computed by the core from it (no preparation without set_photos).
             assert_eq!(
                 sha256,
                 &tepat_runtime::sha256_of(&phone.dir.path().join("front.jpg")).unwrap()
@@ -540,4 +541,83 @@ fn a_bad_server_address_is_refused_and_a_failed_enrolment_says_why() {
         other => panic!("{other:?}"),
     }
     assert_eq!(core.view().user, None);
+}
+
+#[test]
+fn with_set_photos_a_photo_is_prepared_into_the_photo_dir_and_waits_to_be_sent() {
+    let phone = phone().enrolled();
+    let photos = phone.dir.path().join("photos-ready");
+    phone.core.set_photos(PhotoConfig {
+        dir: photos.to_string_lossy().into_owned(),
+        prepare: true,
+        upload: true,
+        keep_days: 7,
+    });
+    phone.complete_found_visit();
+    let view = phone.go_to("Rumah");
+    let camera = phone.dir.path().join("front.jpg");
+    let AnswerView::Photo { file, sha256 } = &field(&view, "photo_front").answer else {
+        panic!("no photo: {:?}", field(&view, "photo_front").answer);
+    };
+    // The prepared copy, named by its hash, in the photo dir: not the camera's file.
+    assert_eq!(
+        Path::new(file),
+        photos.join(format!("{sha256}.jpg")).as_path()
+    );
+    assert_eq!(&tepat_runtime::sha256_of(Path::new(file)).unwrap(), sha256);
+    assert_ne!(&tepat_runtime::sha256_of(&camera).unwrap(), sha256);
+    let bytes = std::fs::metadata(file).unwrap().len();
+
+    // Text first: the photo is queued once the server has accepted the visit; this server cannot take photos,
+    // so it waits.
+    let view = phone.send(FieldEvent::Finalise);
+    assert_eq!(view.sync.photos_waiting, 0);
+    phone.send(FieldEvent::SyncNow);
+    phone.core.wait_for_sync();
+    let view = phone.core.view();
+    assert_eq!(phone.server.received().len(), 1);
+    assert_eq!(view.sync.outbox, 0);
+    assert_eq!(view.sync.photos_waiting, 1);
+    assert_eq!(view.sync.photo_bytes_waiting, bytes);
+    assert_eq!(
+        view.sync.photos_text.as_deref(),
+        Some(format!("1 foto, {} KB belum terkirim", bytes.div_ceil(1000)).as_str())
+    );
+}
+
+#[test]
+fn with_photo_preparation_on_a_file_that_is_not_a_jpeg_is_refused_and_not_answered() {
+    let phone = phone().enrolled();
+    phone.core.set_photos(PhotoConfig {
+        dir: phone
+            .dir
+            .path()
+            .join("photos")
+            .to_string_lossy()
+            .into_owned(),
+        prepare: true,
+        upload: false,
+        keep_days: 7,
+    });
+    phone.send(FieldEvent::OpenAssignment {
+        assignment_id: "A-1".into(),
+    });
+    phone.choose("visit_outcome", "1");
+    phone.go_to("Rumah");
+    phone.send(FieldEvent::TakePhoto {
+        path: "photo_front".into(),
+    });
+    let (id, _) = phone.shell.photos.lock().unwrap().pop().unwrap();
+    let file = phone.dir.path().join("not-a-photo.jpg");
+    std::fs::write(&file, b"not a jpeg").unwrap();
+    let view = phone
+        .core
+        .resolve_photo(
+            id,
+            PhotoResult::Taken {
+                file: file.to_string_lossy().into_owned(),
+            },
+        )
+        .unwrap();
+    assert_eq!(field(&view, "photo_front").answer, AnswerView::Empty);
 }

@@ -7,9 +7,9 @@
 
 use tepat_app::{
     AnswerView, CaseView, ChoiceView, FieldView, FinaliseView, FindingItem, FindingView,
-    FormChoiceView, InputError, ItemStatus, MemberPage, MemberSummary, Notice, NoticeLevel,
-    PrefillMark, RegionLevelView, Screen, SectionTab, SyncView, TodayCountsView, TodayItemView,
-    TodayView, ViewModel, VisitView,
+    FormChoiceView, InputError, ItemStatus, Keyboard, MemberPage, MemberSummary, Notice,
+    NoticeLevel, PrefillMark, RegionLevelView, Screen, SectionTab, SyncView, TodayCountsView,
+    TodayItemView, TodayView, ViewModel, VisitView,
 };
 use tepat_form::{FieldType, Lang, Level};
 use tepat_protocol::Role;
@@ -151,6 +151,11 @@ pub struct TodayItemView {
     pub visit_id: Option<String>,
     pub supervisor_comment: Option<String>,
     pub withdrawn_text: Option<String>,
+    pub nik: Option<String>,
+    pub address: Option<String>,
+    pub rt: Option<String>,
+    pub rw: Option<String>,
+    pub dusun: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -230,6 +235,19 @@ pub struct FieldView {
     pub note: Option<String>,
     pub prefill: Option<PrefillMark>,
     pub supervisor_comment: Option<String>,
+    pub keyboard: Keyboard,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Keyboard {
+    None,
+    Text,
+    LongText,
+    Digits,
+    Phone,
+    Integer,
+    Decimal,
+    Date,
 }
 
 #[uniffi::remote(Enum)]

@@ -283,3 +283,99 @@ fn a_store_failure_while_loading_is_said_in_words() {
         h.notice()
     );
 }
+
+#[test]
+fn the_list_carries_the_registered_nik_address_rt_rw_and_dusun_for_searching() {
+    let mut h = Harness::enumerator();
+    let mut registered = assignment("A-9", "Wati");
+    for (key, value) in [
+        ("address", "Jl. Melati No. 4"),
+        ("rt", "003"),
+        ("rw", "002"),
+        ("dusun", "  "),
+    ] {
+        registered.prefill.insert(key.into(), value.into());
+    }
+    h.send(UiEvent::ImportAssignments {
+        assignments: vec![registered],
+    });
+    let today = h.today();
+    let item = today
+        .items
+        .iter()
+        .find(|i| i.assignment_id == "A-9")
+        .expect("A-9 listed");
+    assert_eq!(item.nik.as_deref(), Some("1771014506900001"));
+    assert_eq!(item.address.as_deref(), Some("Jl. Melati No. 4"));
+    assert_eq!(item.rt.as_deref(), Some("003"));
+    assert_eq!(item.rw.as_deref(), Some("002"));
+    // A blank value is no value.
+    assert_eq!(item.dusun, None);
+}
+
+#[test]
+fn each_typed_field_names_its_keyboard_from_its_type_and_format_rule() {
+    fn field(json: serde_json::Value) -> tepat_form::Field {
+        serde_json::from_value(json).expect("a field")
+    }
+    fn text(id: &str, rule: Option<&str>, max_length: Option<u32>) -> tepat_form::Field {
+        let mut json = serde_json::json!({"id": id, "type": "text", "label": {"id": id, "en": id}});
+        if let Some(pattern) = rule {
+            json["constraints"] = serde_json::json!([{
+                "expr": format!("regex(., '{pattern}')"),
+                "message": {"id": "format", "en": "format"},
+            }]);
+        }
+        if let Some(max) = max_length {
+            json["max_length"] = max.into();
+        }
+        field(json)
+    }
+    let typed = |kind: &str| {
+        field(serde_json::json!({"id": "x", "type": kind, "label": {"id": "x", "en": "x"}}))
+    };
+    // The format rules of the DTSEN form, as written there.
+    let cases = [
+        (text("rt", Some("^[0-9]{1,3}$"), Some(5)), Keyboard::Digits),
+        (
+            text("postcode", Some("^[1-9][0-9]{4}$"), Some(5)),
+            Keyboard::Digits,
+        ),
+        (
+            text("pln_customer_id", Some("^[0-9]{12}$"), Some(20)),
+            Keyboard::Digits,
+        ),
+        (
+            text("pln_meter_number", Some("^[0-9]{11}$"), Some(20)),
+            Keyboard::Digits,
+        ),
+        (
+            text(
+                "respondent_phone",
+                Some("^([+]62|0)8[0-9]{7,11}$"),
+                Some(20),
+            ),
+            Keyboard::Phone,
+        ),
+        (text("head_name", None, Some(100)), Keyboard::Text),
+        (text("street_address", None, Some(250)), Keyboard::LongText),
+        (
+            text("enumerator_note", None, Some(2000)),
+            Keyboard::LongText,
+        ),
+        // A format rule with letters is no number pad.
+        (
+            text("code", Some("^[A-Z]{2}[0-9]{3}$"), Some(5)),
+            Keyboard::Text,
+        ),
+        (typed("nik"), Keyboard::Digits),
+        (typed("kk"), Keyboard::Digits),
+        (typed("integer"), Keyboard::Integer),
+        (typed("decimal"), Keyboard::Decimal),
+        (typed("date"), Keyboard::Date),
+        (typed("note"), Keyboard::None),
+    ];
+    for (field, expected) in cases {
+        assert_eq!(crate::view::keyboard(&field), expected, "{}", field.id);
+    }
+}

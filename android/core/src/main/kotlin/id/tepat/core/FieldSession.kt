@@ -5,6 +5,7 @@ import id.tepat.core.ffi.FieldCore
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.FieldShell
 import id.tepat.core.ffi.LocationOutput
+import id.tepat.core.ffi.PhotoConfig
 import id.tepat.core.ffi.PhotoResult
 import id.tepat.core.ffi.ViewModel
 import java.util.concurrent.CopyOnWriteArrayList
@@ -24,12 +25,17 @@ import kotlinx.coroutines.flow.asStateFlow
  *
  * One session per process: the UI and the background sync job share it (two cores on one database would each
  * keep their own idea of the screen).
+ *
+ * [photos]: how photos are handled (prepared for sending into the app's private photo folder, uploaded after the
+ * text, kept some days after the server confirmed them); set on the core as soon as it opens, before any photo
+ * can be taken. `null`: photos are only hashed and never uploaded (as the core does without it).
  */
 class FieldSession(
     private val config: FieldConfig,
     private val location: LocationProvider,
     private val camera: CameraProvider,
     private val connectivity: ConnectivityMonitor? = null,
+    private val photos: PhotoConfig? = null,
 ) : AutoCloseable {
     /** What a session tells the app. Called on the session's worker thread: post to the UI thread to draw. */
     interface Listener {
@@ -68,6 +74,10 @@ class FieldSession(
                 // Listeners come after the constructor: each hears of this when it is added.
                 openFailure = e
                 return@onWorker
+            }
+            photos?.let { photoConfig ->
+                java.io.File(photoConfig.dir).mkdirs()
+                opened.setPhotos(photoConfig)
             }
             core = opened
             publish(opened.view())

@@ -10,6 +10,7 @@ import id.tepat.core.ffi.FieldView
 import id.tepat.core.ffi.FinaliseView
 import id.tepat.core.ffi.Identity
 import id.tepat.core.ffi.LocationOutput
+import id.tepat.core.ffi.PhotoConfig
 import id.tepat.core.ffi.PhotoResult
 import id.tepat.core.ffi.Role
 import id.tepat.core.ffi.Screen
@@ -61,7 +62,34 @@ class FakeLocation : LocationProvider {
         requests.poll(30, TimeUnit.SECONDS) ?: fail("no location request")
 }
 
-/** A camera that "takes" a photo on its own thread: it writes a file and answers with it. */
+/**
+ * A camera's photo: a [width]×[height] JPEG at quality 0.95 (a pattern with noise, so it compresses as a photo
+ * does, not as a flat colour), different for each [seed].
+ */
+fun cameraJpeg(width: Int, height: Int, seed: Int): ByteArray {
+    val image = java.awt.image.BufferedImage(width, height, java.awt.image.BufferedImage.TYPE_INT_RGB)
+    val random = java.util.Random(seed.toLong())
+    for (y in 0 until height) {
+        for (x in 0 until width) {
+            val wall = if (y < height / 3) 0x87CEEB else if ((x / 40 + y / 40) % 2 == 0) 0xC8A27A else 0xB07050
+            image.setRGB(x, y, wall xor random.nextInt(0x10))
+        }
+    }
+    val writer = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next()
+    val out = java.io.ByteArrayOutputStream()
+    javax.imageio.ImageIO.createImageOutputStream(out).use { stream ->
+        writer.output = stream
+        val quality = writer.defaultWriteParam.apply {
+            compressionMode = javax.imageio.ImageWriteParam.MODE_EXPLICIT
+            compressionQuality = 0.95f
+        }
+        writer.write(null, javax.imageio.IIOImage(image, null, null), quality)
+    }
+    writer.dispose()
+    return out.toByteArray()
+}
+
+/** A camera that "takes" a photo on its own thread: it writes a JPEG ([cameraJpeg]) and answers with it. */
 class FakeCamera(private val dir: File) : CameraProvider {
     val taken = CopyOnWriteArrayList<File>()
     private val threads = CopyOnWriteArrayList<Thread>()
@@ -69,7 +97,7 @@ class FakeCamera(private val dir: File) : CameraProvider {
     override fun takePhoto(path: String, done: (PhotoResult) -> Unit) {
         val thread = Thread {
             val file = File(dir, "photo-${taken.size + 1}.jpg")
-            file.writeBytes("JPEG of $path".toByteArray())
+            file.writeBytes(cameraJpeg(1200, 900, taken.size + 1))
             taken += file
             done(PhotoResult.Taken(file.absolutePath))
         }
@@ -114,6 +142,8 @@ class Phone(
     val dir: File = tempDir(),
     forms: List<String> = listOf(testForm),
     serverUrl: String? = null,
+    /** Photos prepared into this folder and uploaded, as the app sets them; `null`: hashed only. */
+    photoDir: File? = null,
 ) : AutoCloseable {
     val location = FakeLocation()
     val camera = FakeCamera(dir)
@@ -124,6 +154,7 @@ class Phone(
         location,
         camera,
         network,
+        photoDir?.let { PhotoConfig(it.absolutePath, true, true, 7u) },
     ).apply { addListener(recorder) }
 
     val view: ViewModel

@@ -320,4 +320,24 @@ fun sessionTests(runner: Runner) = with(runner) {
             assertTrue(phone.view.screen is Screen.Today)
         }
     }
+
+    test("with photos set, a photo is prepared into the photo folder, named by its hash, smaller than the camera's") {
+        val photos = File(tempDir(), "photos-ready")
+        Phone(photoDir = photos).enrolled().use { phone ->
+            phone.completeFoundVisit()
+            val view = phone.goTo("Rumah")
+            val photo = view.field("photo_front").answer as? AnswerView.Photo ?: fail("no photo")
+            val camera = phone.camera.taken.single()
+            val prepared = File(photo.file)
+            assertEquals(File(photos, "${photo.sha256}.jpg"), prepared, "prepared into the photo folder by its hash")
+            assertEquals(sha256(prepared), photo.sha256)
+            assertTrue(prepared.length() < camera.length(), "${prepared.length()} < camera's ${camera.length()} bytes")
+
+            // Text first: photos queue once the server has the visit (here there is none), so nothing waits yet.
+            val sent = phone.send(FieldEvent.Finalise)
+            assertEquals(1u, sent.sync.outbox)
+            assertEquals(0u, sent.sync.photosWaiting)
+            assertNull(sent.sync.photosText)
+        }
+    }
 }

@@ -110,4 +110,33 @@ fun syncTests(runner: Runner) = with(runner) {
             }
         }
     }
+
+    test("with photos set, the visit's photo reaches the server after the text, byte for byte, and leaves the outbox") {
+        TestServer().setUp().use { server ->
+            Phone(serverUrl = server.url, photoDir = File(tempDir(), "photos-ready")).use { phone ->
+                phone.session.call { it.enrol(server.enrolCode("pkh01"), "Ponsel uji") }
+                phone.sync()
+                phone.completeFoundVisit()
+                val photo = phone.goTo("Rumah").visit().fields
+                    .first { it.path == "photo_front" }.answer as? id.tepat.core.ffi.AnswerView.Photo
+                    ?: fail("no photo")
+                var view = phone.send(FieldEvent.Finalise)
+                assertEquals(1u, view.sync.outbox)
+                assertTrue(File(photo.file).exists())
+
+                view = phone.sync()
+                assertEquals(0u, view.sync.outbox, "${view.sync}")
+                assertEquals(0u, view.sync.photosWaiting, "${view.sync}; server log: ${server.log()}")
+                assertNull(view.sync.photosText)
+
+                val token = server.supervisorToken(server.enrolCode("sup01"))
+                val connection = java.net.URI("${server.url}/api/v1/media/${photo.sha256}").toURL()
+                    .openConnection() as java.net.HttpURLConnection
+                connection.setRequestProperty("Authorization", "Bearer $token")
+                assertEquals(200, connection.responseCode)
+                val bytes = connection.inputStream.use { it.readBytes() }
+                assertTrue(bytes.contentEquals(File(photo.file).readBytes()), "the server has the prepared photo")
+            }
+        }
+    }
 }
