@@ -7,10 +7,12 @@
 //! - [`proxy`]: latency, 2G bandwidth, cuts at byte offsets in either direction, "no signal";
 //! - [`phone`]: a phone driven through its screens (answers, GPS, photos, finalise, sync);
 //! - [`supervisor`]: pull, review, progress, exports;
-//! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory.
+//! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory;
+//! - [`photo_day`]: a 2G field day with photos (the demo's and its test's).
 
 pub mod field;
 pub mod phone;
+pub mod photo_day;
 pub mod proxy;
 pub mod server;
 pub mod supervisor;
