@@ -8,10 +8,12 @@
 //! - [`phone`]: a phone driven through its screens (answers, GPS, photos, finalise, sync);
 //! - [`photos`]: a day of photos and the check that each arrived once, byte for byte;
 //! - [`supervisor`]: pull, review, progress, exports;
-//! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory.
+//! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory;
+//! - [`photo_day`]: a 2G field day with photos (the demo's and its test's).
 
 pub mod field;
 pub mod phone;
+pub mod photo_day;
 pub mod photos;
 pub mod proxy;
 pub mod server;

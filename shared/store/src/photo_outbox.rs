@@ -132,8 +132,9 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the files of photos the server confirmed more than `keep` ago (a photo also answered in a visit
-    /// still being edited keeps its file). Returns the files removed.
+    /// Removes the files of photos the server confirmed more than `keep` ago. A photo also answered in a visit
+    /// still being edited (a draft) or about to be (returned by the supervisor) keeps its file: the enumerator
+    /// sees it again when correcting. Returns the files removed.
     pub fn remove_sent_photo_files(
         &mut self,
         now: DateTime<Utc>,
@@ -145,7 +146,7 @@ impl Store {
                 "SELECT o.sha256, o.file, o.sent_at FROM photo_outbox o
                  WHERE o.sent_at IS NOT NULL AND o.file_removed = 0
                    AND NOT EXISTS (SELECT 1 FROM photos p JOIN visits v ON v.visit_id = p.visit_id
-                                   WHERE p.sha256 = o.sha256 AND v.state = 'draft')",
+                                   WHERE p.sha256 = o.sha256 AND v.state IN ('draft', 'returned'))",
             )?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;

@@ -1009,3 +1009,426 @@ fn an_attempt_that_sent_nothing_is_taken_back_unless_an_earlier_one_may_have_del
     assert_eq!(state(&store2, &c), VisitState::Draft);
     assert!(store2.outbox().unwrap().is_empty());
 }
+
+// ---- The photo outbox: queued by hash when the text is accepted, resumable, removed after `keep_days`. ----
+
+/// A store on a file (for reopening) set up like [`store`].
+fn store_at(path: &std::path::Path) -> Store {
+    let mut store = Store::open(path, Durability::Balanced).unwrap();
+    store.set_identity(&identity(), t0()).unwrap();
+    store.install_form(&form(), t0()).unwrap();
+    store
+        .import_assignments(&[assignment("A-1"), assignment("A-2")], t0())
+        .unwrap();
+    store
+}
+
+/// A photo file of `size` bytes in `dir`, with a made-up hash (the store keeps the hash it is given; the
+/// runtime checks the file against it before sending).
+fn photo_file(dir: &std::path::Path, name: &str, size: usize, hash_byte: &str) -> (String, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, vec![0xA5; size]).unwrap();
+    (file.to_string_lossy().into_owned(), hash_byte.repeat(32))
+}
+
+/// Starts a visit on `assignment_id` with one member per photo and finalises it.
+fn final_visit_with_photos(
+    store: &mut Store,
+    assignment_id: &str,
+    photos: &[(String, String)],
+) -> (VisitSummary, tepat_protocol::VisitDoc) {
+    let visit = start(store, assignment_id).summary;
+    let mut answers = store.visit(visit.visit_id).unwrap().answers;
+    let before = flatten(&answers, &repeats());
+    let members: Vec<Value> = photos
+        .iter()
+        .map(|(file, sha256)| json!({"name": "Siti", "photo": {"file": file, "sha256": sha256}}))
+        .collect();
+    answers.insert("members".into(), Value::Array(members));
+    store
+        .save_answers(
+            visit.visit_id,
+            visit.revision,
+            &diff(&before, &flatten(&answers, &repeats())),
+            t0(),
+        )
+        .unwrap();
+    let doc = finalise(store, &visit);
+    (visit, doc)
+}
+
+/// One sync round the server answers with `status` for every visit sent.
+fn sync_once(store: &mut Store, status: ReceiptStatus, at: DateTime<Utc>) -> usize {
+    let request = store.prepare_sync(10, at).unwrap();
+    store
+        .apply_sync(&request, &respond(&request, status, Changes::default()), at)
+        .unwrap();
+    request.visits.len()
+}
+
+fn outbox_rows(store: &Store) -> i64 {
+    store
+        .conn
+        .query_row("SELECT count(*) FROM photo_outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn photos_are_queued_only_when_their_visit_is_accepted_and_text_goes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1200, "a1");
+    let room = photo_file(dir.path(), "room.jpg", 800, "b2");
+    let refused = photo_file(dir.path(), "refused.jpg", 500, "c9");
+    // Rejected text queues nothing (the visit is held on the phone, its photo with it).
+    final_visit_with_photos(&mut store, "A-2", &[refused]);
+    assert_eq!(sync_once(&mut store, ReceiptStatus::Rejected, t0()), 1);
+    assert_eq!(outbox_rows(&store), 0);
+
+    final_visit_with_photos(&mut store, "A-1", &[front.clone(), room.clone()]);
+    // Final, in the text outbox: nothing to upload yet (the server does not know the visit).
+    assert_eq!(store.waiting_photos().unwrap(), vec![]);
+    assert_eq!(store.photos_waiting().unwrap(), PhotosWaiting::default());
+
+    assert_eq!(sync_once(&mut store, ReceiptStatus::Accepted, t0()), 1);
+    let waiting = store.waiting_photos().unwrap();
+    let mut expected = vec![
+        WaitingPhoto {
+            sha256: front.1.clone(),
+            file: front.0.clone(),
+            bytes: 1200,
+            offset: 0,
+            created: false,
+        },
+        WaitingPhoto {
+            sha256: room.1.clone(),
+            file: room.0.clone(),
+            bytes: 800,
+            offset: 0,
+            created: false,
+        },
+    ];
+    expected.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    assert_eq!(waiting, expected);
+    assert_eq!(
+        store.photos_waiting().unwrap(),
+        PhotosWaiting {
+            photos: 2,
+            bytes: 2000
+        }
+    );
+}
+
+#[test]
+fn the_same_photo_is_queued_once_however_many_visits_and_answers_reference_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "c3");
+    let copy = (dir.path().join("copy.jpg"), front.1.clone());
+    std::fs::copy(&front.0, &copy.0).unwrap();
+    let copy = (copy.0.to_string_lossy().into_owned(), copy.1);
+    // Twice in one visit (two answers), and again in a second visit under another file name.
+    final_visit_with_photos(&mut store, "A-1", &[front.clone(), front.clone()]);
+    final_visit_with_photos(&mut store, "A-2", &[copy]);
+    assert_eq!(sync_once(&mut store, ReceiptStatus::Accepted, t0()), 2);
+    assert_eq!(outbox_rows(&store), 1);
+    assert_eq!(
+        store.photos_waiting().unwrap(),
+        PhotosWaiting {
+            photos: 1,
+            bytes: 1000
+        }
+    );
+
+    // A duplicate receipt (the answer to a retried batch) queues nothing more.
+    let (visit, _) = final_visit_with_photos(&mut store, "A-1", std::slice::from_ref(&front));
+    assert_eq!(sync_once(&mut store, ReceiptStatus::Duplicate, t0()), 1);
+    assert_eq!(
+        store.visit_summary(visit.visit_id).unwrap().state,
+        VisitState::Accepted
+    );
+    assert_eq!(outbox_rows(&store), 1);
+}
+
+#[test]
+fn the_upload_offset_is_saved_and_survives_reopening_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tepat.db");
+    let front = photo_file(dir.path(), "front.jpg", 300_000, "d4");
+    let room = photo_file(dir.path(), "room.jpg", 200_000, "e5");
+    {
+        let mut store = store_at(&db);
+        final_visit_with_photos(&mut store, "A-1", &[front.clone(), room.clone()]);
+        sync_once(&mut store, ReceiptStatus::Accepted, t0());
+        // The upload was created (offset 0), then the server confirmed 123 456 bytes before a cut.
+        store.save_photo_offset(&front.1, 0).unwrap();
+        store.save_photo_offset(&front.1, 123_456).unwrap();
+        // Dropped without closing anything more: what a killed app leaves behind.
+    }
+    let store = Store::open(&db, Durability::Balanced).unwrap();
+    let waiting = store.waiting_photos().unwrap();
+    let front_row = waiting.iter().find(|p| p.sha256 == front.1).unwrap();
+    assert_eq!(
+        (front_row.offset, front_row.created, front_row.bytes),
+        (123_456, true, 300_000)
+    );
+    let room_row = waiting.iter().find(|p| p.sha256 == room.1).unwrap();
+    assert_eq!((room_row.offset, room_row.created), (0, false));
+    assert_eq!(
+        store.photos_waiting().unwrap(),
+        PhotosWaiting {
+            photos: 2,
+            bytes: 300_000 - 123_456 + 200_000
+        }
+    );
+}
+
+#[test]
+fn an_offset_beyond_the_file_never_counts_negative_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 500, "f6");
+    final_visit_with_photos(&mut store, "A-1", std::slice::from_ref(&front));
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    store.save_photo_offset(&front.1, 9_999).unwrap();
+    assert_eq!(
+        store.photos_waiting().unwrap(),
+        PhotosWaiting {
+            photos: 1,
+            bytes: 0
+        }
+    );
+}
+
+#[test]
+fn a_sent_photo_leaves_the_outbox_and_is_never_queued_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "a7");
+    let room = photo_file(dir.path(), "room.jpg", 400, "b8");
+    let (visit, doc) = final_visit_with_photos(&mut store, "A-1", &[front.clone(), room.clone()]);
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    store.save_photo_offset(&front.1, 600).unwrap();
+    store.photo_sent(&front.1, t0()).unwrap();
+    let waiting: Vec<String> = store
+        .waiting_photos()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
+    assert_eq!(waiting, vec![room.1.clone()]);
+    assert_eq!(
+        store.photos_waiting().unwrap(),
+        PhotosWaiting {
+            photos: 1,
+            bytes: 400
+        }
+    );
+
+    // The supervisor returns the visit; its correction keeps both photos and is accepted: the front photo is
+    // not sent a second time, the room photo still waits once.
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    let returned = ReturnedVisit {
+        visit: doc,
+        comment: "Foto ruang tamu buram".into(),
+        reviewer: "korkab".into(),
+        returned_at: t0(),
+        field: None,
+    };
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &pull,
+            &respond(&pull, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    let reopened = store.reopen_returned(visit.visit_id, 1, t0()).unwrap();
+    finalise(&mut store, &reopened.summary);
+    assert_eq!(sync_once(&mut store, ReceiptStatus::Accepted, t0()), 1);
+    assert_eq!(store.visit_summary(visit.visit_id).unwrap().revision, 2);
+    assert_eq!(outbox_rows(&store), 2);
+    let waiting: Vec<String> = store
+        .waiting_photos()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
+    assert_eq!(waiting, vec![room.1.clone()]);
+}
+
+#[test]
+fn a_failed_photo_stays_waiting_tried_last_and_comes_back_when_the_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "0a");
+    let room = photo_file(dir.path(), "room.jpg", 400, "fb");
+    final_visit_with_photos(&mut store, "A-1", &[front.clone(), room.clone()]);
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    let order = |store: &Store| -> Vec<String> {
+        store
+            .waiting_photos()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.sha256)
+            .collect()
+    };
+    assert_eq!(order(&store), vec![front.1.clone(), room.1.clone()]);
+
+    store
+        .photo_failed(&front.1, "file front.jpg: not found")
+        .unwrap();
+    assert_eq!(order(&store), vec![room.1.clone(), front.1.clone()]);
+    let reason: Option<String> = store
+        .conn
+        .query_row(
+            "SELECT failed FROM photo_outbox WHERE sha256 = ?1",
+            [&front.1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("file front.jpg: not found"));
+    // Still waiting: it counts in the sync status until a person deals with it or it goes through.
+    assert_eq!(store.photos_waiting().unwrap().photos, 2);
+
+    // The server answered for it again (an upload went on): no longer failed, back in its place.
+    store.save_photo_offset(&front.1, 10).unwrap();
+    assert_eq!(order(&store), vec![front.1.clone(), room.1.clone()]);
+    store.photo_failed(&room.1, "refused").unwrap();
+    store.photo_sent(&room.1, t0()).unwrap();
+    let failed: Option<String> = store
+        .conn
+        .query_row(
+            "SELECT failed FROM photo_outbox WHERE sha256 = ?1",
+            [&room.1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, None);
+    assert_eq!(order(&store), vec![front.1.clone()]);
+}
+
+#[test]
+fn a_photo_whose_file_is_gone_is_queued_with_no_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "1c");
+    final_visit_with_photos(&mut store, "A-1", std::slice::from_ref(&front));
+    std::fs::remove_file(&front.0).unwrap();
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    let waiting = store.waiting_photos().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].bytes, waiting[0].file.as_str()),
+        (0, front.0.as_str())
+    );
+}
+
+#[test]
+fn sent_photo_files_are_removed_only_after_keep_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "2d");
+    let room = photo_file(dir.path(), "room.jpg", 400, "3e");
+    final_visit_with_photos(&mut store, "A-1", &[front.clone(), room.clone()]);
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    store.photo_sent(&front.1, t0()).unwrap();
+    let keep = Duration::days(7);
+
+    // Six days later: kept (and the unsent room photo is never touched).
+    assert_eq!(
+        store
+            .remove_sent_photo_files(t0() + Duration::days(6), keep)
+            .unwrap(),
+        0
+    );
+    assert!(std::path::Path::new(&front.0).exists());
+    // Eight days later: the sent file goes, the unsent one stays; the row stays so it is never queued again.
+    assert_eq!(
+        store
+            .remove_sent_photo_files(t0() + Duration::days(8), keep)
+            .unwrap(),
+        1
+    );
+    assert!(!std::path::Path::new(&front.0).exists());
+    assert!(std::path::Path::new(&room.0).exists());
+    assert_eq!(outbox_rows(&store), 2);
+    let removed: bool = store
+        .conn
+        .query_row(
+            "SELECT file_removed FROM photo_outbox WHERE sha256 = ?1",
+            [&front.1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(removed);
+    // Once removed, never counted again.
+    assert_eq!(
+        store
+            .remove_sent_photo_files(t0() + Duration::days(30), keep)
+            .unwrap(),
+        0
+    );
+    // Zero days: removed as soon as the server confirmed it.
+    store.photo_sent(&room.1, t0()).unwrap();
+    assert_eq!(
+        store
+            .remove_sent_photo_files(t0(), Duration::zero())
+            .unwrap(),
+        1
+    );
+    assert!(!std::path::Path::new(&room.0).exists());
+}
+
+#[test]
+fn a_sent_photo_still_in_a_visit_being_corrected_keeps_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store();
+    let front = photo_file(dir.path(), "front.jpg", 1000, "4f");
+    let (visit, doc) = final_visit_with_photos(&mut store, "A-1", std::slice::from_ref(&front));
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    store.photo_sent(&front.1, t0()).unwrap();
+    let later = t0() + Duration::days(30);
+    let keep = Duration::days(7);
+
+    // Returned by the supervisor: the enumerator will open it again and must still see the photo.
+    let pull = store.prepare_sync(10, t0()).unwrap();
+    let returned = ReturnedVisit {
+        visit: doc,
+        comment: "NIK salah".into(),
+        reviewer: "korkab".into(),
+        returned_at: t0(),
+        field: None,
+    };
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &pull,
+            &respond(&pull, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(
+        store.visit_summary(visit.visit_id).unwrap().state,
+        VisitState::Returned
+    );
+    assert_eq!(store.remove_sent_photo_files(later, keep).unwrap(), 0);
+    assert!(std::path::Path::new(&front.0).exists());
+
+    // Reopened as a draft: still kept.
+    let reopened = store.reopen_returned(visit.visit_id, 1, t0()).unwrap();
+    assert_eq!(store.remove_sent_photo_files(later, keep).unwrap(), 0);
+    assert!(std::path::Path::new(&front.0).exists());
+
+    // Corrected and accepted again: now it goes.
+    finalise(&mut store, &reopened.summary);
+    sync_once(&mut store, ReceiptStatus::Accepted, t0());
+    assert_eq!(store.remove_sent_photo_files(later, keep).unwrap(), 1);
+    assert!(!std::path::Path::new(&front.0).exists());
+}

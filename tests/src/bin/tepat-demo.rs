@@ -3,7 +3,10 @@
 //! A server on an embedded SQLite database in a temporary directory; a supervisor and four enumerators
 //! (Pendamping PKH) with 12 assigned households each, imported from CSV through the admin CLI; a field day on
 //! each phone while offline, through the real core; the link back over a slow, flaky 2G connection; the
-//! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a summary.
+//! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a fifth
+//! enumerator's day with photos (12 households, front and living room each) whose answers go first and whose
+//! photos follow over the same 2G link while it drops, arriving at the supervisor byte-identical and once
+//! (`tepat_e2e::photo_day`); a summary.
 //! Everything goes over HTTPS: the server serves a certificate from a throw-away CA made for the run, which
 //! the phones and the supervisor pin.
 //!
@@ -21,6 +24,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use tepat_e2e::Error;
 use tepat_e2e::field::{Field, REGION, SUPERVISOR};
+use tepat_e2e::photo_day;
 use tepat_e2e::proxy::{Cut, Link};
 use tepat_protocol::{Decision, ReviewStatus};
 use tepat_runtime::WireStats;
@@ -33,6 +37,8 @@ const ENUMERATORS: [&str; 4] = [
     "Rudi Hartono",
 ];
 const HOUSEHOLDS: usize = 12;
+/// The enumerator whose day is photographed (section 6).
+const PHOTO_ENUMERATOR: &str = "Dewi Lestari";
 /// The supervisor's web console password in the demo (a demo only: the data is synthetic and local).
 const CONSOLE_PASSWORD: &str = "korkab-demo-2026";
 
@@ -259,6 +265,33 @@ fn run() -> Result<(), Error> {
     let (revision, state) = enumerator.phone.visit_state(visit_id)?;
     println!("   approved; the phone now shows revision {revision} as {state}");
 
+    println!(
+        "\n6. Photos over 2G: {PHOTO_ENUMERATOR}'s day, {} households with the front of the house and the living \
+         room each",
+        photo_day::VISITS
+    );
+    let photos = photo_day::run(&mut field, PHOTO_ENUMERATOR, 13, &mut |line| {
+        println!("   {line}")
+    })?;
+    let photo_user = &photos.user_id;
+    println!(
+        "   the supervisor's progress for {photo_user}: {}/{} photos arrived, {}/{} visits with every photo",
+        photos.supervisor.photos_arrived,
+        photos.supervisor.photos,
+        photos.supervisor.visits_complete,
+        photos.supervisor.visits_with_photos
+    );
+    println!(
+        "   on the server: {} of {} photos byte-identical (the stored file and the supervisor's download), {} \
+         stored, no upload left open",
+        photos.byte_identical, photos.photos, photos.stored_rows
+    );
+    if !photos.all_arrived_once() {
+        return Err(Error::Setup(format!(
+            "the photos did not all arrive exactly once: {photos:?}"
+        )));
+    }
+
     let exports = dir.join("exports");
     std::fs::create_dir_all(&exports)?;
     let households = exports.join("households.csv");
@@ -314,8 +347,21 @@ fn run() -> Result<(), Error> {
         (flaky.bytes_down - link_start.bytes_down) as f64 / 1000.0,
     );
     println!(
+        "   photos over 2G: {} photos ({:.2} MB ready to send, from {:.1} MB out of the camera) took {:.2} MB up \
+         ({:.3}× the photos) in {:.0} s with {} drops; {}/{} at the supervisor, each byte-identical and stored once",
+        photos.photos,
+        photos.photo_bytes as f64 / 1e6,
+        photos.camera_bytes as f64 / 1e6,
+        photos.upload.bytes_up as f64 / 1e6,
+        photos.upload.bytes_up as f64 / photos.photo_bytes.max(1) as f64,
+        photos.upload.seconds,
+        photos.upload.drops,
+        photos.supervisor.photos_arrived,
+        photos.photos
+    );
+    println!(
         "   nothing lost, nothing doubled: {} visits entered, {} on the server, every outbox empty",
-        entered.len(),
+        entered.len() + photos.visits,
         latest.len()
     );
     println!("   CSV exports: {}", households.display());
