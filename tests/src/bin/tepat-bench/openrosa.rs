@@ -268,6 +268,47 @@ mod tests {
     }
 
     #[test]
+    fn a_submission_with_photos_carries_each_whole_and_counts_its_body() {
+        let form = crate::household::dtsen().unwrap();
+        let mut generator = tepat_synth::Generator::new(3);
+        let assignment = generator.assignments("17.71", 1).unwrap().remove(0);
+        let doc = generator
+            .visit_for(&assignment, tepat_synth::Outcome::Found)
+            .unwrap();
+        let photos = vec![
+            (
+                "1.jpg".to_string(),
+                vec![0xFF, 0xD8, b'\r', b'\n', 0, 0xFF, 0xD9],
+            ),
+            ("2.jpg".to_string(), vec![7; 1000]),
+        ];
+        let post = post_with_attachments("127.0.0.1:8080", &form, &doc, &photos);
+        let end = post.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = std::str::from_utf8(&post[..end]).unwrap();
+        let body = &post[end + 4..];
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, body.len());
+        let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        assert!(contains(instance_xml(&form, &doc).as_bytes()));
+        for (name, jpeg) in &photos {
+            let mut part = format!(
+                "name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                jpeg.len()
+            )
+            .into_bytes();
+            part.extend_from_slice(jpeg);
+            part.extend_from_slice(format!("\r\n--{BOUNDARY}").as_bytes());
+            assert!(contains(&part), "part {name}");
+        }
+        assert!(body.ends_with(format!("--{BOUNDARY}--\r\n").as_bytes()));
+    }
+
+    #[test]
     fn answers_become_xforms_text() {
         assert_eq!(text(&serde_json::json!(["1", "3"])), "1 3");
         assert_eq!(

@@ -423,3 +423,46 @@ fn serve(stream: TcpStream, stored: &Mutex<BTreeMap<String, u32>>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(body: &[u8]) -> Vec<u8> {
+        let mut request = format!(
+            "POST /submission HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        request
+    }
+
+    #[test]
+    fn the_sink_stores_a_whole_post_once_and_a_cut_one_never() {
+        let sink = Sink::start().unwrap();
+        let (head, _) = openrosa::head_exchange("x");
+        let whole = post(&[5; 50_000]);
+        let mut collect = Collect::new(sink.addr);
+        collect.submit(&head, &whole).unwrap();
+        // A request cut short: half its body, then the connection closes.
+        let cut = post(&[6; 50_000]);
+        let mut stream = TcpStream::connect(sink.addr).unwrap();
+        stream.write_all(&cut[..cut.len() / 2]).unwrap();
+        drop(stream);
+        // The same connection goes on for the next submission.
+        let second = post(&[7; 10]);
+        collect.submit(&head, &second).unwrap();
+        let stored = sink.stored();
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        assert_eq!(
+            stored.get(&tepat_photo::sha256_hex(body_of(&whole))),
+            Some(&1)
+        );
+        assert_eq!(
+            stored.get(&tepat_photo::sha256_hex(body_of(&second))),
+            Some(&1)
+        );
+        assert_eq!(stored.get(&tepat_photo::sha256_hex(body_of(&cut))), None);
+    }
+}
