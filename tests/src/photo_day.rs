@@ -5,6 +5,9 @@
 //! uploaded resumably by SHA-256 while the link drops about every 400 kB; then the server's side: the supervisor's
 //! photo count from the progress API, every photo byte-identical on disk and through `GET /api/v1/media/{sha256}`,
 //! each stored exactly once, no upload left open.
+//!
+//! Unlike the test helpers of [`crate::photos`] (which assert), everything here returns what it found, so the
+//! demo can print it and fail with a message rather than a panic.
 
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
@@ -23,9 +26,9 @@ pub const VISITS: usize = 12;
 /// The photos each visit takes: the front of the house and the living room (the form's optional bathroom and
 /// family-card photos are left out, so the day is exactly two photos a visit).
 pub const SLOTS: [&str; 2] = ["photo_front", "photo_living"];
-/// The camera's photos: 3 MP JPEGs at quality 92 with EXIF (a 12 MP photo prepares to the same 1600 px, only
-/// slower to make here; the benchmark measures that one).
-pub const CAMERA: (u32, u32) = (2000, 1500);
+/// The camera's photos, as in the photo tests: 3 MP JPEGs at quality 92 with EXIF (a 12 MP photo prepares to the
+/// same 1600 px, only slower to make here; the benchmark measures that one).
+pub use crate::photos::CAMERA;
 /// Each upload pass's connection drops after this many bytes up (drawn per pass): a drop about every 400 kB.
 pub const DROP_AFTER: RangeInclusive<u64> = 250_000..=550_000;
 /// Upload passes allowed before the day counts as failed (about 12 are needed).

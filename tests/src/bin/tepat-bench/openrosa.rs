@@ -89,6 +89,60 @@ fn post_request(host: &str, file_name: &str, xml: &str) -> String {
     )
 }
 
+/// The `HEAD` Collect sends before each submission, and the server's answer.
+pub fn head_exchange(host: &str) -> (Vec<u8>, Vec<u8>) {
+    (
+        head_request(host).into_bytes(),
+        head_response().into_bytes(),
+    )
+}
+
+/// One submission with its photos as Collect posts it: a `multipart/form-data` POST whose parts are the XForms
+/// instance and then each attachment (`name` and `filename` the file's name, `image/jpeg`), all in one body.
+/// After a failed POST Collect sends this whole request again.
+pub fn post_with_attachments(
+    host: &str,
+    form: &CompiledForm,
+    doc: &VisitDoc,
+    attachments: &[(String, Vec<u8>)],
+) -> Vec<u8> {
+    let xml = instance_xml(form, doc);
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"{}\"\r\n\
+         Content-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}\r\n",
+        instance_name(doc),
+        xml.len()
+    )
+    .into_bytes();
+    for (name, jpeg) in attachments {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\
+                 Content-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                jpeg.len()
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(jpeg);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let mut request = format!(
+        "POST {SUBMISSION_PATH}?deviceID={DEVICE_ID} HTTP/1.1\r\nUser-Agent: {USER_AGENT}\r\nX-OpenRosa-Version: 1.0\r\n\
+         Date: {DATE}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\
+         Host: {host}\r\nConnection: Keep-Alive\r\nAccept-Encoding: gzip\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    request
+}
+
+/// The server's answer to a stored submission.
+pub fn post_answer() -> Vec<u8> {
+    post_response().into_bytes()
+}
+
 fn post_response() -> String {
     format!(
         "HTTP/1.1 201 Created\r\nDate: {DATE}\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\n\
@@ -211,6 +265,47 @@ mod tests {
         let answer = post_response();
         let (_, body) = answer.split_once("\r\n\r\n").unwrap();
         assert_eq!(body.len(), RESPONSE_BODY.len());
+    }
+
+    #[test]
+    fn a_submission_with_photos_carries_each_whole_and_counts_its_body() {
+        let form = crate::household::dtsen().unwrap();
+        let mut generator = tepat_synth::Generator::new(3);
+        let assignment = generator.assignments("17.71", 1).unwrap().remove(0);
+        let doc = generator
+            .visit_for(&assignment, tepat_synth::Outcome::Found)
+            .unwrap();
+        let photos = vec![
+            (
+                "1.jpg".to_string(),
+                vec![0xFF, 0xD8, b'\r', b'\n', 0, 0xFF, 0xD9],
+            ),
+            ("2.jpg".to_string(), vec![7; 1000]),
+        ];
+        let post = post_with_attachments("127.0.0.1:8080", &form, &doc, &photos);
+        let end = post.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = std::str::from_utf8(&post[..end]).unwrap();
+        let body = &post[end + 4..];
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, body.len());
+        let contains = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        assert!(contains(instance_xml(&form, &doc).as_bytes()));
+        for (name, jpeg) in &photos {
+            let mut part = format!(
+                "name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                jpeg.len()
+            )
+            .into_bytes();
+            part.extend_from_slice(jpeg);
+            part.extend_from_slice(format!("\r\n--{BOUNDARY}").as_bytes());
+            assert!(contains(&part), "part {name}");
+        }
+        assert!(body.ends_with(format!("--{BOUNDARY}--\r\n").as_bytes()));
     }
 
     #[test]
