@@ -73,6 +73,9 @@ pub struct Field {
     pub supervisor: Supervisor,
     pub generator: Generator,
     pub enumerators: Vec<Enumerator>,
+    /// Assignments carry their family's registered members (a members CSV beside the households CSV), so the
+    /// phones open each visit with the roster prefilled. Off unless set.
+    pub registered_families: bool,
 }
 
 /// 08:00 WIB on the generator's visit day: when the phones' clocks start.
@@ -136,6 +139,7 @@ impl Field {
             // more than two days after its own clock.
             generator: Generator::new(seed).with_visit_date(Utc::now().date_naive()),
             enumerators: Vec::new(),
+            registered_families: false,
         })
     }
 
@@ -153,10 +157,12 @@ impl Field {
             let user_id = format!("pkh{:02}", first + i + 1);
             self.admin
                 .create_user(&user_id, name, "enumerator", &[REGION])?;
-            let assignments = self
-                .generator
-                .assignments(REGION, households)
-                .map_err(|e| Error::Setup(e.to_string()))?;
+            let assignments = if self.registered_families {
+                self.generator.registered_assignments(REGION, households)
+            } else {
+                self.generator.assignments(REGION, households)
+            }
+            .map_err(|e| Error::Setup(e.to_string()))?;
             new.push((user_id, name.to_string(), assignments));
         }
         let csv = self.dir.join(format!("assignments-{first}.csv"));
@@ -165,7 +171,13 @@ impl Field {
             .flat_map(|(user, _, list)| list.iter().map(move |a| (user.as_str(), a)))
             .collect();
         std::fs::write(&csv, assignments_csv(&rows))?;
-        self.admin.import_assignments(&csv)?;
+        if self.registered_families {
+            let members = self.dir.join(format!("members-{first}.csv"));
+            std::fs::write(&members, members_csv(&rows))?;
+            self.admin.import_assignments_with_members(&csv, &members)?;
+        } else {
+            self.admin.import_assignments(&csv)?;
+        }
         let start = morning(self.generator.visit_date())?;
         for (i, (user_id, name, assignments)) in new.into_iter().enumerate() {
             let skew = clock_skew.get(i).copied().unwrap_or_else(Duration::zero);
@@ -289,6 +301,33 @@ pub fn assignments_csv(rows: &[(&str, &Assignment)]) -> String {
             .iter()
             .map(|key| a.prefill.get(*key).map_or("", String::as_str));
         let _ = out.write_record(fixed.into_iter().chain(prefill));
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The members CSV of `schemas/assignments.md` (long format) for the rows' registered members: `assignment_id`,
+/// then every member prefill key as a column.
+pub fn members_csv(rows: &[(&str, &Assignment)]) -> String {
+    let members = || {
+        rows.iter().flat_map(|(_, a)| {
+            a.prefill_repeats
+                .get("members")
+                .into_iter()
+                .flatten()
+                .map(move |m| (a.assignment_id.as_str(), m))
+        })
+    };
+    let keys: BTreeSet<&str> = members()
+        .flat_map(|(_, m)| m.keys().map(String::as_str))
+        .collect();
+    // Written to memory: the writer's only failure would be the sink's, and a Vec does not fail.
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(std::iter::once("assignment_id").chain(keys.iter().copied()));
+    for (id, member) in members() {
+        let cells = keys
+            .iter()
+            .map(|key| member.get(*key).map_or("", String::as_str));
+        let _ = out.write_record(std::iter::once(id).chain(cells));
     }
     String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }

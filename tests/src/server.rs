@@ -323,6 +323,20 @@ impl Admin {
         self.run(&["import-assignments", &csv.display().to_string()])
     }
 
+    /// Imports households with their registered members (`--members`, long format).
+    pub fn import_assignments_with_members(
+        &self,
+        csv: &Path,
+        members: &Path,
+    ) -> Result<String, Error> {
+        self.run(&[
+            "import-assignments",
+            &csv.display().to_string(),
+            "--members",
+            &members.display().to_string(),
+        ])
+    }
+
     pub fn withdraw_assignment(&self, id: &str) -> Result<String, Error> {
         self.run(&["withdraw-assignment", id])
     }

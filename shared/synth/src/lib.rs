@@ -65,6 +65,8 @@ pub struct Generator {
     seq: u64,
     /// Families behind the assignments made, by assignment id.
     families: BTreeMap<String, (Family, String)>,
+    /// Assignments made by [`Generator::registered_assignments`]: their members come with the assignment.
+    registered: std::collections::BTreeSet<String>,
 }
 
 impl Generator {
@@ -75,6 +77,7 @@ impl Generator {
             visit_date: Self::default_visit_date(),
             seq: 0,
             families: BTreeMap::new(),
+            registered: Default::default(),
         }
     }
 
@@ -225,6 +228,42 @@ impl Generator {
         Ok(out)
     }
 
+    /// `n` assignments as [`Generator::assignments`], each also carrying its family's registered members
+    /// (`prefill_repeats.members`: name, NIK, sex, birth date, relationship, marital status of every member on the
+    /// KK, in roster order), as a DTSEN extract gives them. Their found visits mark those members `registered`,
+    /// as the server's import does, so the visit is what the phone holds once the roster is prefilled.
+    pub fn registered_assignments(
+        &mut self,
+        region: &str,
+        n: usize,
+    ) -> Result<Vec<Assignment>, SynthError> {
+        let mut out = self.assignments(region, n)?;
+        for assignment in &mut out {
+            let Some((family, _)) = self.families.get(&assignment.assignment_id) else {
+                continue;
+            };
+            let members = registered_members(family)
+                .map(|p| {
+                    let mut record = BTreeMap::new();
+                    record.insert("member_name".to_string(), p.name.clone());
+                    if let Some(nik) = &p.nik {
+                        record.insert("member_nik".to_string(), nik.clone());
+                    }
+                    record.insert("sex".to_string(), p.sex.code().to_string());
+                    record.insert("birth_date".to_string(), p.birth_date.to_string());
+                    record.insert("relationship".to_string(), p.relationship.to_string());
+                    record.insert("marital_status".to_string(), p.marital.to_string());
+                    record
+                })
+                .collect();
+            assignment
+                .prefill_repeats
+                .insert("members".to_string(), members);
+            self.registered.insert(assignment.assignment_id.clone());
+        }
+        Ok(out)
+    }
+
     /// The visit of an assignment this generator made.
     pub fn visit_for(
         &mut self,
@@ -236,12 +275,23 @@ impl Generator {
             .get(&assignment.assignment_id)
             .cloned()
             .ok_or_else(|| SynthError::UnknownAssignment(assignment.assignment_id.clone()))?;
-        Ok(self.visit(
+        let mut doc = self.visit(
             &family,
             outcome,
             Some(&assignment.assignment_id),
             &work_area,
-        ))
+        );
+        if self.registered.contains(&assignment.assignment_id)
+            && let Some(serde_json::Value::Array(members)) = doc.answers.get_mut("members")
+        {
+            let on_record = registered_members(&family).count();
+            for member in members.iter_mut().take(on_record) {
+                if let Some(member) = member.as_object_mut() {
+                    member.insert("registered".to_string(), serde_json::json!("1"));
+                }
+            }
+        }
+        Ok(doc)
     }
 
     /// A found household in Kota Bengkulu with exactly one rule broken, and the finding that must follow.
@@ -339,6 +389,14 @@ impl Generator {
             },
         )
     }
+}
+
+/// The members on the family's KK: the roster up to its first new member (new members come last).
+fn registered_members(family: &Family) -> impl Iterator<Item = &family::Person> {
+    family
+        .members
+        .iter()
+        .take_while(|p| p.status != family::status::NEW)
 }
 
 /// The regency (`PP.KK`) of a code, or the code itself when it is a province.

@@ -112,10 +112,12 @@ fn run() -> Result<(), Error> {
     );
 
     println!("\n2. Enumerators and their assignments");
+    // Registered families: each assignment carries the members DTSEN holds, so the roster opens prefilled.
+    field.registered_families = true;
     field.add_enumerators(&ENUMERATORS, HOUSEHOLDS, &[])?;
     for e in &field.enumerators {
         println!(
-            "   {:<18} ({}) — {} households imported from CSV, phone enrolled and synced",
+            "   {:<18} ({}) — {} registered households (+ members) imported from CSV, phone enrolled and synced",
             e.name,
             e.user_id,
             e.assignments.len()
