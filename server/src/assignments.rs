@@ -384,7 +384,43 @@ fn csv_reader(input: impl Read) -> csv::Reader<impl Read> {
     csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input)
+        .from_reader(CrlfAsLf {
+            inner: std::io::BufReader::new(input),
+            pending_cr: false,
+        })
+}
+
+/// `inner` with each CRLF read as LF. The csv crate counts a CRLF-ended record's line one too low
+/// (BurntSushi/rust-csv#395), and files from spreadsheets and browsers' text boxes end lines with CRLF: the
+/// problems must name the lines the operator sees, whatever wrote the file. A lone CR is kept.
+struct CrlfAsLf<R> {
+    inner: std::io::BufReader<R>,
+    /// A CR was read and the byte after it is not known yet.
+    pending_cr: bool,
+}
+
+impl<R: Read> Read for CrlfAsLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let mut n = 0;
+        while let Some(slot) = buf.get_mut(n) {
+            let next = self.inner.fill_buf()?.first().copied();
+            if std::mem::take(&mut self.pending_cr) && next != Some(b'\n') {
+                *slot = b'\r';
+                n += 1;
+                continue;
+            }
+            let Some(byte) = next else { break };
+            self.inner.consume(1);
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                *slot = byte;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// The header of a CSV file, trimmed, or the problem with it.

@@ -36,6 +36,32 @@ pub struct Enumerator {
     pub dir: PathBuf,
 }
 
+/// An enumerator's phone taken out of this process, for the tests that kill the phone's own process
+/// (`tepat-phone`): opened afresh each time, as after a kill.
+pub struct DetachedPhone {
+    pub dir: PathBuf,
+    pub url: String,
+    pub clock: DateTime<FixedOffset>,
+    pub assignments: Vec<Assignment>,
+}
+
+impl DetachedPhone {
+    /// Opens the phone again; its database must be intact, whenever the last process died.
+    pub fn reopen(&self) -> Result<Phone, Error> {
+        let phone = Phone::open(&self.dir, &self.url, Arc::new(FixedClock::new(self.clock)))?;
+        let check = phone
+            .runtime()
+            .inspect_store(|s| s.integrity_check())
+            .map_err(|e| Error::Phone(e.to_string()))?;
+        if check != "ok" {
+            return Err(Error::Phone(format!(
+                "integrity_check after a kill: {check}"
+            )));
+        }
+        Ok(phone)
+    }
+}
+
 /// The server side and the people.
 pub struct Field {
     pub dir: PathBuf,
@@ -58,6 +84,21 @@ pub fn morning(date: NaiveDate) -> Result<DateTime<FixedOffset>, Error> {
 }
 
 impl Field {
+    /// Takes enumerator `e`'s phone out of this process (plain HTTP fields only: the phone is reopened without
+    /// the run's CA), its clock at 08:00 of the visit day.
+    pub fn detach_phone(&mut self, e: usize) -> Result<DetachedPhone, Error> {
+        if e >= self.enumerators.len() {
+            return Err(Error::Setup(format!("no enumerator {e}")));
+        }
+        let enumerator = self.enumerators.remove(e);
+        Ok(DetachedPhone {
+            dir: enumerator.dir.clone(),
+            url: self.proxy.url(),
+            clock: morning(self.generator.visit_date())?,
+            assignments: enumerator.assignments.clone(),
+        })
+    }
+
     /// Starts the server in `dir/server` over HTTPS (a throw-away CA made in `dir/tls`) behind a proxy,
     /// publishes both forms and enrols the supervisor.
     pub fn start(dir: &Path, seed: u64) -> Result<Field, Error> {

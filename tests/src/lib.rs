@@ -6,11 +6,13 @@
 //! - [`tls`]: the run's throw-away CA and server certificate, which the phones pin;
 //! - [`proxy`]: latency, 2G bandwidth, cuts at byte offsets in either direction, "no signal";
 //! - [`phone`]: a phone driven through its screens (answers, GPS, photos, finalise, sync);
+//! - [`photos`]: a day of photos and the check that each arrived once, byte for byte;
 //! - [`supervisor`]: pull, review, progress, exports;
 //! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory.
 
 pub mod field;
 pub mod phone;
+pub mod photos;
 pub mod proxy;
 pub mod server;
 pub mod supervisor;

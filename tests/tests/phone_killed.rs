@@ -12,15 +12,12 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tepat_e2e::field::{Field, check_exactly_once, morning};
-use tepat_e2e::phone::Phone;
+use tepat_e2e::field::{Field, check_exactly_once};
 use tepat_e2e::proxy::{Link, Proxy};
-use tepat_runtime::FixedClock;
 use tepat_synth::Outcome;
 
 /// Kills that must land mid-sync.
@@ -46,24 +43,12 @@ fn a_phone_killed_mid_sync_and_reopened_loses_and_duplicates_nothing() {
     field
         .add_enumerators(&["Wahyu"], 2 * ATTEMPTS, &[])
         .unwrap();
-    // The phone leaves this process: from now on it is opened afresh each time, as after a kill.
-    let enumerator = field.enumerators.remove(0);
-    let (phone_dir, assignments) = (enumerator.dir.clone(), enumerator.assignments.clone());
-    drop(enumerator);
-    let clock = morning(field.generator.visit_date()).unwrap();
-    let url = field.proxy.url();
-    // Reopening must always find an intact database, whenever the last process died.
-    let reopen = || {
-        let phone = Phone::open(&phone_dir, &url, Arc::new(FixedClock::new(clock))).unwrap();
-        assert_eq!(
-            phone
-                .runtime()
-                .inspect_store(|s| s.integrity_check())
-                .unwrap(),
-            "ok"
-        );
-        phone
-    };
+    // The phone leaves this process: from now on it is opened afresh each time, as after a kill, and must
+    // always find an intact database.
+    let detached = field.detach_phone(0).unwrap();
+    let (phone_dir, url, clock) = (detached.dir.clone(), detached.url.clone(), detached.clock);
+    let reopen = || detached.reopen().unwrap();
+    let assignments = detached.assignments.clone();
     // A slow link, so that a sync lasts long enough to be killed in.
     field.proxy.set_link(Link {
         latency: Duration::from_millis(150),

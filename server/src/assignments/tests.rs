@@ -74,6 +74,34 @@ fn a_good_file_imports_with_prefill_and_again_changes_nothing() {
 }
 
 #[test]
+fn a_crlf_file_names_the_same_lines_as_an_lf_file() {
+    let kit = Kit::world();
+    let lf = format!(
+        "{HEADER}\
+         G-1,enum1,hh_check,1,17.71.01.1003,Good row,Ani,,\n\
+         G-2,nobody,hh_check,1,17.71.01.1003,Unknown user,,,\n\
+         G-3,enum1,hh_check,1,17.71.01.1003,\"Two\r\nlines\",,,\n\
+         G-4,enum1,other_form,1,17.71.01.1003,Unknown form,,,\n"
+    );
+    let crlf = lf.replace('\n', "\r\n").replace("\r\r\n", "\r\n");
+    assert!(crlf.matches("\r\n").count() > lf.lines().count() - 1);
+    let lines = |csv: &str| -> Vec<(u64, Option<String>)> {
+        rows_of(import(kit.db(), csv).unwrap_err())
+            .into_iter()
+            .map(|e| (e.line, e.column))
+            .collect()
+    };
+    // G-3's label spans lines 4 and 5 (and a label may not hold a line break): G-4 is on line 6.
+    let expected = vec![
+        (3, Some("user_id".to_string())),
+        (4, Some("label".to_string())),
+        (6, Some("form_id".to_string())),
+    ];
+    assert_eq!(lines(&lf), expected);
+    assert_eq!(lines(&crlf), expected, "CRLF line numbers");
+}
+
+#[test]
 fn every_problem_is_reported_with_line_and_column_and_nothing_is_imported() {
     let kit = Kit::world();
     kit.user("sup2", Role::Supervisor, &["17.71"]);

@@ -336,9 +336,8 @@ pub async fn import(
     State(state): State<AppState>,
     posted: Posted<ImportForm>,
 ) -> Result<Response, ConsoleError> {
-    // Browsers send a textarea's line breaks as CRLF; the CSV reader's line numbers count LF-ended lines, so
-    // the problems name the lines the operator sees in the file.
-    let csv = posted.form.csv.replace("\r\n", "\n");
+    // Browsers send a textarea's line breaks as CRLF: the CSV reader numbers them as the operator sees them.
+    let csv = posted.form.csv;
     act(&state, posted.staff, move |app, _| {
         let result = app
             .db

@@ -279,6 +279,9 @@ impl Transport for HttpTransport {
     }
 }
 
+/// Plaintext bytes per TLS record the phone sends (see [`tls_config`]).
+pub const MAX_TLS_RECORD: usize = 4096;
+
 /// The phone's TLS client configuration: TLS 1.2 or 1.3 with the ring provider, trusting only `ca_pem` when
 /// given, else the roots bundled with the app (see the module's docs for why not the platform's store).
 pub fn tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientConfig, HttpSetupError> {
@@ -300,11 +303,15 @@ pub fn tls_config(ca_pem: Option<&str>) -> Result<rustls::ClientConfig, HttpSetu
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| HttpSetupError::Client(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    // A record cut in the middle cannot be decrypted, so the server keeps nothing of it: with the default 16 KB
+    // records a 2G drop during a photo upload wastes ~8 KB on average, with 4 KB records ~2 KB, for 22 bytes
+    // of framing per record (0.5 %).
+    config.max_fragment_size = Some(MAX_TLS_RECORD);
     Ok(config)
 }
 

@@ -3,7 +3,10 @@
 //! `BEGIN n` before calling it and `SYNC n ...` once it returned, so a test that kills this process can tell
 //! from the lines left behind whether the kill fell inside a sync.
 //!
-//! Usage: `tepat-phone DIR SERVER_URL CLOCK_RFC3339`
+//! With `photos` after the clock it sends the photo outbox instead (camera on, uploads on), pass after pass until
+//! nothing waits: `BEGIN n` before each pass, `PASS n stored=… waiting=… interrupted=…` after, then `CLEAN`.
+//!
+//! Usage: `tepat-phone DIR SERVER_URL CLOCK_RFC3339 [photos]`
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ fn main() -> ExitCode {
         args.get(2),
         args.get(3).map(|c| DateTime::parse_from_rfc3339(c)),
     ) else {
-        eprintln!("usage: tepat-phone DIR SERVER_URL CLOCK_RFC3339");
+        eprintln!("usage: tepat-phone DIR SERVER_URL CLOCK_RFC3339 [photos]");
         return ExitCode::from(2);
     };
     let phone = match Phone::open(
@@ -33,6 +36,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.get(4).map(String::as_str) == Some("photos") {
+        return send_photos(&phone);
+    }
     for attempt in 1..=50 {
         println!("BEGIN {attempt}");
         let view = phone.sync();
@@ -41,6 +47,24 @@ fn main() -> ExitCode {
             view.outbox, view.last_error
         );
         if view.outbox == 0 && view.last_error.is_none() {
+            println!("CLEAN");
+            return ExitCode::SUCCESS;
+        }
+    }
+    ExitCode::FAILURE
+}
+
+fn send_photos(phone: &Phone) -> ExitCode {
+    let (width, height) = tepat_e2e::photos::CAMERA;
+    phone.use_camera(width, height, true);
+    for pass in 1..=200 {
+        println!("BEGIN {pass}");
+        let report = phone.upload_photos();
+        println!(
+            "PASS {pass} stored={} waiting={} interrupted={}",
+            report.stored, report.waiting.photos, report.interrupted
+        );
+        if report.waiting.photos == 0 && !report.interrupted {
             println!("CLEAN");
             return ExitCode::SUCCESS;
         }
