@@ -3,6 +3,7 @@ package id.tepat.field
 import android.app.AlertDialog
 import android.app.DatePickerDialog
 import android.text.InputType
+import android.text.method.DigitsKeyListener
 import android.view.View
 import android.widget.AdapterView
 import android.widget.ArrayAdapter
@@ -15,6 +16,7 @@ import id.tepat.core.ffi.AnswerView
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.FieldType
 import id.tepat.core.ffi.FieldView
+import id.tepat.core.ffi.Keyboard
 import id.tepat.core.ffi.Level
 import id.tepat.core.ffi.RegionLevelView
 import java.util.Calendar
@@ -66,6 +68,7 @@ class FieldBox(context: android.content.Context) : LinearLayout(context) {
                         if (editable) input.add(action(string(R.string.take_gps), FieldEvent.CaptureLocation(field.path)))
                     }
                     FieldType.PHOTO -> {
+                        (field.answer as? AnswerView.Photo)?.let { photo -> thumbnail(photo.file)?.let { input.add(it) } }
                         input.add(text(field.display ?: "—"))
                         if (editable) input.add(action(string(R.string.take_photo), FieldEvent.TakePhoto(field.path)))
                     }
@@ -105,16 +108,23 @@ private fun FieldType.clearable(): Boolean = when (this) {
 private fun AnswerBox.showAnswer(ui: Ui, field: FieldView, editable: Boolean) {
     tag = field.path
     isEnabled = editable
-    val wanted = when (field.kind) {
-        FieldType.NIK, FieldType.KK -> InputType.TYPE_CLASS_NUMBER
-        FieldType.INTEGER -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_SIGNED
-        FieldType.DECIMAL -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or
-            InputType.TYPE_NUMBER_FLAG_SIGNED
-        FieldType.DATE -> InputType.TYPE_CLASS_DATETIME or InputType.TYPE_DATETIME_VARIATION_DATE
-        else -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_CAP_WORDS
-    }
+    val wanted = inputTypeFor(field.keyboard)
     // Setting it restarts the keyboard: only when it changes.
-    if (inputType != wanted) inputType = wanted
+    if (inputType != wanted) {
+        inputType = wanted
+        if (field.keyboard == Keyboard.DECIMAL) {
+            // The number pad, accepting a decimal comma as Indonesians write it (`0,25`) as well as a point; the
+            // core reads both. The key listener would otherwise allow only the point.
+            keyListener = DigitsKeyListener.getInstance("0123456789-,.")
+            setRawInputType(wanted)
+        }
+        if (field.keyboard == Keyboard.LONG_TEXT) {
+            isSingleLine = false
+            minLines = 3
+            maxLines = 8
+            gravity = android.view.Gravity.TOP or android.view.Gravity.START
+        }
+    }
     onCommit = { typed -> ui.send(FieldEvent.Answer(field.path, typed)) }
     // What the form engine reads back: dates as YYYY-MM-DD, numbers as shown, text as typed.
     val current = when (val answer = field.answer) {
@@ -124,6 +134,22 @@ private fun AnswerBox.showAnswer(ui: Ui, field: FieldView, editable: Boolean) {
         else -> field.display ?: ""
     }
     show(field.inputError?.typed ?: current)
+}
+
+/**
+ * The keyboard for a typed answer, from the core's [Keyboard] (the field's type and format rule): the number pad
+ * for NIK/KK, RT/RW, postcodes and meter IDs, the phone pad for phone numbers, several lines for long text.
+ */
+fun inputTypeFor(keyboard: Keyboard): Int = when (keyboard) {
+    Keyboard.DIGITS -> InputType.TYPE_CLASS_NUMBER
+    Keyboard.PHONE -> InputType.TYPE_CLASS_PHONE
+    Keyboard.INTEGER -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_SIGNED
+    Keyboard.DECIMAL -> InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or
+        InputType.TYPE_NUMBER_FLAG_SIGNED
+    Keyboard.DATE -> InputType.TYPE_CLASS_DATETIME or InputType.TYPE_DATETIME_VARIATION_DATE
+    Keyboard.LONG_TEXT -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_CAP_SENTENCES or
+        InputType.TYPE_TEXT_FLAG_MULTI_LINE
+    Keyboard.TEXT, Keyboard.NONE -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_CAP_WORDS
 }
 
 /** A date as the core reads it (YYYY-MM-DD, ASCII digits whatever the phone's language); [month] from 1. */

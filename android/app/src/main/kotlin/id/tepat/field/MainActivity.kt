@@ -11,9 +11,11 @@ import android.os.Looper
 import android.provider.Settings
 import android.view.Menu
 import android.view.MenuItem
+import android.view.View
 import android.view.ViewGroup
 import android.widget.LinearLayout
 import android.widget.ScrollView
+import android.widget.TextView
 import android.widget.Toast
 import id.tepat.core.FieldSession
 import id.tepat.core.ffi.FieldEvent
@@ -32,6 +34,15 @@ class MainActivity : Activity(), FieldSession.Listener {
     private lateinit var top: LinearLayout
     private lateinit var scroll: ScrollView
     private lateinit var content: LinearLayout
+
+    /** Today's list: made once, shown whenever the list is the screen (its rows and scroll position stay). */
+    lateinit var todayScreen: TodayScreen
+        private set
+
+    /** Online or offline, always on top (follows the network, not the core's redraws). */
+    lateinit var connection: TextView
+        private set
+    private val connectionWatcher: (Boolean) -> Unit = { online -> main.post { showConnection(online) } }
     private var shown: ViewModel? = null
     private var shownPlace: String? = null
 
@@ -50,9 +61,12 @@ class MainActivity : Activity(), FieldSession.Listener {
             isFillViewport = true
             addView(content)
         }
+        todayScreen = TodayScreen(this).apply { visibility = View.GONE }
+        connection = TextView(this).apply { tag = "connection" }
         val root = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
-        root.add(top)
+        root.add(connection, top)
         root.addView(scroll, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
+        root.addView(todayScreen, LinearLayout.LayoutParams(ViewGroup.LayoutParams.MATCH_PARENT, 0, 1f))
         root.setOnApplyWindowInsetsListener { view, insets -> Insets.apply(view, insets) }
         setContentView(root)
         draw(null)
@@ -62,12 +76,15 @@ class MainActivity : Activity(), FieldSession.Listener {
         super.onResume()
         app.camera.host = this
         app.session.addListener(this)
+        app.network.watch(connectionWatcher)
+        showConnection(app.network.online)
     }
 
     override fun onPause() {
         // Whatever is typed in the box that has the focus is answered before the screen goes.
         currentFocus?.clearFocus()
         app.session.removeListener(this)
+        app.network.unwatch(connectionWatcher)
         app.camera.host = null
         app.session.flush()
         super.onPause()
@@ -179,6 +196,15 @@ class MainActivity : Activity(), FieldSession.Listener {
         return true
     }
 
+    private fun showConnection(online: Boolean) {
+        val words = Localized.resources(this, shown?.lang ?: Lang.ID)
+        val pad = (8 * resources.displayMetrics.density).toInt()
+        connection.setPadding(pad * 2, pad / 2, pad * 2, pad / 2)
+        connection.text = words.getString(if (online) R.string.online else R.string.offline)
+        connection.setTextColor(getColor(if (online) R.color.success else R.color.error))
+        connection.setBackgroundColor(getColor(if (online) R.color.current else R.color.banner))
+    }
+
     /**
      * Draws the view model. The same page (same visit, section, member) is updated in place: the box being typed
      * in, with its text, cursor and keyboard, is never taken down by a redraw (a GPS fix, a sync, a finding); a
@@ -188,9 +214,15 @@ class MainActivity : Activity(), FieldSession.Listener {
         val languageChanged = view?.lang != shown?.lang
         val place = view?.let(::placeOf)
         shown = view
-        if (languageChanged) invalidateOptionsMenu()
+        if (languageChanged) {
+            invalidateOptionsMenu()
+            showConnection(app.network.online)
+        }
         val ui = Ui(this, Localized.resources(this, view?.lang ?: Lang.ID), ::send)
         top.removeAllViews()
+        val today = (view?.screen as? Screen.Today)?.v1
+        if (today == null) todayScreen.leave()
+        scroll.visibility = if (today != null) View.GONE else View.VISIBLE
         if (view == null) {
             page = null
             content.removeAllViews()
@@ -199,6 +231,20 @@ class MainActivity : Activity(), FieldSession.Listener {
         }
         top.add(ui.syncBar(view.sync, view.user))
         view.notice?.let { top.add(ui.notice(it)) }
+        if (today != null) {
+            // The list page is its own (recycling) view; the scroll page is left for the next visit.
+            val fixed = buildList {
+                if (view.user == null) {
+                    if (app.serverUrl != null) add(ui.enrolmentItem(::enrol))
+                    add(ui.rebuilt("setup") { ui.setupBanner(app.serverProblem, app.serverUrl != null, it) })
+                }
+            }
+            todayScreen.show(ui, today, fixed)
+            page = null
+            shownPlace = "today"
+            content.removeAllViews()
+            return
+        }
         val current = page?.takeIf { place == shownPlace && !languageChanged } ?: KeyedColumn(this).also {
             val padding = ui.dp(16)
             it.setPadding(padding, padding, padding, padding)
@@ -210,14 +256,7 @@ class MainActivity : Activity(), FieldSession.Listener {
         shownPlace = place
         current.show(
             when (val screen = view.screen) {
-                Screen.Loading -> listOf(ui.rebuilt("loading") { it.add(ui.text(ui.string(R.string.loading))) })
-                is Screen.Today -> buildList {
-                    if (view.user == null) {
-                        if (app.serverUrl != null) add(ui.enrolmentItem(::enrol))
-                        add(ui.rebuilt("setup") { ui.setupBanner(app.serverProblem, app.serverUrl != null, it) })
-                    }
-                    add(ui.rebuilt("today") { ui.today(screen.v1, it) })
-                }
+                Screen.Loading, is Screen.Today -> listOf(ui.rebuilt("loading") { it.add(ui.text(ui.string(R.string.loading))) })
                 is Screen.Visit -> ui.visit(screen.v1)
                 is Screen.Finalise -> ui.finalise(screen.v1)
             },

@@ -2,15 +2,12 @@ package id.tepat.field
 
 import android.widget.HorizontalScrollView
 import android.widget.LinearLayout
-import android.widget.ProgressBar
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.FinaliseView
 import id.tepat.core.ffi.FindingItem
-import id.tepat.core.ffi.ItemStatus
 import id.tepat.core.ffi.Notice
 import id.tepat.core.ffi.NoticeLevel
 import id.tepat.core.ffi.SyncView
-import id.tepat.core.ffi.TodayView
 import id.tepat.core.ffi.VisitView
 
 /** The sync line on top of every screen: what waits, when it last worked, what went wrong; sync by hand. */
@@ -20,7 +17,10 @@ fun Ui.syncBar(sync: SyncView, user: String?): LinearLayout {
     user?.let { bar.add(small(it)) }
     val line = row()
     val status = column()
-    status.add(text(if (sync.syncing) string(R.string.syncing) else sync.summary, R.dimen.small))
+    val said = if (sync.syncing) string(R.string.syncing) else sync.summary
+    status.add(text(said, R.dimen.small))
+    // Photos still on the phone ("3 foto, 820 KB belum terkirim"), also while a sync runs.
+    sync.photosText?.takeIf { !said.contains(it) }?.let { status.add(small(it)) }
     sync.lastSuccess?.let { status.add(small(string(R.string.last_sync, it))) }
     sync.lastError?.let { status.add(small(string(R.string.sync_problem, it), R.color.warning)) }
     line.addWeighted(status)
@@ -63,57 +63,6 @@ fun Ui.enrolmentItem(enrol: (String) -> Unit): KeyedColumn.Item = KeyedColumn.It
     },
     update = {},
 )
-
-/** Today's list: progress against the daily target, then what needs the enumerator, then new cases. */
-fun Ui.today(today: TodayView, into: LinearLayout) {
-    into.add(title(string(R.string.today) + " · " + today.date))
-    into.add(text(today.progressText, bold = true))
-    into.add(ProgressBar(context, null, android.R.attr.progressBarStyleHorizontal).apply {
-        max = today.counts.target.toInt()
-        progress = today.counts.doneToday.toInt()
-    })
-    val counts = today.counts
-    into.add(small(listOf(
-        string(R.string.drafts, counts.drafts.toInt()),
-        string(R.string.in_outbox, counts.inOutbox.toInt()),
-        string(R.string.returned, counts.returned.toInt()),
-        string(R.string.revisits, counts.revisits.toInt()),
-    ).joinToString(" · ")))
-    into.add(divider())
-    into.add(text(string(R.string.assignments), bold = true))
-    if (today.items.isEmpty()) into.add(small(string(R.string.no_assignments)))
-    for (item in today.items) {
-        val card = column(8)
-        card.add(text(item.label, bold = true))
-        card.add(small(item.region))
-        card.add(text(item.statusText, R.dimen.small, colorId = statusColour(item.status)))
-        item.supervisorComment?.let { card.add(banner(string(R.string.supervisor_comment, it))) }
-        item.withdrawnText?.let { card.add(small(it, R.color.warning)) }
-        card.add(action(item.actionText, FieldEvent.OpenAssignment(item.assignmentId)))
-        into.add(card, divider())
-    }
-    if (today.cases.isNotEmpty() || today.caseForms.isNotEmpty()) {
-        into.add(text(string(R.string.cases), bold = true))
-    }
-    for (case in today.cases) {
-        val card = column(8)
-        card.add(text(case.title, bold = true), small(case.formTitle))
-        card.add(text(case.statusText, R.dimen.small, colorId = statusColour(case.status)))
-        case.supervisorComment?.let { card.add(banner(string(R.string.supervisor_comment, it))) }
-        card.add(action(string(R.string.open_member), FieldEvent.OpenVisit(case.visitId)))
-        into.add(card, divider())
-    }
-    for (form in today.caseForms) {
-        into.add(action(string(R.string.start_case, form.title), FieldEvent.StartNewCase(form.formId)))
-    }
-}
-
-private fun statusColour(status: ItemStatus): Int = when (status) {
-    ItemStatus.RETURNED, ItemStatus.REFUSED -> R.color.error
-    ItemStatus.CORRECTING, ItemStatus.DRAFT, ItemStatus.REVISIT -> R.color.warning
-    ItemStatus.ACCEPTED, ItemStatus.APPROVED, ItemStatus.IN_OUTBOX -> R.color.success
-    ItemStatus.NOT_STARTED -> R.color.muted
-}
 
 /**
  * A visit's page: its header, the section tabs, the visible fields of this page (each kept by its path across

@@ -4,6 +4,7 @@ import android.app.Application
 import android.content.Context
 import id.tepat.core.FieldSession
 import id.tepat.core.ffi.FieldConfig
+import id.tepat.core.ffi.PhotoConfig
 import id.tepat.core.ffi.ViewModel
 import java.io.File
 
@@ -15,6 +16,10 @@ open class TepatApplication : Application() {
     lateinit var session: FieldSession
         private set
     lateinit var camera: CameraBridge
+        private set
+
+    /** Connectivity: tells the core, and the screen's offline indicator. */
+    lateinit var network: NetworkMonitor
         private set
 
     /** This deployment's sync server, checked ([serverProblem]); `null`: training mode or a refused address. */
@@ -41,7 +46,8 @@ open class TepatApplication : Application() {
             serverUrl,
             assetText(CA_FILE),
         )
-        session = FieldSession(config, GpsLocation(this), camera, NetworkMonitor(this))
+        network = NetworkMonitor(this)
+        session = FieldSession(config, GpsLocation(this), camera, network, photoConfig(this))
         session.addListener(OutboxWatcher(this, serverUrl != null))
     }
 
@@ -85,6 +91,19 @@ open class TepatApplication : Application() {
         private const val CA_FILE = "server_ca.pem"
 
         fun of(context: Context): TepatApplication = context.applicationContext as TepatApplication
+
+        /** Where prepared photos wait to be sent (app-private; apart from the camera's files in `photos/`). */
+        fun preparedPhotoDir(context: Context): File = File(context.filesDir, "photos-ready")
+
+        /**
+         * Photos on real phones: prepared for sending when taken (JPEG, 1600 px, about 300 KB, orientation
+         * applied, metadata dropped), uploaded after the text of each sync, kept 7 days after the server has
+         * them (a supervisor's question about a photo can still be answered from the phone meanwhile).
+         */
+        fun photoConfig(context: Context): PhotoConfig =
+            PhotoConfig(preparedPhotoDir(context).absolutePath, true, true, PHOTO_KEEP_DAYS)
+
+        private const val PHOTO_KEEP_DAYS = 7u
     }
 }
 

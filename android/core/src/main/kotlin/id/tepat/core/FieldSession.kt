@@ -226,7 +226,12 @@ class FieldSession(
 
         override fun requestPhoto(requestId: ULong, path: String) {
             camera.takePhoto(path) { result: PhotoResult ->
-                submit { core -> publish(core.resolvePhoto(requestId, result)) }
+                submit { core ->
+                    publish(core.resolvePhoto(requestId, result))
+                    // With preparation on, the answer is the core's small copy (or nothing, when the file was not a
+                    // photo): the camera's file (megabytes, with the camera's metadata) is not needed any more.
+                    if (photos?.prepare == true && result is PhotoResult.Taken) java.io.File(result.file).delete()
+                }
             }
         }
 

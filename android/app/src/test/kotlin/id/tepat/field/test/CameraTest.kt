@@ -4,15 +4,24 @@ import android.app.Activity
 import android.content.ComponentName
 import android.content.Intent
 import android.content.IntentFilter
+import android.graphics.drawable.BitmapDrawable
 import android.net.Uri
 import android.os.Bundle
 import android.provider.MediaStore
+import android.widget.ImageView
+import android.widget.TextView
 import id.tepat.core.ffi.AnswerView
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.Screen
+import id.tepat.core.ffi.SyncView
 import id.tepat.field.CameraBridge
 import id.tepat.field.MainActivity
 import id.tepat.field.PhotoProvider
+import id.tepat.field.R
+import id.tepat.field.Ui
+import id.tepat.field.syncBar
+import id.tepat.field.TepatApplication
+import id.tepat.field.Thumbnails
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotNull
@@ -59,7 +68,7 @@ class CameraTest {
         @Suppress("DEPRECATION")
         val uri = intent.getParcelableExtra<Uri>(MediaStore.EXTRA_OUTPUT)!!
         val file = File(PhotoProvider.photoDir(app), uri.lastPathSegment!!)
-        file.writeBytes(byteArrayOf(0xFF.toByte(), 0xD8.toByte()) + "a KK page".toByteArray())
+        file.writeBytes(cameraJpeg())
         return file
     }
 
@@ -70,9 +79,47 @@ class CameraTest {
         val intent = askForPhoto(controller.get())
         val file = cameraWrites(intent)
         shadowOf(controller.get()).receiveResult(intent, Activity.RESULT_OK, null)
-        waitUntil("the photo reached the core") {
-            (visit()?.fields?.single { it.path == "photo_front" }?.answer as? AnswerView.Photo)?.file == file.absolutePath
-        }
+        waitUntil("the photo reached the core") { photoAnswer() != null }
+        assertPrepared(photoAnswer()!!, file)
+    }
+
+    private fun photoAnswer(): AnswerView.Photo? =
+        visit()?.fields?.singleOrNull { it.path == "photo_front" }?.answer as? AnswerView.Photo
+
+    /**
+     * The answer is the core's prepared copy of the camera's [file] (issue 13: set_photos is on in the app): in
+     * the app's folder of photos to send, named by its SHA-256, smaller than the camera's.
+     */
+    private fun assertPrepared(photo: AnswerView.Photo, file: File) {
+        val prepared = File(photo.file)
+        assertEquals(File(TepatApplication.preparedPhotoDir(app), "${photo.sha256}.jpg").absolutePath, prepared.absolutePath)
+        assertEquals(sha256(prepared), photo.sha256)
+        val cameraBytes = cameraJpeg().size
+        assertTrue("prepared ${prepared.length()} < camera's $cameraBytes bytes", prepared.length() < cameraBytes)
+        waitUntil("the camera's file (full size, with its metadata) is removed once prepared") { !file.exists() }
+    }
+
+    @Test
+    fun a_photo_taken_shows_its_thumbnail() {
+        installCameraApp()
+        val controller = launch()
+        val activity = controller.get()
+        val intent = askForPhoto(activity)
+        cameraWrites(intent)
+        shadowOf(activity).receiveResult(intent, Activity.RESULT_OK, null)
+        waitUntil("the photo reached the core") { photoAnswer() != null }
+        settle()
+        val photo = photoAnswer()!!
+        val thumb = activity.window.decorView.allOf<ImageView>().singleOrNull { it.tag == "thumb:${photo.file}" }
+        assertNotNull("a thumbnail of the photo under its field", thumb)
+        val bitmap = (thumb!!.drawable as? BitmapDrawable)?.bitmap
+        assertNotNull("the thumbnail shows a bitmap", bitmap)
+        assertTrue(
+            "decoded small (${bitmap!!.width}×${bitmap.height}), not the whole photo",
+            maxOf(bitmap.width, bitmap.height) < 2 * Thumbnails.EDGE_PX,
+        )
+        assertEquals(words(app).getString(R.string.photo_taken), thumb.contentDescription)
+
     }
 
     @Test
@@ -108,12 +155,21 @@ class CameraTest {
         @Suppress("DEPRECATION") // Robolectric's way to deliver a result to an activity that did not ask for it
         shadowOf(second.get()).callOnActivityResult(CameraBridge.REQUEST, Activity.RESULT_OK, null)
         second.resume().visible()
-        waitUntil("the visit reopened with the photo") {
-            val visit = visit()
-            visit?.visitId == visitId &&
-                (visit.fields.singleOrNull { it.path == "photo_front" }?.answer as? AnswerView.Photo)?.file ==
-                file.absolutePath
-        }
-        assertTrue(file.exists())
+        waitUntil("the visit reopened with the photo") { visit()?.visitId == visitId && photoAnswer() != null }
+        assertPrepared(photoAnswer()!!, file)
+    }
+
+    @Test
+    fun the_sync_bar_says_which_photos_wait_also_while_a_sync_runs() {
+        val activity = launch().get()
+        val ui = Ui(activity, words(activity)) {}
+        val waiting = "3 foto, 820 KB belum terkirim"
+        fun said(sync: SyncView) = ui.syncBar(sync, "Rina").allOf<TextView>().map { it.text.toString() }
+        val idle = SyncView(0u, 0u, false, true, null, null, 3u, 820_000uL, waiting, "Terkirim semua · $waiting")
+        assertEquals("said once, in the summary", 1, said(idle).count { it.contains(waiting) })
+        val syncing = idle.copy(syncing = true, canSync = false)
+        assertTrue("while syncing: ${said(syncing)}", said(syncing).contains(waiting))
+        val none = idle.copy(photosWaiting = 0u, photoBytesWaiting = 0uL, photosText = null, summary = "Terkirim semua")
+        assertTrue(said(none).none { it.contains("foto") })
     }
 }

@@ -78,3 +78,46 @@ fun openFoundVisit(section: UInt) {
         ?: throw AssertionError("no visit open: ${app.session.views.value?.notice} ${app.session.views.value?.screen}")
     if (visit.section != section) throw AssertionError("at section ${visit.section}, not $section")
 }
+
+/**
+ * A camera's photo: a [width]×[height] JPEG at quality 0.95 with some noise (it compresses as a photo does), as
+ * the camera app writes it; the core prepares it into a smaller copy.
+ */
+fun cameraJpeg(width: Int = 1200, height: Int = 900, seed: Long = 1): ByteArray {
+    val image = java.awt.image.BufferedImage(width, height, java.awt.image.BufferedImage.TYPE_INT_RGB)
+    val random = java.util.Random(seed)
+    for (y in 0 until height) {
+        for (x in 0 until width) {
+            val wall = if (y < height / 3) 0x87CEEB else if ((x / 40 + y / 40) % 2 == 0) 0xC8A27A else 0xB07050
+            image.setRGB(x, y, wall xor random.nextInt(0x10))
+        }
+    }
+    val writer = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next()
+    val out = java.io.ByteArrayOutputStream()
+    javax.imageio.ImageIO.createImageOutputStream(out).use { stream ->
+        writer.output = stream
+        val quality = writer.defaultWriteParam.apply {
+            compressionMode = javax.imageio.ImageWriteParam.MODE_EXPLICIT
+            compressionQuality = 0.95f
+        }
+        writer.write(null, javax.imageio.IIOImage(image, null, null), quality)
+    }
+    writer.dispose()
+    return out.toByteArray()
+}
+
+/** SHA-256 of a file, as hex (what the core names photos by). */
+fun sha256(file: java.io.File): String =
+    java.security.MessageDigest.getInstance("SHA-256").digest(file.readBytes()).joinToString("") { "%02x".format(it) }
+
+/** Lays the activity's views out on its window's size now (a list makes its rows only when laid out). */
+fun android.app.Activity.layOut() {
+    val width = resources.displayMetrics.widthPixels
+    val height = resources.displayMetrics.heightPixels
+    val root = window.decorView
+    root.measure(
+        View.MeasureSpec.makeMeasureSpec(width, View.MeasureSpec.EXACTLY),
+        View.MeasureSpec.makeMeasureSpec(height, View.MeasureSpec.EXACTLY),
+    )
+    root.layout(0, 0, width, height)
+}

@@ -18,6 +18,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import java.util.Locale
 
@@ -83,5 +84,34 @@ class PlatformTest {
         } finally {
             Locale.setDefault(before)
         }
+    }
+
+    @Test
+    fun the_connection_is_always_shown_and_follows_the_network() {
+        val activity = launch().get()
+        val connection = activity.connection
+        val manager = app.getSystemService(android.net.ConnectivityManager::class.java)
+        val network = shadowOf(manager)
+        fun callbacks() = network.networkCallbacks.toList()
+        waitUntil("the app listens to the network") { callbacks().isNotEmpty() }
+        val phoneNetwork = org.robolectric.shadows.ShadowNetwork.newInstance(7)
+
+        // The signal goes: no network is active, every listener hears the network lost.
+        network.setDefaultNetworkActive(false)
+        callbacks().forEach { it.onLost(phoneNetwork) }
+        settle()
+        assertEquals(android.view.View.VISIBLE, connection.visibility)
+        assertEquals(words(activity).getString(R.string.offline), connection.text.toString())
+
+        // Still said on a visit page (the indicator is not part of the redrawn page).
+        openFoundVisit(1u)
+        assertTrue(connection.isShown)
+        assertEquals(words(activity).getString(R.string.offline), connection.text.toString())
+
+        // The signal comes back.
+        network.setDefaultNetworkActive(true)
+        callbacks().forEach { it.onAvailable(phoneNetwork) }
+        settle()
+        assertEquals(words(activity).getString(R.string.online), connection.text.toString())
     }
 }

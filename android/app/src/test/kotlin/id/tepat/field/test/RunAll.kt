@@ -11,6 +11,8 @@ import kotlin.system.exitProcess
 /** Every Robolectric test class of the app module (JUnit 4 outside Gradle: listed here, run by [main]). */
 val testClasses: List<Class<*>> = listOf(
     TypingTest::class.java,
+    TodayListTest::class.java,
+    KeyboardTest::class.java,
     CameraTest::class.java,
     LocationTest::class.java,
     PlatformTest::class.java,

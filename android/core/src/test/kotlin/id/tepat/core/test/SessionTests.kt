@@ -331,7 +331,9 @@ fun sessionTests(runner: Runner) = with(runner) {
             val prepared = File(photo.file)
             assertEquals(File(photos, "${photo.sha256}.jpg"), prepared, "prepared into the photo folder by its hash")
             assertEquals(sha256(prepared), photo.sha256)
-            assertTrue(prepared.length() < camera.length(), "${prepared.length()} < camera's ${camera.length()} bytes")
+            val cameraBytes = cameraJpeg(1200, 900, 1).size
+            assertTrue(prepared.length() < cameraBytes, "${prepared.length()} < camera's $cameraBytes bytes")
+            assertFalse(camera.exists(), "the camera's file (full size, with its metadata) is removed once prepared")
 
             // Text first: photos queue once the server has the visit (here there is none), so nothing waits yet.
             val sent = phone.send(FieldEvent.Finalise)
