@@ -88,6 +88,7 @@ try {
   if (phase === "return") {
     await page.goto(`${cfg.base}/`);
     check(page.url().includes("/login"), `not sent to the login page: ${page.url()}`);
+    await weigh("login");
     await shot("01-login");
     await login(cfg.supervisor, cfg.password);
     check(page.url().endsWith("/queue"), `after login: ${page.url()}`);

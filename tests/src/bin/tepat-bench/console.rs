@@ -69,7 +69,10 @@ pub fn run(field: &Field, visits: u64) -> Result<Queue, String> {
         .set_password(SUPERVISOR, PASSWORD)
         .map_err(|e| e.to_string())?;
     let base = field.server.url();
+    // reqwest is built without a crypto provider: the phone's own TLS set-up (plain HTTP here all the same).
+    let tls = tepat_runtime::tls_config(None).map_err(|e| e.to_string())?;
     let client = Client::builder()
+        .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .timeout(Duration::from_secs(60))

@@ -442,7 +442,7 @@ pub fn console(f: &Queue) -> Figure {
         ),
         details: vec![
             format!(
-                "- {} visits in the server's database (figure 5's copies), all in the supervisor's region; the \
+                "- {} visits in the server's database (figure 4's visits copied under new ids, as for figure 5), all in the supervisor's region; the \
                  queue counts {} of them (status all). `GET /queue` as the logged-in supervisor (session cookie), \
                  {} runs after 3 warm-up: the count of waiting visits and the first 50 rows (keyset paging on the \
                  `visits_queue` index, which holds every filtered column, so counting reads no document), the \
