@@ -141,7 +141,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("common.back", "Kembali", "Back"),
     ("common.date", "Tanggal", "Date"),
     ("common.enumerator", "Pencacah", "Enumerator"),
-    ("common.errors", "Galat", "Errors"),
+    ("common.errors", "Kesalahan", "Errors"),
     ("common.from", "Dari", "From"),
     ("common.id", "ID", "ID"),
     ("common.name", "Nama", "Name"),
@@ -312,8 +312,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("visit.changed", "Berubah", "Changed"),
     (
         "visit.comment",
-        "Komentar untuk pencacah",
-        "Comment for the enumerator",
+        "Catatan supervisor untuk pendamping",
+        "Supervisor's note for the enumerator",
     ),
     ("visit.decided", "Keputusan tersimpan", "Decision saved"),
     (

@@ -565,7 +565,7 @@ fn field_view(
                     path: f.path.clone(),
                     level: f.level,
                     rule: f.rule.clone(),
-                    text: f.message.get(lang).to_string(),
+                    text: without_label(f.message.get(lang), field.label.get(lang)),
                 })
                 .collect()
         })
@@ -648,6 +648,16 @@ fn field_view(
         keyboard: keyboard(field),
         path,
     }
+}
+
+/// A finding as shown under its own field: the engine writes "Label: problem" (for lists that name the field),
+/// but under the label the problem alone reads right.
+fn without_label(message: &str, label: &str) -> String {
+    message
+        .strip_prefix(label)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
 }
 
 /// The supervisor's comment when the return was pinned to exactly this answer path.
