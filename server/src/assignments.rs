@@ -498,22 +498,34 @@ fn parse_households_csv(
             label: cells.get("label").copied().unwrap_or_default(),
         };
         if let Some(row) = check_row(tx, line, &fixed, &prefill, &mut users, forms, problems)? {
-            if let Some(first) = seen.insert(row.assignment.assignment_id.clone(), line) {
-                problems.push(
-                    Part::Households,
-                    line,
-                    Some("assignment_id"),
-                    format!(
-                        "duplicate id: {:?} is also on line {first}",
-                        row.assignment.assignment_id
-                    ),
-                );
-                continue;
-            }
-            rows.push(row);
+            keep_unique(row, line, &mut seen, &mut rows, problems);
         }
     }
     Ok(rows)
+}
+
+/// Keeps `row` (read on `line`) unless its assignment id was already read: then the problem names both lines.
+/// Shared by the CSV and JSON-lines readers.
+fn keep_unique(
+    row: Row,
+    line: u64,
+    seen: &mut HashMap<String, u64>,
+    rows: &mut Vec<Row>,
+    problems: &mut Problems,
+) {
+    if let Some(first) = seen.insert(row.assignment.assignment_id.clone(), line) {
+        problems.push(
+            Part::Households,
+            line,
+            Some("assignment_id"),
+            format!(
+                "duplicate id: {:?} is also on line {first}",
+                row.assignment.assignment_id
+            ),
+        );
+        return;
+    }
+    rows.push(row);
 }
 
 /// Reads the members file into the households' rosters. A member row names its household by `assignment_id`;

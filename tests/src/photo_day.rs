@@ -81,29 +81,22 @@ pub struct PhotoDay {
     pub text: Transfer,
     pub upload: Transfer,
     pub passes: usize,
-    pub supervisor: SupervisorCount,
-    /// Photos whose stored file and whose download by the supervisor are both the phone's bytes.
-    pub byte_identical: usize,
-    /// Rows in the server's `media` table for these photos, files under `media/` for them, uploads still open,
-    /// files left in `media/partial/`.
-    pub stored_rows: usize,
-    pub stored_files: usize,
-    pub open_uploads: usize,
-    pub partial_files: usize,
+    /// What the server holds of them, checked after the last pass.
+    pub held: Held,
 }
 
 impl PhotoDay {
     /// Every photo arrived byte-identical, exactly once, and the supervisor counts all of them.
     pub fn all_arrived_once(&self) -> bool {
         self.photos == self.visits * SLOTS.len()
-            && self.byte_identical == self.photos
-            && self.stored_rows == self.photos
-            && self.stored_files == self.photos
-            && self.open_uploads == 0
-            && self.partial_files == 0
-            && self.supervisor.photos_arrived == self.photos as u64
-            && self.supervisor.photos == self.photos as u64
-            && self.supervisor.visits_complete == self.visits as u64
+            && self.held.byte_identical == self.photos
+            && self.held.stored_rows == self.photos
+            && self.held.stored_files == self.photos
+            && self.held.open_uploads == 0
+            && self.held.partial_files == 0
+            && self.held.supervisor.photos_arrived == self.photos as u64
+            && self.held.supervisor.photos == self.photos as u64
+            && self.held.supervisor.visits_complete == self.visits as u64
     }
 }
 
@@ -290,13 +283,7 @@ pub fn run(
     }
 
     // The server's side.
-    let held = check_server(field, &user_id, &waiting)?;
-    day.supervisor = held.supervisor;
-    day.byte_identical = held.byte_identical;
-    day.stored_rows = held.stored_rows;
-    day.stored_files = held.stored_files;
-    day.open_uploads = held.open_uploads;
-    day.partial_files = held.partial_files;
+    day.held = check_server(field, &user_id, &waiting)?;
     Ok(day)
 }
 

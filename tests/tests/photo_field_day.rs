@@ -35,18 +35,18 @@ fn a_2g_day_of_12_visits_with_two_photos_each_reaches_the_supervisor_whole_and_o
         day.photo_bytes
     );
     assert_eq!(
-        day.byte_identical, photos,
+        day.held.byte_identical, photos,
         "photos byte-identical on disk and for the supervisor"
     );
-    assert_eq!(day.stored_rows, photos, "one media row per photo");
-    assert_eq!(day.stored_files, photos, "one stored file per photo");
+    assert_eq!(day.held.stored_rows, photos, "one media row per photo");
+    assert_eq!(day.held.stored_files, photos, "one stored file per photo");
     assert_eq!(
-        (day.open_uploads, day.partial_files),
+        (day.held.open_uploads, day.held.partial_files),
         (0, 0),
         "no upload left open"
     );
     assert_eq!(
-        day.supervisor,
+        day.held.supervisor,
         photo_day::SupervisorCount {
             visits_with_photos: VISITS as u64,
             visits_complete: VISITS as u64,

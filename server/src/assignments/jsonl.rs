@@ -7,7 +7,7 @@ use rusqlite::Transaction;
 use serde::Deserialize;
 use tepat_protocol::bounds::BodyLimits;
 
-use super::{Fixed, Forms, Part, Problems, Row, Users, check_member, check_row};
+use super::{Fixed, Forms, Part, Problems, Row, Users, check_member, check_row, keep_unique};
 use crate::db::DbError;
 
 /// The longest line taken (a household of 30 members with a full profile is about 30 KiB).
@@ -187,19 +187,7 @@ pub(super) fn parse(
         if problems.errors.len() > before {
             continue;
         }
-        if let Some(first) = seen.insert(row.assignment.assignment_id.clone(), line) {
-            problems.push(
-                Part::Households,
-                line,
-                Some("assignment_id"),
-                format!(
-                    "duplicate id: {:?} is also on line {first}",
-                    row.assignment.assignment_id
-                ),
-            );
-            continue;
-        }
-        rows.push(row);
+        keep_unique(row, line, &mut seen, &mut rows, problems);
     }
     Ok(rows)
 }

@@ -278,15 +278,15 @@ fn run() -> Result<(), Error> {
     let photo_user = &photos.user_id;
     println!(
         "   the supervisor's progress for {photo_user}: {}/{} photos arrived, {}/{} visits with every photo",
-        photos.supervisor.photos_arrived,
-        photos.supervisor.photos,
-        photos.supervisor.visits_complete,
-        photos.supervisor.visits_with_photos
+        photos.held.supervisor.photos_arrived,
+        photos.held.supervisor.photos,
+        photos.held.supervisor.visits_complete,
+        photos.held.supervisor.visits_with_photos
     );
     println!(
         "   on the server: {} of {} photos byte-identical (the stored file and the supervisor's download), {} \
          stored, no upload left open",
-        photos.byte_identical, photos.photos, photos.stored_rows
+        photos.held.byte_identical, photos.photos, photos.held.stored_rows
     );
     if !photos.all_arrived_once() {
         return Err(Error::Setup(format!(
@@ -358,7 +358,7 @@ fn run() -> Result<(), Error> {
         photos.upload.bytes_up as f64 / photos.photo_bytes.max(1) as f64,
         photos.upload.seconds,
         photos.upload.drops,
-        photos.supervisor.photos_arrived,
+        photos.held.supervisor.photos_arrived,
         photos.photos
     );
     println!(
