@@ -141,6 +141,22 @@ fn respond(
     }
 }
 
+/// One sync round in which the server accepts what was sent and returns `returned` to the enumerator.
+fn sync_returning(store: &mut Store, returned: ReturnedVisit) -> SyncApplied {
+    let request = store.prepare_sync(10, t0()).unwrap();
+    let changes = Changes {
+        returned: vec![returned],
+        ..Changes::default()
+    };
+    store
+        .apply_sync(
+            &request,
+            &respond(&request, ReceiptStatus::Accepted, changes),
+            t0(),
+        )
+        .unwrap()
+}
+
 #[test]
 fn a_fresh_database_opens_with_defaults() {
     let store = Store::open_in_memory().unwrap();
@@ -582,25 +598,16 @@ fn a_return_pinned_to_a_field_keeps_the_field_through_reopening_until_approval()
     let a = start(&mut store, "A-1").summary;
     set(&mut store, &a, "outcome", json!("1"));
     let doc = finalise(&mut store, &a);
-    let request = store.prepare_sync(10, t0()).unwrap();
-    let returned = ReturnedVisit {
-        visit: doc,
-        comment: "Hasil kunjungan salah".into(),
-        reviewer: "korkab".into(),
-        returned_at: t0() + Duration::hours(3),
-        field: Some("outcome".into()),
-    };
-    let changes = Changes {
-        returned: vec![returned],
-        ..Changes::default()
-    };
-    store
-        .apply_sync(
-            &request,
-            &respond(&request, ReceiptStatus::Accepted, changes),
-            t0(),
-        )
-        .unwrap();
+    sync_returning(
+        &mut store,
+        ReturnedVisit {
+            visit: doc,
+            comment: "Hasil kunjungan salah".into(),
+            reviewer: "korkab".into(),
+            returned_at: t0() + Duration::hours(3),
+            field: Some("outcome".into()),
+        },
+    );
     let summary = store.visit_summary(a.visit_id).unwrap();
     assert_eq!(
         (summary.state, summary.supervisor_field.as_deref()),
@@ -652,25 +659,16 @@ fn returned_visits_reopen_as_the_next_revision_and_approvals_land() {
         )
         .unwrap();
 
-    let returned = ReturnedVisit {
-        visit: doc.clone(),
-        comment: "Foto rumah buram".into(),
-        reviewer: "korkab".into(),
-        returned_at: t0() + Duration::hours(3),
-        field: None,
-    };
-    let changes = Changes {
-        returned: vec![returned],
-        ..Changes::default()
-    };
-    let pull = store.prepare_sync(10, t0()).unwrap();
-    let applied = store
-        .apply_sync(
-            &pull,
-            &respond(&pull, ReceiptStatus::Accepted, changes),
-            t0(),
-        )
-        .unwrap();
+    let applied = sync_returning(
+        &mut store,
+        ReturnedVisit {
+            visit: doc.clone(),
+            comment: "Foto rumah buram".into(),
+            reviewer: "korkab".into(),
+            returned_at: t0() + Duration::hours(3),
+            field: None,
+        },
+    );
     assert_eq!(applied.returned, 1);
     let summary = store.visit_summary(a.visit_id).unwrap();
     assert_eq!(
@@ -757,25 +755,16 @@ fn a_returned_visit_this_device_never_had_is_taken_from_the_document() {
     };
 
     let mut store = store();
-    let pull = store.prepare_sync(10, t0()).unwrap();
-    let returned = ReturnedVisit {
-        visit: doc,
-        comment: "NIK salah".into(),
-        reviewer: "korkab".into(),
-        returned_at: t0(),
-        field: None,
-    };
-    let changes = Changes {
-        returned: vec![returned],
-        ..Changes::default()
-    };
-    store
-        .apply_sync(
-            &pull,
-            &respond(&pull, ReceiptStatus::Accepted, changes),
-            t0(),
-        )
-        .unwrap();
+    sync_returning(
+        &mut store,
+        ReturnedVisit {
+            visit: doc,
+            comment: "NIK salah".into(),
+            reviewer: "korkab".into(),
+            returned_at: t0(),
+            field: None,
+        },
+    );
     let record = store.visit(a.visit_id).unwrap();
     assert_eq!(record.summary.state, VisitState::Returned);
     assert_eq!(record.answers, answers);
@@ -1227,25 +1216,16 @@ fn a_sent_photo_leaves_the_outbox_and_is_never_queued_again() {
 
     // The supervisor returns the visit; its correction keeps both photos and is accepted: the front photo is
     // not sent a second time, the room photo still waits once.
-    let pull = store.prepare_sync(10, t0()).unwrap();
-    let returned = ReturnedVisit {
-        visit: doc,
-        comment: "Foto ruang tamu buram".into(),
-        reviewer: "korkab".into(),
-        returned_at: t0(),
-        field: None,
-    };
-    let changes = Changes {
-        returned: vec![returned],
-        ..Changes::default()
-    };
-    store
-        .apply_sync(
-            &pull,
-            &respond(&pull, ReceiptStatus::Accepted, changes),
-            t0(),
-        )
-        .unwrap();
+    sync_returning(
+        &mut store,
+        ReturnedVisit {
+            visit: doc,
+            comment: "Foto ruang tamu buram".into(),
+            reviewer: "korkab".into(),
+            returned_at: t0(),
+            field: None,
+        },
+    );
     let reopened = store.reopen_returned(visit.visit_id, 1, t0()).unwrap();
     finalise(&mut store, &reopened.summary);
     assert_eq!(sync_once(&mut store, ReceiptStatus::Accepted, t0()), 1);
@@ -1395,25 +1375,16 @@ fn a_sent_photo_still_in_a_visit_being_corrected_keeps_its_file() {
     let keep = Duration::days(7);
 
     // Returned by the supervisor: the enumerator will open it again and must still see the photo.
-    let pull = store.prepare_sync(10, t0()).unwrap();
-    let returned = ReturnedVisit {
-        visit: doc,
-        comment: "NIK salah".into(),
-        reviewer: "korkab".into(),
-        returned_at: t0(),
-        field: None,
-    };
-    let changes = Changes {
-        returned: vec![returned],
-        ..Changes::default()
-    };
-    store
-        .apply_sync(
-            &pull,
-            &respond(&pull, ReceiptStatus::Accepted, changes),
-            t0(),
-        )
-        .unwrap();
+    sync_returning(
+        &mut store,
+        ReturnedVisit {
+            visit: doc,
+            comment: "NIK salah".into(),
+            reviewer: "korkab".into(),
+            returned_at: t0(),
+            field: None,
+        },
+    );
     assert_eq!(
         store.visit_summary(visit.visit_id).unwrap().state,
         VisitState::Returned
