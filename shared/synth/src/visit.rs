@@ -352,10 +352,7 @@ pub fn location(
             );
         }
         a.insert("gps".into(), fix);
-        a.insert(
-            "gps_method".into(),
-            s(if rng.random_bool(0.95) { "1" } else { "2" }),
-        );
+        a.insert("gps_method".into(), s("1"));
     } else {
         a.insert("gps_method".into(), s("3"));
         notes.insert(

@@ -72,8 +72,8 @@ pub fn location_received(model: &mut Model, path: String, output: LocationOutput
         LocationOutput::Unavailable { reason } => {
             let text = say(
                 lang,
-                "Lokasi GPS tidak didapat. Coba di tempat terbuka, atau ketik koordinat",
-                "No GPS fix. Try in the open, or type the coordinates",
+                "Lokasi GPS tidak didapat. Coba di tempat terbuka; bila tetap gagal, pilih \"Tidak dapat diambil\" dan beri catatan",
+                "No GPS fix. Try in the open; if it still fails, choose \"Could not be taken\" and add a note",
             );
             notice(model, NoticeLevel::Warning, format!("{text} ({reason})"));
             render()
