@@ -269,7 +269,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "progress.no_error_rate",
-        "Kunjungan tanpa galat",
+        "Kunjungan tanpa kesalahan",
         "Visits without errors",
     ),
     (
@@ -295,7 +295,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Evidence missing (GPS or photo)",
     ),
     ("queue.filter", "Saring", "Filter"),
-    ("queue.has_errors", "Ada galat", "Has errors"),
+    ("queue.has_errors", "Ada kesalahan", "Has errors"),
     ("queue.has_notes", "Ada catatan", "Has notes"),
     ("queue.has_warnings", "Ada peringatan", "Has warnings"),
     ("queue.household", "Rumah tangga", "Household"),

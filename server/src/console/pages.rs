@@ -263,7 +263,7 @@ const FIXED_COLUMNS: &[(&str, &str, &str)] = &[
         "Diterima server (UTC)",
         "Received by the server (UTC)",
     ),
-    ("error_count", "Jumlah galat", "Errors"),
+    ("error_count", "Jumlah kesalahan", "Errors"),
     ("warning_count", "Jumlah peringatan", "Warnings"),
     (
         "nik",

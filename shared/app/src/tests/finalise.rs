@@ -21,7 +21,7 @@ fn errors_block_finalising_and_are_listed_with_where_they_are() {
     );
     let screen = h.finalise_screen();
     assert!(!screen.can_finalise);
-    assert!(screen.blocked_reason.unwrap().contains("galat"));
+    assert!(screen.blocked_reason.unwrap().contains("kesalahan"));
     let photo = screen
         .errors
         .iter()

@@ -116,7 +116,7 @@ pub fn blocked_reason(visit: &OpenVisit, lang: Lang) -> Option<String> {
     if errors > 0 {
         return Some(say(
             lang,
-            &format!("Masih ada {errors} galat yang harus diperbaiki."),
+            &format!("Masih ada {errors} kesalahan yang harus diperbaiki."),
             &format!("{errors} error(s) must be fixed first."),
         ));
     }

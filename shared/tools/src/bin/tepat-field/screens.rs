@@ -252,7 +252,7 @@ pub(crate) fn print_field(text: &mut String, lang: Lang, n: usize, field: &Field
     }
     for finding in &field.findings {
         let level = match finding.level {
-            Level::Error => say(lang, "GALAT", "ERROR"),
+            Level::Error => say(lang, "KESALAHAN", "ERROR"),
             Level::Warning => say(lang, "PERINGATAN", "WARNING"),
         };
         text.push_str(&format!("       {level}: {}\n", finding.text));
