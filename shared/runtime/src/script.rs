@@ -237,7 +237,11 @@ impl<'a> Typist<'a> {
         for step in steps(doc, &kinds) {
             match step {
                 Step::Answer { path, kind, value } => {
-                    self.answer(visit_id, &path, kind, value)?;
+                    // A prefilled answer that already holds the value is left as it stands: a person does not
+                    // retype what the register got right, they confirm its page (below).
+                    if !self.holds(visit_id, &path, value)? {
+                        self.answer(visit_id, &path, kind, value)?;
+                    }
                     stored(&path)?;
                 }
                 Step::AddMember { repeat, count } => {
@@ -255,6 +259,52 @@ impl<'a> Typist<'a> {
                         note: note.to_string(),
                     });
                 }
+            }
+        }
+        self.confirm_pages(visit_id, doc, &kinds)
+    }
+
+    /// Whether the answer stored at `path` is `value` already (a prefilled one, or one typed before a restart).
+    fn holds(&self, visit_id: Uuid, path: &str, value: &Value) -> Result<bool, ScriptError> {
+        let row = self.runtime.inspect_store(|s| s.answer(visit_id, path))?;
+        Ok(matches!(row, Some(AnswerRow::Value(stored)) if &stored == value))
+    }
+
+    /// Confirms, page by page, the prefilled answers that still hold the registered value, as a person does once
+    /// they have checked them: each section that applies, then each member of each roster (`sesuai` on
+    /// every page). A visit that nothing was prefilled into has nothing to confirm.
+    fn confirm_pages(
+        &self,
+        visit_id: Uuid,
+        doc: &VisitDoc,
+        kinds: &BTreeMap<String, FieldType>,
+    ) -> Result<(), ScriptError> {
+        if self
+            .runtime
+            .inspect_store(|s| s.visit(visit_id))?
+            .prefilled
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let Screen::Visit(visit) = self.runtime.view().screen else {
+            return Ok(());
+        };
+        for tab in &visit.sections {
+            self.runtime
+                .dispatch(UiEvent::GoToSection { index: tab.index });
+            self.runtime.dispatch(UiEvent::ConfirmPage);
+        }
+        for (repeat, members) in &doc.answers {
+            if kinds.get(repeat) != Some(&FieldType::Repeat) {
+                continue;
+            }
+            for index in 0..members.as_array().map_or(0, Vec::len) {
+                self.runtime.dispatch(UiEvent::OpenMember {
+                    repeat_path: repeat.clone(),
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                });
+                self.runtime.dispatch(UiEvent::ConfirmPage);
             }
         }
         Ok(())

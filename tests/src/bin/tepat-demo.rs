@@ -26,7 +26,7 @@ use tepat_e2e::Error;
 use tepat_e2e::field::{Field, REGION, SUPERVISOR};
 use tepat_e2e::photo_day;
 use tepat_e2e::proxy::{Cut, Link};
-use tepat_protocol::{Decision, ReviewStatus};
+use tepat_protocol::{Decision, PrefillReview, ReviewStatus};
 use tepat_runtime::WireStats;
 use tepat_synth::Outcome;
 
@@ -325,6 +325,23 @@ fn run() -> Result<(), Error> {
     for (outcome, n) in &by_outcome {
         println!("     {n:>3}  {outcome}");
     }
+    // What became of the registered record's answers (the assignments' prefill), as the supervisor sees it.
+    let mut reviews: BTreeMap<&str, u32> = BTreeMap::new();
+    for v in latest.values() {
+        for review in v.visit.prefill_review.values() {
+            let said = match review {
+                PrefillReview::Confirmed => "confirmed unchanged",
+                PrefillReview::Changed => "changed",
+                PrefillReview::Unconfirmed => "left unconfirmed",
+            };
+            *reviews.entry(said).or_default() += 1;
+        }
+    }
+    let reviews: Vec<String> = reviews.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "   registered answers (prefilled from DTSEN): {}",
+        reviews.join(", ")
+    );
     let progress = field.supervisor.progress()?;
     println!(
         "   progress against {} visits a day:",
