@@ -966,3 +966,55 @@ fn bytes_that_are_not_a_workbook_are_unreadable() {
         }
     }
 }
+
+#[test]
+fn a_problem_inside_a_repeat_is_placed_at_its_own_row() {
+    let survey: &[&[&str]] = &[
+        &["type", "name", "label", "relevant"],
+        &["begin group", "main", "Utama", ""],
+        &["begin repeat", "people", "Orang", ""],
+        &["text", "person", "Nama", ""],
+        &["integer", "age", "Umur", "${persn} != ''"],
+        &["end repeat", "", "", ""],
+        &["end group", "", "", ""],
+    ];
+    let got = problems(import(
+        &xlsx(&[("survey", survey)]),
+        "rows",
+        &Limits::default(),
+    ));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].place.row, Some(5));
+    assert_eq!(got[0].place.column.as_deref(), Some("relevant (D)"));
+    assert!(
+        got[0].message.contains("unknown field ${persn}"),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn what_a_workbook_cannot_hold_is_refused_on_export_with_its_path() {
+    let json = r#"{"id": "f", "version": 1, "title": {"id": "F", "en": "F"},
+        "choices": {"c": [{"value": "1", "label": {"id": "Satu", "en": "One"}, "attrs": {"label": "x"}}]},
+        "sections": [{"id": "s", "title": {"id": "S", "en": "S"}, "fields": [
+            {"id": "q", "type": "select_one", "choices": "c", "label": {"id": "Q", "en": "Q"}}]}]}"#;
+    let form: Form = serde_json::from_str(json).unwrap();
+    match tepat_xlsform::export(&form) {
+        Err(tepat_xlsform::ExportError::Unrepresentable { path, message }) => {
+            assert_eq!(path, "choices.c[0].attrs.label");
+            assert!(message.contains("something else"), "{message}");
+        }
+        other => panic!("{:?}", other.map(|b| b.len())),
+    }
+    let mut empty_hint = form.clone();
+    empty_hint.choices.get_mut("c").unwrap()[0].attrs.clear();
+    empty_hint.sections[0].fields[0].hint = Some(Text::new("Petunjuk", " "));
+    match tepat_xlsform::export(&empty_hint) {
+        Err(tepat_xlsform::ExportError::Unrepresentable { path, .. }) => {
+            assert_eq!(path, "sections[0].fields[0].hint")
+        }
+        other => panic!("{:?}", other.map(|b| b.len())),
+    }
+    empty_hint.sections[0].fields[0].hint = None;
+    assert!(tepat_xlsform::export(&empty_hint).is_ok());
+}
