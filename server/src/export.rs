@@ -28,7 +28,25 @@ use crate::regions::{self, scope_sql};
 pub enum Table {
     Households,
     Members,
+    /// One row per finding of each visit, with the enumerator's note beside the warning it answers.
+    Findings,
 }
+
+/// The columns of the findings export (the codebook labels them).
+pub const FINDING_COLUMNS: [&str; 12] = [
+    "visit_id",
+    "revision",
+    "status",
+    "user_id",
+    "visit_date",
+    "path",
+    "field",
+    "rule",
+    "level",
+    "message_id",
+    "message_en",
+    "note",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -164,6 +182,221 @@ pub fn prefill_codebook_rows(table: &str, field: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// One codebook row (columns as `console::pages::codebook`): a column with its type and labels.
+fn codebook_column(table: &str, column: &str, kind: &str, id: &str, en: &str) -> Vec<String> {
+    [table, column, kind, id, en, "", "", ""]
+        .map(String::from)
+        .to_vec()
+}
+
+/// One codebook row: a code of a column with its labels.
+fn codebook_code(table: &str, column: &str, code: &str, id: &str, en: &str) -> Vec<String> {
+    [table, column, "", "", "", code, id, en]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The codes of the `status` column (a visit's review status).
+pub fn status_codebook_rows(table: &str) -> Vec<Vec<String>> {
+    [
+        (
+            "submitted",
+            "Dikirim, belum diperiksa",
+            "Submitted, not reviewed yet",
+        ),
+        (
+            "approved",
+            "Disetujui supervisor",
+            "Approved by the supervisor",
+        ),
+        (
+            "returned",
+            "Dikembalikan untuk diperbaiki",
+            "Returned for correction",
+        ),
+    ]
+    .iter()
+    .map(|(code, id, en)| codebook_code(table, "status", code, id, en))
+    .collect()
+}
+
+/// Rules the form engine and the server raise by themselves (no constraint of the form names them).
+const BUILT_IN_RULES: &[(&str, &str, &str)] = &[
+    ("required", "Wajib diisi", "Required"),
+    (
+        "type",
+        "Jawaban tidak sesuai jenisnya",
+        "Answer of the wrong kind",
+    ),
+    (
+        "constraint",
+        "Syarat tanpa nama aturan",
+        "A condition without a rule name",
+    ),
+    (
+        "choice_filter",
+        "Pilihan tidak tersedia untuk jawaban lain",
+        "Choice not offered given other answers",
+    ),
+    ("max_length", "Teks terlalu panjang", "Text too long"),
+    ("min_count", "Anggota terlalu sedikit", "Too few members"),
+    ("max_count", "Anggota terlalu banyak", "Too many members"),
+    ("nik_format", "NIK bukan 16 angka", "NIK is not 16 digits"),
+    (
+        "nik_date",
+        "Tanggal lahir dalam NIK tidak ada",
+        "The birth date in the NIK does not exist",
+    ),
+    (
+        "nik_serial",
+        "Nomor urut NIK 0000",
+        "NIK serial number 0000",
+    ),
+    (
+        "nik_prefix",
+        "Kode wilayah NIK tidak dikenal",
+        "Unknown region prefix of the NIK",
+    ),
+    (
+        "kk_format",
+        "No. KK bukan 16 angka",
+        "No. KK is not 16 digits",
+    ),
+    (
+        "kk_prefix",
+        "Kode wilayah No. KK tidak dikenal",
+        "Unknown region prefix of the No. KK",
+    ),
+    (
+        "region",
+        "Kode wilayah tidak dikenal",
+        "Unknown region code",
+    ),
+    (
+        "region_within",
+        "Wilayah di luar wilayah tugas",
+        "Region outside the assigned area",
+    ),
+    (
+        "geopoint_outside_indonesia",
+        "Titik GPS di luar Indonesia",
+        "GPS point outside Indonesia",
+    ),
+    (
+        "unknown_field",
+        "Jawaban untuk pertanyaan yang tidak ada",
+        "Answer to a question the form lacks",
+    ),
+    (
+        "visit_date_implausible",
+        "Tanggal kunjungan tidak masuk akal",
+        "Implausible visit date",
+    ),
+];
+
+/// The codebook rows of the findings export: its columns, the two levels, and every rule a finding can name
+/// (the built-in ones, then each rule of the form's constraints and missing answers, labelled with its message).
+pub fn findings_codebook_rows(forms: &[tepat_form::Form]) -> Vec<Vec<String>> {
+    const T: &str = "findings";
+    let labels: [(&str, &str, &str); 12] = [
+        ("visit_id", "ID kunjungan (UUID)", "Visit id (UUID)"),
+        ("revision", "Revisi", "Revision"),
+        ("status", "Status periksa", "Review status"),
+        ("user_id", "ID pencacah", "Enumerator id"),
+        (
+            "visit_date",
+            "Tanggal kunjungan (jam HP)",
+            "Visit date (phone clock)",
+        ),
+        (
+            "path",
+            "Letak temuan (mis. members[2].nik; anggota mulai 0)",
+            "Where (e.g. members[2].nik; members from 0)",
+        ),
+        ("field", "ID pertanyaan", "Question id"),
+        ("rule", "Aturan", "Rule"),
+        ("level", "Tingkat", "Level"),
+        (
+            "message_id",
+            "Pesan (Bahasa Indonesia)",
+            "Message (Bahasa Indonesia)",
+        ),
+        ("message_en", "Pesan (Inggris)", "Message (English)"),
+        (
+            "note",
+            "Catatan pencacah untuk peringatan ini",
+            "The enumerator's note answering this warning",
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (column, id, en) in labels {
+        rows.push(codebook_column(T, column, "fixed", id, en));
+        match column {
+            "status" => rows.extend(status_codebook_rows(T)),
+            "level" => {
+                rows.push(codebook_code(
+                    T,
+                    "level",
+                    "error",
+                    "Kesalahan (menghalangi finalisasi)",
+                    "Error (blocks finalising)",
+                ));
+                rows.push(codebook_code(
+                    T,
+                    "level",
+                    "warning",
+                    "Peringatan (perlu catatan)",
+                    "Warning (needs a note)",
+                ));
+            }
+            "rule" => {
+                let mut seen: Vec<String> = Vec::new();
+                for (code, id, en) in BUILT_IN_RULES {
+                    seen.push(code.to_string());
+                    rows.push(codebook_code(T, "rule", code, id, en));
+                }
+                for form in forms.iter().rev() {
+                    // Every field, repeats themselves included (roster rules are their constraints).
+                    let fields = form
+                        .sections
+                        .iter()
+                        .flat_map(|s| s.fields.iter())
+                        .flat_map(|f| std::iter::once(f).chain(f.fields.iter()));
+                    for field in fields {
+                        let missing = field
+                            .missing
+                            .as_ref()
+                            .and_then(|m| m.rule.clone().map(|r| (r, m.message.clone())));
+                        let constraints = field
+                            .constraints
+                            .iter()
+                            .filter_map(|c| c.rule.clone().map(|r| (r, Some(c.message.clone()))));
+                        for (rule, message) in missing.into_iter().chain(constraints) {
+                            if seen.contains(&rule) {
+                                continue;
+                            }
+                            let (id, en) = message
+                                .map(|m| {
+                                    (
+                                        format!("{}: {}", field.label.id, m.id),
+                                        format!("{}: {}", field.label.en, m.en),
+                                    )
+                                })
+                                .unwrap_or_else(|| {
+                                    (field.label.id.clone(), field.label.en.clone())
+                                });
+                            rows.push(codebook_code(T, "rule", &rule, &id, &en));
+                            seen.push(rule);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    rows
+}
+
 /// The prefill review of a visit (answer path → review code), as stored beside it.
 type Review = HashMap<String, String>;
 
@@ -281,6 +514,9 @@ pub fn header(plan: &Plan, table: Table) -> Vec<String> {
             out.push("member_no".to_string());
             out.extend(plan.field_columns(&plan.member_fields));
         }
+        Table::Findings => {
+            out = FINDING_COLUMNS.iter().map(|c| c.to_string()).collect();
+        }
     }
     out
 }
@@ -307,6 +543,9 @@ pub fn write(
     supervisor_id: &str,
     out: impl Write,
 ) -> Result<u64, ExportError> {
+    if table == Table::Findings {
+        return write_findings(tx, plan, supervisor_id, out);
+    }
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record(header(plan, table))?;
     // The document is read only for a visit whose export was never computed (see `backfill`).
@@ -387,6 +626,68 @@ pub fn write(
                     }
                 }
             }
+            Table::Findings => {}
+        }
+    }
+    csv.flush().map_err(csv::Error::from)?;
+    Ok(written)
+}
+
+/// The findings export: one row per finding of the latest revision of each visit in the supervisor's regions,
+/// as the server found them at ingest, and beside a warning the note the enumerator wrote to answer it (notes
+/// are kept by the finding's path). Text cells are defused as in the other exports.
+fn write_findings(
+    tx: &Transaction<'_>,
+    plan: &Plan,
+    supervisor_id: &str,
+    out: impl Write,
+) -> Result<u64, ExportError> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(FINDING_COLUMNS)?;
+    let sql = format!(
+        "SELECT v.visit_id, v.revision, v.status, v.user_id, v.visit_date, v.findings,
+             json_extract(v.doc, '$.warning_notes')
+         FROM visits v
+         WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
+        scope_sql("v.region_code", "?2")
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let mut rows = stmt.query(params![plan.form_id, supervisor_id])?;
+    let mut written = 0u64;
+    while let Some(row) = rows.next()? {
+        let visit_id: String = row.get(0)?;
+        let findings: Vec<tepat_form::Finding> = serde_json::from_str(&row.get::<_, String>(5)?)
+            .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: findings: {e}")))?;
+        let notes: HashMap<String, String> = match row.get::<_, Option<String>>(6)? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: warning notes: {e}")))?,
+            None => HashMap::new(),
+        };
+        let text = |s: &str| cell(Some(&Value::String(s.to_string())));
+        for finding in &findings {
+            let note = match finding.level {
+                tepat_form::Level::Warning => notes.get(&finding.path).map(|n| text(n)),
+                tepat_form::Level::Error => None,
+            };
+            let level = match finding.level {
+                tepat_form::Level::Warning => "warning",
+                tepat_form::Level::Error => "error",
+            };
+            csv.write_record([
+                visit_id.clone(),
+                sql_cell(row.get_ref(1)?),
+                sql_cell(row.get_ref(2)?),
+                sql_cell(row.get_ref(3)?),
+                sql_cell(row.get_ref(4)?),
+                text(&finding.path),
+                text(&finding.field),
+                text(&finding.rule),
+                level.to_string(),
+                text(&finding.message.id),
+                text(&finding.message.en),
+                note.unwrap_or_default(),
+            ])?;
+            written += 1;
         }
     }
     csv.flush().map_err(csv::Error::from)?;

@@ -117,6 +117,8 @@ pub enum RouteId {
     SupervisorProgress,
     ExportHouseholds,
     ExportMembers,
+    ExportFindings,
+    ExportCodebook,
     UploadOptions,
     UploadCreate,
     UploadHead,
@@ -135,7 +137,7 @@ const fn route(id: RouteId, method: Method, path: &'static str) -> Route {
     Route { id, method, path }
 }
 
-pub const ROUTES: [Route; 14] = [
+pub const ROUTES: [Route; 16] = [
     route(RouteId::Health, Method::GET, "/healthz"),
     route(RouteId::Enrol, Method::POST, "/api/v1/enrol"),
     route(RouteId::Me, Method::GET, "/api/v1/me"),
@@ -164,6 +166,16 @@ pub const ROUTES: [Route; 14] = [
         RouteId::ExportMembers,
         Method::GET,
         "/api/v1/supervisor/export/members.csv",
+    ),
+    route(
+        RouteId::ExportFindings,
+        Method::GET,
+        "/api/v1/supervisor/export/findings.csv",
+    ),
+    route(
+        RouteId::ExportCodebook,
+        Method::GET,
+        "/api/v1/supervisor/export/codebook.csv",
     ),
     route(RouteId::UploadOptions, Method::OPTIONS, "/api/v1/uploads"),
     route(RouteId::UploadCreate, Method::POST, "/api/v1/uploads"),
@@ -194,6 +206,8 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         RouteId::SupervisorProgress => on(method, supervisor::progress),
         RouteId::ExportHouseholds => on(method, supervisor::export_households),
         RouteId::ExportMembers => on(method, supervisor::export_members),
+        RouteId::ExportFindings => on(method, supervisor::export_findings),
+        RouteId::ExportCodebook => on(method, supervisor::export_codebook),
         RouteId::UploadOptions => on(method, media::options),
         RouteId::UploadCreate => on(method, media::create),
         RouteId::UploadHead => on(method, media::head),

@@ -1,4 +1,4 @@
-//! Supervisor endpoints: pull, review, progress, CSV exports. Every query is scoped to the supervisor's regions.
+//! Supervisor endpoints: pull, review, progress, CSV exports and their codebook. Every query is scoped to the supervisor's regions.
 
 use std::io::{self, Write};
 use std::pin::Pin;
@@ -151,6 +151,60 @@ pub async fn export_members(
     export(state, caller, query.form_id, Table::Members).await
 }
 
+pub async fn export_findings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Failure> {
+    export(state, caller, query.form_id, Table::Findings).await
+}
+
+/// The codebook of a form's exports (households, members, findings): each column's label in Bahasa Indonesia
+/// and English and its type, then every code of a coded column with its labels (`console::pages::codebook`,
+/// the same file the web console serves).
+pub async fn export_codebook(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "export")?;
+    let form_id = query.form_id;
+    blocking(&state, move |app| {
+        let rows = app
+            .db
+            .read(|tx| Ok::<_, Failure>(crate::console::pages::codebook(tx, &form_id)?))?;
+        let Some(rows) = rows else {
+            return Err(Failure::not_found(
+                "unknown_form",
+                format!("form_id: no version of {form_id:?} is published"),
+            ));
+        };
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        for row in &rows {
+            writer.write_record(row).map_err(|e| {
+                tracing::error!(error = %e, "codebook");
+                Failure::internal()
+            })?;
+        }
+        let body = writer.into_inner().map_err(|_| Failure::internal())?;
+        let mut response = Response::new(Body::from(body));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        let disposition = format!(
+            "attachment; filename=\"{}_codebook.csv\"",
+            form_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+        );
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    })
+    .await
+}
+
 /// Bytes buffered before a chunk goes to the client.
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the writer waits for a slow client instead of filling memory.
@@ -215,6 +269,7 @@ pub(crate) async fn export(
     let file = match table {
         Table::Households => "households",
         Table::Members => "members",
+        Table::Findings => "findings",
     };
     let mut response = Response::new(Body::from_stream(ChunkStream(receiver)));
     let headers = response.headers_mut();

@@ -205,6 +205,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Codebook (labels of every column and code)",
     ),
     (
+        "export.findings",
+        "Temuan (CSV, dengan catatan pencacah)",
+        "Findings (CSV, with the enumerator's notes)",
+    ),
+    (
         "export.help",
         "Kunjungan di wilayah Anda, revisi terakhir, hanya jawaban yang relevan.",
         "Visits in your regions, latest revision, relevant answers only.",
@@ -218,8 +223,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("export.title", "Ekspor", "Exports"),
     (
         "export.xlsx",
-        "Excel (XLSX, rumah tangga + anggota + buku kode)",
-        "Excel (XLSX, households + members + codebook)",
+        "Excel (XLSX, rumah tangga + anggota + temuan + buku kode)",
+        "Excel (XLSX, households + members + findings + codebook)",
     ),
     ("lang.switch", "English", "Bahasa Indonesia"),
     (

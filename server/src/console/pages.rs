@@ -318,7 +318,8 @@ fn type_name(kind: FieldType) -> &'static str {
     }
 }
 
-/// The codebook of a form's exports: one row per column (both tables), then one per code of a choice column.
+/// The codebook of a form's exports: one row per column (households, members, findings), then one per code of a
+/// coded column (choices, review status, repeat groups, finding levels and rules).
 /// Columns: table, column, type, label_id, label_en, code, code_label_id, code_label_en.
 pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<String>>>, DbError> {
     let versions = forms::versions(tx, form_id)?;
@@ -356,6 +357,29 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
             String::new(),
             String::new(),
         ]);
+        match *column {
+            "status" => rows.extend(export::status_codebook_rows(table)),
+            // The codes of `group`: the repeats of every version, with their labels.
+            "group" => {
+                let mut seen = Vec::new();
+                for repeat in versions.iter().rev().flat_map(forms::repeats) {
+                    if !seen.contains(&repeat.id) {
+                        seen.push(repeat.id.clone());
+                        rows.push(vec![
+                            table.into(),
+                            column.to_string(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                            repeat.id.clone(),
+                            repeat.label.id.clone(),
+                            repeat.label.en.clone(),
+                        ]);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut push_field = |rows: &mut Vec<Vec<String>>, form: &Form, field: &Field, table: &str| {
@@ -401,6 +425,7 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
             }
         }
     }
+    rows.extend(export::findings_codebook_rows(&versions));
     Ok(Some(rows))
 }
 
@@ -418,7 +443,8 @@ fn csv_bytes(rows: &[Vec<String>]) -> Result<Vec<u8>, ConsoleError> {
 /// Most rows of one XLSX sheet (the format's own limit is 1,048,576).
 pub const MAX_XLSX_ROWS: usize = 1_000_000;
 
-/// The XLSX workbook of a form: households, members and the codebook, one sheet each, from the same CSV export.
+/// The XLSX workbook of a form: households, members, findings and the codebook, one sheet each, from the same CSV
+/// export.
 pub fn xlsx(
     tx: &Transaction<'_>,
     cache: &FormCache,
@@ -439,6 +465,7 @@ pub fn xlsx(
     for (name, table) in [
         ("households", Table::Households),
         ("members", Table::Members),
+        ("findings", Table::Findings),
     ] {
         let mut csv_out = Vec::new();
         export::write(tx, &plan, table, supervisor_id, &mut csv_out).map_err(|e| {
@@ -497,7 +524,7 @@ fn attachment(body: Vec<u8>, content_type: &'static str, file: &str) -> Response
     response
 }
 
-/// `GET /exports/{households.csv|members.csv|codebook.csv|workbook.xlsx}?form_id=`.
+/// `GET /exports/{households.csv|members.csv|findings.csv|codebook.csv|workbook.xlsx}?form_id=`.
 pub async fn export_file(
     State(state): State<AppState>,
     staff: Staff,
@@ -508,11 +535,11 @@ pub async fn export_file(
     let form_id = query.form_id;
     let user_id = staff.user_id().to_string();
     match file.as_str() {
-        "households.csv" | "members.csv" => {
-            let table = if file == "households.csv" {
-                Table::Households
-            } else {
-                Table::Members
+        "households.csv" | "members.csv" | "findings.csv" => {
+            let table = match file.as_str() {
+                "households.csv" => Table::Households,
+                "members.csv" => Table::Members,
+                _ => Table::Findings,
             };
             Ok(
                 crate::api::supervisor::export(state, staff.caller(), form_id, table)

@@ -217,3 +217,98 @@ fn validate_refuses_unusable_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("choice list `nope` does not exist"));
 }
+
+fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+#[test]
+fn export_then_import_gives_the_same_form() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dtsen_groundcheck", "ppks_asesmen"] {
+        let json = repo_file(&format!("schemas/forms/{name}.json"));
+        let xlsx = dir.path().join(format!("{name}.xlsx"));
+        let out = run(&[
+            "export".as_ref(),
+            json.as_os_str(),
+            "-o".as_ref(),
+            xlsx.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let back = dir.path().join(format!("{name}.json"));
+        let out = run(&[
+            "import".as_ref(),
+            xlsx.as_os_str(),
+            "-o".as_ref(),
+            back.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains(": warning:"),
+            "{}",
+            text(&out.stderr)
+        );
+        let original = tepat_form::load(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let imported = tepat_form::load(&std::fs::read_to_string(&back).unwrap()).unwrap();
+        assert_eq!(imported.form(), original.form(), "{name}");
+        // Without -o the form goes to standard output.
+        let out = run(&["import".as_ref(), xlsx.as_os_str()]);
+        assert_eq!(out.status.code(), Some(0));
+        let printed: tepat_form::Form = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(&printed, original.form());
+    }
+}
+
+#[test]
+fn import_lists_each_problem_with_its_cell_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("survey").unwrap();
+    let rows: [&[&str]; 4] = [
+        &["type", "name", "label", "appearance"],
+        &["text", "address", "Alamat", "multiline"],
+        &["time", "jam", "Jam", ""],
+        &["integer", "umur", "Umur", ""],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    let xlsx = dir.path().join("bad.xlsx");
+    workbook.save(&xlsx).unwrap();
+    let json = dir.path().join("bad.json");
+    let out = run(&[
+        "import".as_ref(),
+        xlsx.as_os_str(),
+        "-o".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].contains("survey row 2, column appearance (D)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains("survey row 3, column type (A)") && lines[1].contains("`time`"),
+        "{stdout}"
+    );
+    assert!(!json.exists());
+    // Not a workbook at all: unusable input.
+    let not_xlsx = write(dir.path(), "form.xlsx", &form());
+    let out = run(&["import".as_ref(), not_xlsx.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a readable .xlsx"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -298,12 +298,16 @@ fn run() -> Result<(), Error> {
     std::fs::create_dir_all(&exports)?;
     let households = exports.join("households.csv");
     let members = exports.join("members.csv");
-    field
-        .supervisor
-        .export("households", "dtsen_groundcheck", &households)?;
-    field
-        .supervisor
-        .export("members", "dtsen_groundcheck", &members)?;
+    let findings = exports.join("findings.csv");
+    let codebook = exports.join("codebook.csv");
+    for (table, file) in [
+        ("households", &households),
+        ("members", &members),
+        ("findings", &findings),
+        ("codebook", &codebook),
+    ] {
+        field.supervisor.export(table, "dtsen_groundcheck", file)?;
+    }
 
     println!("\nSummary");
     let pulled = field.supervisor.pull_all()?;
@@ -385,6 +389,11 @@ fn run() -> Result<(), Error> {
     );
     println!("   CSV exports: {}", households.display());
     println!("                {}", members.display());
+    println!(
+        "                {} (with the enumerators' notes)",
+        findings.display()
+    );
+    println!("   codebook:    {}", codebook.display());
     println!(
         "   everything (server database, phones, logs) is in {}",
         dir.display()

@@ -349,3 +349,163 @@ async fn header_of(world: &World, table: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[tokio::test]
+async fn findings_are_exported_with_the_note_that_answers_each_warning() {
+    let world = world_with(|doc| {
+        // One member more on the KK than in the roster: warning r05_roster_size at `members`, answered by a note.
+        let count = doc.answers["kk_member_count"].as_i64().unwrap();
+        doc.answers
+            .insert("kk_member_count".into(), json!(count + 1));
+        doc.answers.insert("rt".into(), json!("=1+1"));
+        doc.warning_notes.insert(
+            "members".into(),
+            "Anak sulung merantau ke Jakarta, masih di KK".into(),
+        );
+    })
+    .await;
+    let rows = export(&world, "findings").await;
+    let visit_id = world.ordinary.visit_id.to_string();
+    let roster = rows
+        .iter()
+        .find(|r| r["visit_id"] == visit_id && r["rule"] == "r05_roster_size")
+        .unwrap_or_else(|| panic!("no r05_roster_size row in {rows:#?}"));
+    assert_eq!(roster["path"], "members");
+    assert_eq!(roster["field"], "members");
+    assert_eq!(roster["level"], "warning");
+    assert_eq!(roster["status"], "submitted");
+    assert_eq!(
+        roster["note"],
+        "Anak sulung merantau ke Jakarta, masih di KK"
+    );
+    assert!(!roster["message_id"].is_empty() && !roster["message_en"].is_empty());
+    // An error has no note; the RT typed as a formula is an error whose cells stay text.
+    let rt = rows
+        .iter()
+        .find(|r| r["visit_id"] == visit_id && r["rule"] == "rt_rw_format")
+        .unwrap_or_else(|| panic!("no rt_rw_format row in {rows:#?}"));
+    assert_eq!((rt["level"].as_str(), rt["note"].as_str()), ("error", ""));
+    // Every row is a finding of a visit in the supervisor's regions, and nothing but findings.
+    let visits =
+        [&world.ordinary, &world.split_off, &world.not_found].map(|d| d.visit_id.to_string());
+    assert!(rows.iter().all(|r| visits.contains(&r["visit_id"])));
+    assert!(
+        rows.iter()
+            .all(|r| matches!(r["level"].as_str(), "error" | "warning"))
+    );
+}
+
+#[tokio::test]
+async fn the_codebook_route_labels_every_exported_column_in_both_languages() {
+    let world = world().await;
+    let reply = world
+        .kit
+        .get(
+            "/api/v1/supervisor/export/codebook.csv?form_id=dtsen_groundcheck",
+            Some(&world.sup.token),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.headers["content-type"], "text/csv; charset=utf-8");
+    let body = reply.text();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "table",
+            "column",
+            "type",
+            "label_id",
+            "label_en",
+            "code",
+            "code_label_id",
+            "code_label_en"
+        ]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let labelled = |table: &str, column: &str| {
+        rows.iter().any(|r| {
+            (r[0] == table || r[0] == "both")
+                && r[1] == column
+                && !r[2].is_empty()
+                && !r[3].is_empty()
+                && !r[4].is_empty()
+        })
+    };
+    for table in ["households", "members", "findings"] {
+        let header = header_of(&world, table).await;
+        assert!(header.len() > 5, "{table}");
+        for column in header {
+            assert!(
+                labelled(table, &column),
+                "{table}.{column} is not in the codebook"
+            );
+        }
+    }
+    let codes = |table: &str, column: &str| -> Vec<(String, String, String)> {
+        rows.iter()
+            .filter(|r| r[0] == table && r[1] == column && !r[5].is_empty())
+            .map(|r| (r[5].clone(), r[6].clone(), r[7].clone()))
+            .collect()
+    };
+    // A select's codes, each with both labels.
+    let dtsen: tepat_form::Form = serde_json::from_str(DTSEN).unwrap();
+    let outcome = codes("households", "visit_outcome");
+    assert_eq!(outcome.len(), dtsen.choices["visit_outcome"].len());
+    assert!(
+        outcome
+            .iter()
+            .all(|(_, id, en)| !id.is_empty() && !en.is_empty())
+    );
+    let sex: Vec<String> = codes("members", "sex").into_iter().map(|c| c.0).collect();
+    assert_eq!(sex, ["1", "2"]);
+    // The coded fixed columns.
+    let status: Vec<String> = codes("households", "status")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(status, ["submitted", "approved", "returned"]);
+    assert_eq!(codes("members", "group")[0].0, "members");
+    let levels: Vec<String> = codes("findings", "level")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(levels, ["error", "warning"]);
+    // Every rule the form's constraints name, labelled with the question and its message.
+    let rules = codes("findings", "rule");
+    for rule in [
+        "required",
+        "nik_format",
+        "r05_roster_size",
+        "r01_one_head",
+        "rt_rw_format",
+    ] {
+        let found = rules.iter().find(|r| r.0 == rule);
+        assert!(
+            found.is_some_and(|r| !r.1.is_empty() && !r.2.is_empty()),
+            "{rule}"
+        );
+    }
+
+    // Supervisors only, and a published form.
+    let enum1 = world.kit.enrol("enum1").await;
+    let reply = world
+        .kit
+        .get(
+            "/api/v1/supervisor/export/codebook.csv?form_id=dtsen_groundcheck",
+            Some(&enum1.token),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = world
+        .kit
+        .get(
+            "/api/v1/supervisor/export/codebook.csv?form_id=nothing_here",
+            Some(&world.sup.token),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+}

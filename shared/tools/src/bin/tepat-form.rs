@@ -5,6 +5,11 @@
 //!   1 with errors, 2 when the form or the visit cannot be used). `VISIT.json` is a visit document
 //!   (`schemas/visit.schema.json`); with `--answers-only` it is a bare answers object and `--date` gives the visit
 //!   date.
+//! - `tepat-form import FILE.xlsx [-o FORM.json]`: an XLSForm → Tepat form JSON (stdout without `-o`). Every
+//!   construct that cannot be carried is listed with its sheet, row and column (exit 1); an unreadable or
+//!   too large workbook exits 2. What the import filled in (a missing English label, …) is listed as warnings.
+//! - `tepat-form export FORM.json -o FILE.xlsx`: a form → an XLSForm workbook that imports back to the same form
+//!   (shared/xlsform/README.md).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,6 +48,22 @@ enum Command {
         /// The visit date (YYYY-MM-DD) for today() and age(); required with --answers-only.
         #[arg(long)]
         date: Option<NaiveDate>,
+    },
+    /// Convert an XLSForm (.xlsx: survey, choices, settings) into Tepat form JSON.
+    Import {
+        /// The XLSForm workbook.
+        xlsx: PathBuf,
+        /// Where to write the form JSON (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write a Tepat form as an XLSForm workbook (.xlsx).
+    Export {
+        /// The form JSON (e.g. schemas/forms/dtsen_groundcheck.json).
+        form: PathBuf,
+        /// The .xlsx to write.
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }
 
@@ -154,6 +175,80 @@ fn validate(
     })
 }
 
+fn import(xlsx: &Path, output: Option<&Path>) -> Result<ExitCode, Unusable> {
+    let limits = tepat_xlsform::Limits::default();
+    // The size is checked before the file is read into memory.
+    let size = std::fs::metadata(xlsx)
+        .map_err(|e| Unusable(format!("cannot read {}: {e}", xlsx.display())))?
+        .len();
+    if size > limits.max_file_bytes {
+        return Err(Unusable(format!(
+            "{}: the workbook is too large: the file ({size} bytes) is more than {}",
+            xlsx.display(),
+            limits.max_file_bytes
+        )));
+    }
+    let bytes = std::fs::read(xlsx)
+        .map_err(|e| Unusable(format!("cannot read {}: {e}", xlsx.display())))?;
+    let fallback_id = xlsx
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let imported = match tepat_xlsform::import(&bytes, &fallback_id, &limits) {
+        Ok(imported) => imported,
+        Err(tepat_xlsform::ImportError::Problems(problems)) => {
+            for p in &problems {
+                println!("{}: {p}", xlsx.display());
+            }
+            eprintln!(
+                "{} problem(s) in {}: nothing written",
+                problems.len(),
+                xlsx.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(Unusable(format!("{}: {e}", xlsx.display()))),
+    };
+    for w in &imported.warnings {
+        eprintln!("{}: warning: {w}", xlsx.display());
+    }
+    let mut json = serde_json::to_string_pretty(&imported.form)
+        .map_err(|e| Unusable(format!("cannot write the form: {e}")))?;
+    json.push('\n');
+    match output {
+        Some(path) => std::fs::write(path, json)
+            .map_err(|e| Unusable(format!("cannot write {}: {e}", path.display())))?,
+        None => print!("{json}"),
+    }
+    let f = &imported.form;
+    eprintln!(
+        "{}: form {} version {}: {} sections, {} choice lists, {} warning(s)",
+        xlsx.display(),
+        f.id,
+        f.version,
+        f.sections.len(),
+        f.choices.len(),
+        imported.warnings.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(form_path: &Path, output: &Path) -> Result<ExitCode, Unusable> {
+    let form = load(form_path)?;
+    let bytes = tepat_xlsform::export(form.form())
+        .map_err(|e| Unusable(format!("{}: {e}", form_path.display())))?;
+    std::fs::write(output, bytes)
+        .map_err(|e| Unusable(format!("cannot write {}: {e}", output.display())))?;
+    eprintln!(
+        "{}: form {} version {} written as XLSForm to {}",
+        form_path.display(),
+        form.form().id,
+        form.form().version,
+        output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -164,6 +259,8 @@ fn main() -> ExitCode {
             answers_only,
             date,
         } => validate(&form, &visit, answers_only, date),
+        Command::Import { xlsx, output } => import(&xlsx, output.as_deref()),
+        Command::Export { form, output } => export(&form, &output),
     };
     result.unwrap_or_else(|Unusable(message)| {
         eprintln!("tepat-form: {message}");
