@@ -401,6 +401,7 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
             }
         }
     }
+    rows.extend(crate::export::paradata_codebook_rows());
     Ok(Some(rows))
 }
 
