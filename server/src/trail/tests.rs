@@ -437,3 +437,75 @@ fn the_migration_records_what_was_stored_before_the_ledger_and_it_verifies() {
         (1, 1, 2)
     );
 }
+
+#[tokio::test]
+async fn the_console_and_the_export_show_paradata_and_the_trail_check() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    let mut phone = Phone::new();
+    let doc = visit(Some("A-1"));
+    let trail = phone.visit(&doc);
+    let bare = visit(Some("A-2"));
+    accepted(&send(&kit, &device, vec![doc.clone(), bare.clone()], vec![trail]).await);
+
+    let session = crate::console::tests::login(&kit, "sup").await;
+    let page =
+        crate::console::tests::get(&kit, &format!("/visits/{}", doc.visit_id), Some(&session))
+            .await;
+    let html = page.text();
+    assert!(html.contains("Paradata (dari jejak audit)"), "{html}");
+    assert!(html.contains("Lama pengisian</th><td>10 min 0 s"), "{html}");
+    let page =
+        crate::console::tests::get(&kit, &format!("/visits/{}", bare.visit_id), Some(&session))
+            .await;
+    let html = page.text();
+    assert!(
+        html.contains("Tidak ada jejak audit untuk revisi ini."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Kunjungan dikirim tanpa jejak audit"),
+        "{html}"
+    );
+
+    let sup = kit.enrol("sup").await;
+    let csv = kit
+        .get(
+            "/api/v1/supervisor/export/households.csv?form_id=hh_check",
+            Some(&sup.token),
+        )
+        .await
+        .text();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_string).collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name}: {header:?}"))
+    };
+    let (duration, check) = (column("paradata_duration_s"), column("trail_check"));
+    let cells: Vec<(String, String, String)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[duration].to_string(),
+                r[check].to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        cells.contains(&(doc.visit_id.to_string(), "600".into(), "ok".into())),
+        "{cells:?}"
+    );
+    assert!(
+        cells.contains(&(
+            bare.visit_id.to_string(),
+            String::new(),
+            "trail_missing".into()
+        )),
+        "{cells:?}"
+    );
+}
