@@ -12,6 +12,7 @@ use crate::assignments::{self, ImportError, WithdrawError};
 use crate::auth;
 use crate::db::{self, Db, DbError};
 use crate::forms::{self, PublishError, Published};
+use crate::ledger;
 use crate::names;
 use crate::regions;
 
@@ -19,6 +20,9 @@ use crate::regions;
 pub const MAX_NAME_CHARS: usize = 100;
 /// Default lifetime of an enrolment code.
 pub const DEFAULT_CODE_TTL_HOURS: u32 = 72;
+
+/// The actor the ledger names for admin changes (the CLI and the console's admin pages).
+const ADMIN: &str = "admin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -97,6 +101,16 @@ pub fn create_user(
                 params![user_id, code],
             )?;
         }
+        let detail =
+            serde_json::json!({"name": name, "role": auth::role_name(role), "regions": regions});
+        ledger::append(
+            tx,
+            Utc::now(),
+            ADMIN,
+            "user_created",
+            &format!("user:{user_id}"),
+            &detail,
+        )?;
         Ok(format!(
             "created {} {user_id} ({name})",
             auth::role_name(role)
@@ -130,12 +144,18 @@ pub fn enrol_code(db: &Db, user_id: &str, ttl_hours: u32) -> Result<String, Admi
                 "--user: admins work with `tepat-server admin`, not a device".into(),
             ));
         }
-        Ok(auth::issue_enrol_code(
+        let now = Utc::now();
+        let code = auth::issue_enrol_code(tx, user_id, Duration::hours(i64::from(ttl_hours)), now)?;
+        let detail = serde_json::json!({"ttl_hours": ttl_hours});
+        ledger::append(
             tx,
-            user_id,
-            Duration::hours(i64::from(ttl_hours)),
-            Utc::now(),
-        )?)
+            now,
+            ADMIN,
+            "enrol_code_issued",
+            &format!("user:{user_id}"),
+            &detail,
+        )?;
+        Ok(code)
     })
 }
 
@@ -264,6 +284,15 @@ pub fn revoke_device(db: &Db, device_id: &str) -> Result<String, AdminError> {
             params![db::timestamp(Utc::now()), device_id],
         )?;
         if changed == 1 {
+            let detail = serde_json::json!({});
+            ledger::append(
+                tx,
+                Utc::now(),
+                ADMIN,
+                "device_revoked",
+                &format!("device:{device_id}"),
+                &detail,
+            )?;
             return Ok(format!("revoked {device_id}"));
         }
         let known: bool = tx.query_row(

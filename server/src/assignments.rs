@@ -284,6 +284,7 @@ fn finish(
         errors.sort_by_key(|e| (e.part == Part::Members, e.line));
         return Err(ImportError::Rows(errors));
     }
+    let mut added = Vec::with_capacity(to_add.len());
     for row in to_add {
         let a = &row.assignment;
         let prefill =
@@ -298,8 +299,18 @@ fn finish(
                 repeats, db::timestamp(now)],
         )?;
         changes::record_assignment(tx, &row.user_id, a, now)?;
+        added.push(a.assignment_id.clone());
         report.added += 1;
     }
+    let detail = serde_json::json!({"added": added, "unchanged": report.unchanged});
+    crate::ledger::append(
+        tx,
+        now,
+        "admin",
+        "assignments_imported",
+        "assignments",
+        &detail,
+    )?;
     Ok(report)
 }
 
@@ -885,6 +896,15 @@ pub fn withdraw(
         params![db::timestamp(now), assignment_id],
     )?;
     changes::record_withdrawn(tx, &user_id, assignment_id, now)?;
+    let detail = serde_json::json!({"user_id": user_id});
+    crate::ledger::append(
+        tx,
+        now,
+        "admin",
+        "assignment_withdrawn",
+        &format!("assignment:{assignment_id}"),
+        &detail,
+    )?;
     Ok(true)
 }
 

@@ -230,6 +230,15 @@ pub fn enrol(
         "UPDATE enrol_codes SET used_at = ?1, device_id = ?2 WHERE code_hash = ?3",
         params![now_text, device_id, code_hash],
     )?;
+    let detail = serde_json::json!({"user_id": user_id, "name": device_name});
+    crate::ledger::append(
+        tx,
+        now,
+        &user_id,
+        "device_enrolled",
+        &format!("device:{device_id}"),
+        &detail,
+    )?;
     Ok(Enrolled {
         device_id,
         token,

@@ -66,6 +66,8 @@ impl Limits {
             max_depth: self.max_answer_depth,
             max_notes: self.max_notes_per_visit,
             max_key_chars: self.max_key_chars,
+            // Trail bounds (events per visit, value length) are the protocol's defaults.
+            ..BodyLimits::default()
         }
     }
 }

@@ -495,6 +495,100 @@ pub fn plan(
     Ok(Some(plan))
 }
 
+/// The paradata columns at the end of each households row (`paradata.rs`), with their codebook labels.
+pub const PARADATA_COLUMNS: [(&str, &str, &str); 7] = [
+    (
+        "paradata_duration_s",
+        "Lama pengisian dalam detik (jam HP, dari jejak audit)",
+        "Duration in seconds (phone clock, from the audit trail)",
+    ),
+    (
+        "paradata_section_s",
+        "Detik per bagian formulir (bagian=detik;…)",
+        "Seconds per form section (section=seconds;…)",
+    ),
+    (
+        "paradata_answers_changed",
+        "Jawaban yang diubah setelah diisi",
+        "Answers changed after first entry",
+    ),
+    (
+        "paradata_prefill_confirmed_unchanged",
+        "Data registrasi yang dikonfirmasi tanpa perubahan",
+        "Registered answers confirmed without change",
+    ),
+    (
+        "paradata_gps_start",
+        "GPS pertama dalam jejak (lintang,bujur)",
+        "First GPS fix in the trail (lat,lon)",
+    ),
+    (
+        "paradata_gps_final",
+        "GPS terakhir sebelum selesai (lintang,bujur)",
+        "Last GPS fix before finalising (lat,lon)",
+    ),
+    (
+        "trail_check",
+        "Pemeriksaan jejak audit: ok, atau aturan temuan (trail_missing, trail_edited, trail_gap, …)",
+        "Audit trail check: ok, or the finding rules (trail_missing, trail_edited, trail_gap, …)",
+    ),
+];
+
+/// The codebook rows of [`PARADATA_COLUMNS`] (households table).
+pub fn paradata_codebook_rows() -> Vec<Vec<String>> {
+    PARADATA_COLUMNS
+        .iter()
+        .map(|(column, id, en)| {
+            vec![
+                "households".into(),
+                column.to_string(),
+                "paradata".into(),
+                id.to_string(),
+                en.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]
+        })
+        .collect()
+}
+
+/// The paradata cells of a households row, from the stored paradata and trail problems (JSON; `None` for a visit
+/// stored before trails existed, which gets empty cells).
+fn paradata_cells(
+    plan: &Plan,
+    form_version: u32,
+    paradata: Option<&str>,
+    trail_problems: Option<&str>,
+    visit_id: &str,
+) -> Result<Vec<String>, DbError> {
+    let paradata: Option<crate::paradata::Paradata> = paradata
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: paradata: {e}")))?;
+    let problems: Option<Vec<crate::trail::TrailProblem>> = trail_problems
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: trail problems: {e}")))?;
+    let mut cells = match &paradata {
+        Some(p) => vec![
+            p.duration_s.map(|s| s.to_string()).unwrap_or_default(),
+            p.section_cell(plan.forms.get(&form_version).map(|f| f.form())),
+            p.answers_changed.to_string(),
+            p.prefill_confirmed_unchanged.to_string(),
+            crate::paradata::fix_cell(p.gps_start.as_ref()),
+            crate::paradata::fix_cell(p.gps_final.as_ref()),
+        ],
+        None => vec![String::new(); PARADATA_COLUMNS.len() - 1],
+    };
+    cells.push(match problems {
+        None => String::new(),
+        Some(list) if list.is_empty() => "ok".into(),
+        Some(list) => list.iter().map(|p| p.rule()).collect::<Vec<_>>().join(" "),
+    });
+    Ok(cells)
+}
+
 /// The header row of an export.
 pub fn header(plan: &Plan, table: Table) -> Vec<String> {
     let mut out: Vec<String> = VISIT_COLUMNS
@@ -507,6 +601,7 @@ pub fn header(plan: &Plan, table: Table) -> Vec<String> {
             out.extend(VISIT_COLUMNS.iter().skip(2).map(|c| c.to_string()));
             out.extend(KEY_COLUMNS.iter().map(|c| c.to_string()));
             out.extend(plan.field_columns(&plan.household_fields));
+            out.extend(PARADATA_COLUMNS.iter().map(|(c, _, _)| c.to_string()));
         }
         Table::Members => {
             out.extend(KEY_COLUMNS.iter().map(|c| c.to_string()));
@@ -552,7 +647,7 @@ pub fn write(
     let sql = format!(
         "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
              v.received_at, v.error_count, v.warning_count, v.region_code, v.exported,
-             CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review
+             CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review, v.paradata, v.trail_problems
          FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
         scope_sql("v.region_code", "?2")
@@ -597,6 +692,15 @@ pub fn write(
                         record.push(prefill_cell(&review, field, value));
                     }
                 }
+                let paradata: Option<String> = row.get(14)?;
+                let problems: Option<String> = row.get(15)?;
+                record.extend(paradata_cells(
+                    plan,
+                    form_version,
+                    paradata.as_deref(),
+                    problems.as_deref(),
+                    &visit_id,
+                )?);
                 csv.write_record(&record)?;
                 written += 1;
             }

@@ -95,6 +95,15 @@ pub fn publish(
         params![form.id, form.version, canonical, db::timestamp(now)],
     )?;
     changes::record_form(tx, &form.id, form.version, now)?;
+    let detail = serde_json::json!({"sha256": crate::ledger::doc_sha256(&canonical)});
+    crate::ledger::append(
+        tx,
+        now,
+        "admin",
+        "form_published",
+        &format!("form:{}:{}", form.id, form.version),
+        &detail,
+    )?;
     Ok(Published::New {
         form_id: form.id.clone(),
         version: form.version,

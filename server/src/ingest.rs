@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 use tepat_form::{CompiledForm, FieldType, Finding, Level};
+use tepat_protocol::trail::VisitTrail;
 use tepat_protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc, hex};
 use uuid::Uuid;
 
@@ -41,6 +42,10 @@ pub struct Prepared {
     pub doc: VisitDoc,
     pub content_hash: String,
     checked: Result<Validated, (RejectCode, String)>,
+    /// The visit's trail checked on its own (`trail.rs`); checked against the device's held events at apply.
+    trail: crate::trail::Checked,
+    /// Paradata from the trail (JSON), when the form is known and the trail has events.
+    paradata: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,17 +68,66 @@ pub fn prepare(
     forms: &FormCache,
     visits: Vec<VisitDoc>,
 ) -> Result<Vec<Prepared>, DbError> {
+    let trails = visits.iter().map(|_| None).collect();
+    prepare_with_trails(tx, forms, visits, trails)
+}
+
+/// [`prepare`] with each visit's trail (`None`: sent without one), paired by [`pair_trails`].
+pub fn prepare_with_trails(
+    tx: &Transaction<'_>,
+    forms: &FormCache,
+    visits: Vec<VisitDoc>,
+    trails: Vec<Option<VisitTrail>>,
+) -> Result<Vec<Prepared>, DbError> {
     let mut out = Vec::with_capacity(visits.len());
-    for doc in visits {
+    for (doc, trail) in visits.into_iter().zip(trails) {
         let content_hash = doc.content_hash();
         let checked = check(tx, forms, &doc)?;
+        let trail = crate::trail::check(trail.as_ref(), doc.visit_id, doc.revision);
+        let paradata = match forms.get(tx, &doc.form_id, doc.form_version)? {
+            Some(form) if !trail.events.is_empty() => {
+                let paradata = crate::paradata::compute(form.form(), &trail.events, doc.revision);
+                serde_json::to_string(&paradata).ok()
+            }
+            _ => None,
+        };
         out.push(Prepared {
             doc,
             content_hash,
             checked,
+            trail,
+            paradata,
         });
     }
     Ok(out)
+}
+
+/// Pairs each visit of a batch with its trail. A trail for a visit (id and revision) that is not in the batch, or
+/// a second trail for one, is refused with its index.
+pub fn pair_trails(
+    visits: &[VisitDoc],
+    trails: Vec<VisitTrail>,
+) -> Result<Vec<Option<VisitTrail>>, String> {
+    let mut paired: Vec<Option<VisitTrail>> = visits.iter().map(|_| None).collect();
+    for (index, trail) in trails.into_iter().enumerate() {
+        let Some(slot) = visits
+            .iter()
+            .position(|v| v.visit_id == trail.visit_id && v.revision == trail.revision)
+        else {
+            return Err(format!(
+                "trails[{index}]: visit {} revision {} is not in this batch",
+                trail.visit_id, trail.revision
+            ));
+        };
+        if paired[slot].is_some() {
+            return Err(format!(
+                "trails[{index}]: a second trail for visit {} revision {}",
+                trail.visit_id, trail.revision
+            ));
+        }
+        paired[slot] = Some(trail);
+    }
+    Ok(paired)
 }
 
 fn check(
@@ -332,15 +386,27 @@ fn apply_visit(
     let window = dates::Window::new(validated.published_at, now);
     let date_finding = window.finding(doc.visit_date);
     let error_count = validated.error_count + u32::from(date_finding.is_some());
-    let findings = match date_finding {
-        Some(finding) => {
-            let mut all = validated.findings.clone();
-            all.push(finding);
-            serde_json::to_string(&all)
-        }
-        None => serde_json::to_string(&validated.findings),
-    }
-    .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut trail_problems = p.trail.problems.clone();
+    trail_problems.extend(crate::trail::check_and_store(
+        tx,
+        &caller.device_id,
+        doc.visit_id,
+        &p.trail,
+        now,
+    )?);
+    // A trail edited throughout would otherwise give one finding per event.
+    trail_problems.truncate(crate::trail::MAX_FINDINGS);
+    let mut all = validated.findings.clone();
+    all.extend(date_finding);
+    all.extend(
+        trail_problems
+            .iter()
+            .map(crate::trail::TrailProblem::finding),
+    );
+    let warning_count = validated.warning_count + trail_problems.len() as u32;
+    let findings = serde_json::to_string(&all).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let trail_problems =
+        serde_json::to_string(&trail_problems).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let seq = db::next_counter(tx, "pull")?;
     tx.execute(
         "UPDATE visits SET is_latest = 0 WHERE visit_id = ?1 AND +is_latest = 1",
@@ -350,9 +416,9 @@ fn apply_visit(
     tx.execute(
         "INSERT INTO visits (visit_id, revision, content_hash, doc, user_id, device_id, batch_id, form_id,
              form_version, assignment_id, region_code, visit_date, received_at, findings, error_count, warning_count,
-             status, seq, outcome, is_latest, exported, progress_date)
+             status, seq, outcome, is_latest, exported, progress_date, trail_problems, paradata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 'submitted', ?17, ?18, 1, ?19,
-             ?20)",
+             ?20, ?21, ?22)",
         params![
             visit_id,
             doc.revision,
@@ -369,12 +435,22 @@ fn apply_visit(
             db::timestamp(now),
             findings,
             error_count,
-            validated.warning_count,
+            warning_count,
             seq as i64,
             validated.outcome,
             validated.exported,
             window.progress_date(doc.visit_date, now).to_string(),
+            trail_problems,
+            p.paradata,
         ],
+    )?;
+    crate::ledger::record_visit(
+        tx,
+        now,
+        &caller.user_id,
+        crate::ledger::VISIT_STORED,
+        &visit_id,
+        doc.revision,
     )?;
     crate::media::link_visit(tx, &visit_id, doc.revision, &doc.answers)?;
     Ok(receipt(doc, ReceiptStatus::Accepted, error_count))
@@ -402,6 +478,26 @@ pub fn replace_content(
     let error_count = validated.error_count + u32::from(date_finding.is_some());
     let mut findings = validated.findings.clone();
     findings.extend(date_finding);
+    // The trail stays the one that came with the revision: its findings are kept.
+    let trail_problems: Option<String> = tx
+        .query_row(
+            "SELECT trail_problems FROM visits WHERE visit_id = ?1 AND revision = ?2",
+            params![doc.visit_id.to_string(), doc.revision],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let trail_problems: Vec<crate::trail::TrailProblem> = match trail_problems {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| DbError::Corrupt(format!("trail problems: {e}")))?,
+        None => Vec::new(),
+    };
+    findings.extend(
+        trail_problems
+            .iter()
+            .map(crate::trail::TrailProblem::finding),
+    );
+    let warning_count = validated.warning_count + trail_problems.len() as u32;
     let findings = serde_json::to_string(&findings).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let doc_json = serde_json::to_string(doc).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let seq = db::next_counter(tx, "pull")?;
@@ -416,7 +512,7 @@ pub fn replace_content(
             doc_json,
             findings,
             error_count,
-            validated.warning_count,
+            warning_count,
             validated.outcome,
             validated.exported,
             doc.visit_date.to_string(),
@@ -424,6 +520,16 @@ pub fn replace_content(
             seq as i64,
         ],
     )?;
+    if changed == 1 {
+        crate::ledger::record_visit(
+            tx,
+            now,
+            "console",
+            crate::ledger::CONTENT_REPLACED,
+            &doc.visit_id.to_string(),
+            doc.revision,
+        )?;
+    }
     Ok(changed == 1)
 }
 

@@ -9,7 +9,9 @@
 //! - [`forms`]: published form versions and the compiled-form cache;
 //! - [`assignments`]: the CSV import of assignments and their withdrawal;
 //! - [`changes`]: the per-user change feed that sync sends down;
-//! - [`ingest`]: idempotent batch ingest and receipts;
+//! - [`ingest`]: idempotent batch ingest and receipts; [`trail`]: checking and keeping the phones' hash-chained
+//!   trails; [`paradata`]: how a visit was filled in, from its trail;
+//! - [`ledger`]: the server's own chain of visits stored, reviews and admin changes; [`verify`]: `admin verify`;
 //! - [`media`]: photos, uploaded resumably by their SHA-256 and stored content-addressed;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
 //! - [`admin`]: the `tepat-server admin` commands; [`console`]: the supervisors' and admins' web console;
@@ -26,13 +28,17 @@ pub mod db;
 pub mod export;
 pub mod forms;
 pub mod ingest;
+pub mod ledger;
 pub mod media;
 pub mod names;
+pub mod paradata;
 pub mod progress;
 pub mod pull;
 pub mod regions;
 pub mod review;
 pub mod serve;
+pub mod trail;
+pub mod verify;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -157,6 +157,9 @@ enum AdminCommand {
     ListDevices,
     /// Revoke a device: its token stops working at once.
     RevokeDevice { id: String },
+    /// Recompute every chain (the server's ledger, the devices' trails) and every stored visit's hash; print
+    /// each mismatch (which row, which visit, expected against found) and exit 1 if there is any.
+    Verify,
 }
 
 fn init_logging(format: LogFormat) {
@@ -172,6 +175,24 @@ fn init_logging(format: LogFormat) {
             .flatten_event(true)
             .with_current_span(false)
             .init(),
+    }
+}
+
+/// `admin verify`: the report on stdout; exit 1 when anything does not match.
+fn verify(db: &Db) -> ExitCode {
+    match tepat_server::verify::run(db) {
+        Ok((text, clean)) => {
+            println!("{text}");
+            if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -291,6 +312,7 @@ fn main() -> ExitCode {
                 AdminCommand::ListUsers => admin::list_users(&db),
                 AdminCommand::ListDevices => admin::list_devices(&db),
                 AdminCommand::RevokeDevice { id } => admin::revoke_device(&db, &id),
+                AdminCommand::Verify => return verify(&db),
             };
             match result {
                 Ok(text) => {

@@ -171,6 +171,7 @@ pub fn review(
             field
         ],
     )?;
+    crate::ledger::record_review(tx, tx.last_insert_rowid())?;
     match req.decision {
         Decision::Approve => changes::record_approved(tx, &owner, req.visit_id, req.revision, now)?,
         Decision::Return => changes::record_returned(

@@ -302,6 +302,7 @@ impl Kit {
             batch_id: Uuid::now_v7(),
             cursor,
             visits,
+            trails: Vec::new(),
         }
     }
 

@@ -145,6 +145,7 @@ static BODIES: LazyLock<Vec<Value>> = LazyLock::new(|| {
             batch_id: Uuid::now_v7(),
             cursor: 17,
             visits,
+            trails: Vec::new(),
         })
         .unwrap()
     };

@@ -51,7 +51,9 @@ pub async fn sync(
             if let Some((path, refusal)) = ingest::limits::check_declared(tx, &app.forms, &req.visits)? {
                 return Err(limit_failure(&path, &refusal));
             }
-            Ok(ingest::prepare(tx, &app.forms, req.visits)?)
+            let trails = ingest::pair_trails(&req.visits, req.trails)
+                .map_err(|message| Failure::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_trail", message))?;
+            Ok(ingest::prepare_with_trails(tx, &app.forms, req.visits, trails)?)
         })?;
         if let Some((i, p)) = prepared.iter().enumerate().find(|(_, p)| p.finding_count() > limits.max_findings_per_visit) {
             return Err(too_many_findings(i, p.finding_count(), limits.max_findings_per_visit));

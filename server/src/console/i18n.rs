@@ -342,6 +342,38 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("visit.no_field", "(seluruh kunjungan)", "(the whole visit)"),
     ("visit.note", "Catatan pencacah", "Enumerator's note"),
+    (
+        "visit.paradata",
+        "Paradata (dari jejak audit)",
+        "Paradata (from the audit trail)",
+    ),
+    (
+        "visit.paradata_changed",
+        "Jawaban diubah setelah diisi",
+        "Answers changed after entry",
+    ),
+    (
+        "visit.paradata_confirmed",
+        "Data registrasi dikonfirmasi tanpa perubahan",
+        "Registered answers confirmed unchanged",
+    ),
+    ("visit.paradata_duration", "Lama pengisian", "Duration"),
+    (
+        "visit.paradata_gps_final",
+        "GPS saat selesai",
+        "GPS at finalising",
+    ),
+    ("visit.paradata_gps_start", "GPS pertama", "First GPS fix"),
+    (
+        "visit.paradata_none",
+        "Tidak ada jejak audit untuk revisi ini.",
+        "No audit trail for this revision.",
+    ),
+    (
+        "visit.paradata_sections",
+        "Waktu per bagian",
+        "Time per section",
+    ),
     ("visit.photo_not_arrived", "belum tiba", "not arrived yet"),
     ("visit.photos", "Foto", "Photos"),
     (

@@ -425,6 +425,7 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
             }
         }
     }
+    rows.extend(crate::export::paradata_codebook_rows());
     rows.extend(export::findings_codebook_rows(&versions));
     Ok(Some(rows))
 }

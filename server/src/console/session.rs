@@ -109,6 +109,14 @@ pub fn set_password(
         params![hash, user_id],
     )?;
     tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user_id])?;
+    crate::ledger::append(
+        tx,
+        chrono::Utc::now(),
+        "admin",
+        "password_set",
+        &format!("user:{user_id}"),
+        &serde_json::json!({}),
+    )?;
     Ok(())
 }
 

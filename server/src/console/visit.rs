@@ -123,6 +123,8 @@ pub struct VisitView {
     pub history: Vec<RevisionView>,
     pub pins: Vec<PinChoice>,
     pub can_decide: bool,
+    /// How the latest revision was filled in (`paradata.rs`), label and value; empty without a trail.
+    pub paradata: Vec<(String, String)>,
 }
 
 struct Stored {
@@ -617,7 +619,9 @@ pub fn view(
         });
         previous = Some(now);
     }
+    let paradata = paradata_lines(tx, visit_id, latest.revision, form, t)?;
     Ok(Some(VisitView {
+        paradata,
         visit_id: visit_id.to_string(),
         revision: latest.revision,
         status: latest.status.clone(),
@@ -638,6 +642,79 @@ pub fn view(
         pins,
         can_decide: latest.status == "submitted",
     }))
+}
+
+/// The paradata of a revision as label/value lines (none when it came without a trail).
+fn paradata_lines(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    revision: u32,
+    form: Option<&tepat_form::Form>,
+    t: Tr,
+) -> Result<Vec<(String, String)>, DbError> {
+    let json: Option<String> = tx
+        .query_row(
+            "SELECT paradata FROM visits WHERE visit_id = ?1 AND revision = ?2",
+            params![visit_id, revision],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let Some(p) = json.and_then(|j| serde_json::from_str::<crate::paradata::Paradata>(&j).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let minutes = |s: i64| format!("{} min {} s", s / 60, s % 60);
+    let sections = form.map_or_else(
+        || p.section_cell(None),
+        |form| {
+            form.sections
+                .iter()
+                .filter_map(|s| {
+                    p.section_s
+                        .get(&s.id)
+                        .map(|secs| format!("{}: {}", t.text(&s.title), minutes(*secs)))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    );
+    let fix = |f: Option<&crate::paradata::Fix>| {
+        f.map_or_else(
+            || "—".to_string(),
+            |f| {
+                format!(
+                    "{}, {} ({})",
+                    f.lat,
+                    f.lon,
+                    f.at.chars().take(19).collect::<String>()
+                )
+            },
+        )
+    };
+    Ok(vec![
+        (
+            t.get("visit.paradata_duration").to_string(),
+            p.duration_s.map_or_else(|| "—".to_string(), minutes),
+        ),
+        (t.get("visit.paradata_sections").to_string(), sections),
+        (
+            t.get("visit.paradata_changed").to_string(),
+            p.answers_changed.to_string(),
+        ),
+        (
+            t.get("visit.paradata_confirmed").to_string(),
+            p.prefill_confirmed_unchanged.to_string(),
+        ),
+        (
+            t.get("visit.paradata_gps_start").to_string(),
+            fix(p.gps_start.as_ref()),
+        ),
+        (
+            t.get("visit.paradata_gps_final").to_string(),
+            fix(p.gps_final.as_ref()),
+        ),
+    ])
 }
 
 #[derive(Template)]

@@ -25,6 +25,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Rust(media_tables),
     Migration::Sql(V5_CONSOLE),
     Migration::Sql(V8_PREFILL_REVIEW),
+    // Issue 16 (h16a): the devices' trails, paradata, the server's ledger (`ledger.rs`).
+    Migration::Rust(crate::ledger::migrate),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

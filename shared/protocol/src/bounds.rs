@@ -26,6 +26,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
+use super::trail::{self, TrailEvent, VisitTrail};
 use super::{Answers, VisitDoc};
 
 // The rules for any text a person types, applied by the form engine while typing and here while parsing.
@@ -47,8 +48,13 @@ pub struct BodyLimits {
     pub max_depth: usize,
     /// Warning notes of one visit.
     pub max_notes: usize,
-    /// Characters of a key in the answers (a field id) or the notes (a finding's path).
+    /// Characters of a key in the answers (a field id) or the notes (a finding's path); also of a trail event's
+    /// actor, kind and path.
     pub max_key_chars: usize,
+    /// Audit events in one visit's trail (`SyncRequest::trails`); also the most `missing` positions it may name.
+    pub max_trail_events: usize,
+    /// Characters of a trail event's `old` or `new` value (an answer as JSON text, a comment).
+    pub max_trail_value_chars: usize,
 }
 
 impl Default for BodyLimits {
@@ -61,6 +67,8 @@ impl Default for BodyLimits {
             max_depth: 4,
             max_notes: 500,
             max_key_chars: 200,
+            max_trail_events: 10_000,
+            max_trail_value_chars: 10_000,
         }
     }
 }
@@ -85,6 +93,10 @@ pub enum RefusalKind {
     KeyTooLong,
     /// A control character or invisible direction mark (see [`text_problem`]); no limit number.
     InvalidText,
+    /// More events in one visit's trail than [`BodyLimits::max_trail_events`].
+    TooManyTrailEvents,
+    /// A trail's hash that is not 64 lower-case hex digits, or a trail in another encoding; no limit number.
+    InvalidTrail,
 }
 
 impl RefusalKind {
@@ -99,6 +111,8 @@ impl RefusalKind {
             RefusalKind::TooManyNotes => "too_many_notes",
             RefusalKind::KeyTooLong => "key_too_long",
             RefusalKind::InvalidText => "invalid_text",
+            RefusalKind::TooManyTrailEvents => "too_many_trail_events",
+            RefusalKind::InvalidTrail => "invalid_trail",
         }
     }
 }
@@ -547,6 +561,195 @@ impl<'de> Visitor<'de> for NoteText {
         check_text::<E>(&v, self.0)?;
         Ok(v)
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Trails
+
+/// `SyncRequest::trails`: each trail an object; under a scope, at most `max_visits` of them (one per visit).
+pub fn trails<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<VisitTrail>, D::Error> {
+    deserializer.deserialize_seq(TrailsVisitor(active_limits()))
+}
+
+struct TrailsVisitor(Option<BodyLimits>);
+
+impl<'de> Visitor<'de> for TrailsVisitor {
+    type Value = Vec<VisitTrail>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of visit trails")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let max = self.0.map_or(usize::MAX, |l| l.max_visits);
+        let mut out = Vec::new();
+        while let Some(Object(trail)) = seq.next_element::<Object<VisitTrail>>()? {
+            if out.len() == max {
+                return Err(refuse(
+                    RefusalKind::TooManyVisits,
+                    Some(max),
+                    format!("more than {max} trails in one batch (one per visit)"),
+                ));
+            }
+            if self.0.is_some() && trail.encoding != trail::ENCODING_VERSION {
+                return Err(refuse(
+                    RefusalKind::InvalidTrail,
+                    None,
+                    format!(
+                        "trail encoding {} is not known here (this server checks encoding {})",
+                        trail.encoding,
+                        trail::ENCODING_VERSION
+                    ),
+                ));
+            }
+            out.push(trail);
+        }
+        Ok(out)
+    }
+}
+
+/// `VisitTrail::events`: under a scope, at most `max_trail_events`, each event checked as soon as it is read
+/// ([`check_trail_event`]).
+pub fn trail_events<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<TrailEvent>, D::Error> {
+    deserializer.deserialize_seq(TrailEventsVisitor(active_limits()))
+}
+
+struct TrailEventsVisitor(Option<BodyLimits>);
+
+impl<'de> Visitor<'de> for TrailEventsVisitor {
+    type Value = Vec<TrailEvent>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of trail events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let Some(limits) = self.0 else {
+            let mut out = Vec::new();
+            while let Some(Object(event)) = seq.next_element::<Object<TrailEvent>>()? {
+                out.push(event);
+            }
+            return Ok(out);
+        };
+        let max = limits.max_trail_events;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(max).min(1024));
+        while let Some(Object(event)) = seq.next_element::<Object<TrailEvent>>()? {
+            if out.len() == max {
+                return Err(refuse(
+                    RefusalKind::TooManyTrailEvents,
+                    Some(max),
+                    format!("more than {max} events in one visit's trail"),
+                ));
+            }
+            if let Err(refusal) = check_trail_event(&event, &limits) {
+                return Err(refuse(
+                    refusal.kind,
+                    refusal.limit.map(|l| l as usize),
+                    refusal.detail,
+                ));
+            }
+            out.push(event);
+        }
+        Ok(out)
+    }
+}
+
+/// `VisitTrail::missing`: under a scope, at most `max_trail_events` positions.
+pub fn trail_positions<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    deserializer.deserialize_seq(PositionsVisitor(active_limits()))
+}
+
+struct PositionsVisitor(Option<BodyLimits>);
+
+impl<'de> Visitor<'de> for PositionsVisitor {
+    type Value = Vec<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of chain positions")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let max = self.0.map_or(usize::MAX, |l| l.max_trail_events);
+        let mut out = Vec::new();
+        while let Some(position) = seq.next_element::<u64>()? {
+            if out.len() == max {
+                return Err(refuse(
+                    RefusalKind::TooManyTrailEvents,
+                    Some(max),
+                    format!("more than {max} missing positions in one visit's trail"),
+                ));
+            }
+            out.push(position);
+        }
+        Ok(out)
+    }
+}
+
+/// Whether one trail event keeps the limits: actor, kind and path as keys are ([`BodyLimits::max_key_chars`], no
+/// hidden characters), `old` and `new` at most [`BodyLimits::max_trail_value_chars`] (they are JSON texts of stored
+/// values, whatever those hold, so only their length is bounded), hashes of the right shape. The phone leaves an
+/// event that fails this out of the trail it sends (the server then sees a position without its event), so one
+/// odd event can never block a sync.
+pub fn check_trail_event(event: &TrailEvent, limits: &BodyLimits) -> Result<(), Refusal> {
+    let scoped = |detail: String, kind: RefusalKind, limit: Option<usize>| Refusal {
+        kind,
+        limit: limit.map(|l| l as u64),
+        detail: format!("trail event {}: {detail}", event.seq),
+    };
+    for (name, key) in [
+        ("actor", Some(event.actor.as_str())),
+        ("kind", Some(event.kind.as_str())),
+        ("path", event.path.as_deref()),
+    ] {
+        let Some(key) = key else { continue };
+        if longer_than(key, limits.max_key_chars) {
+            return Err(scoped(
+                format!(
+                    "{name} is longer than the limit of {} characters",
+                    limits.max_key_chars
+                ),
+                RefusalKind::KeyTooLong,
+                Some(limits.max_key_chars),
+            ));
+        }
+        if let Some(problem) = text_problem(key) {
+            return Err(scoped(
+                format!("{name} {problem}"),
+                RefusalKind::InvalidText,
+                None,
+            ));
+        }
+    }
+    for (name, value) in [("old", &event.old), ("new", &event.new)] {
+        if value
+            .as_deref()
+            .is_some_and(|v| longer_than(v, limits.max_trail_value_chars))
+        {
+            return Err(scoped(
+                format!(
+                    "{name} is longer than the limit of {} characters",
+                    limits.max_trail_value_chars
+                ),
+                RefusalKind::TextTooLong,
+                Some(limits.max_trail_value_chars),
+            ));
+        }
+    }
+    for (name, hash) in [
+        ("hash", Some(&event.hash)),
+        ("prev_hash", event.prev_hash.as_ref()),
+    ] {
+        if hash.is_some_and(|h| !trail::is_hash(h)) {
+            return Err(scoped(
+                format!("{name} is not 64 lower-case hex digits"),
+                RefusalKind::InvalidTrail,
+                None,
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

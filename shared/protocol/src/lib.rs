@@ -16,6 +16,7 @@ use uuid::Uuid;
 use tepat_form::{Finding, Form};
 
 pub mod bounds;
+pub mod trail;
 
 /// The protocol version this build speaks; sent in every sync request.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -187,6 +188,14 @@ pub struct SyncRequest {
     /// At most [`bounds::BodyLimits::max_visits`] (under [`bounds::parse_within`]).
     #[serde(deserialize_with = "bounds::visits")]
     pub visits: Vec<VisitDoc>,
+    /// The audit trail of each visit of the batch, at most one per visit (`trail`). Absent in requests of apps
+    /// from before trails: the server keeps such a visit with the finding "no trail".
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "bounds::trails"
+    )]
+    pub trails: Vec<trail::VisitTrail>,
 }
 
 /// What happened to one uploaded visit.

@@ -7,6 +7,7 @@
 //!
 //! Crate `tepat-store`: depends on `tepat-form`, `tepat-protocol`, `tepat-records` and rusqlite; never on the App.
 
+mod chain;
 mod credentials;
 mod execute;
 mod photo_outbox;
@@ -24,6 +25,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
+pub use chain::ChainProblem;
 pub use execute::execute;
 pub use photo_outbox::{PhotosWaiting, WaitingPhoto};
 pub use tepat_form::paths::{
@@ -379,30 +381,15 @@ fn next_seq(tx: &Transaction<'_>) -> Result<u64, StoreError> {
     Ok(seq as u64)
 }
 
-/// Appends an audit event (with its own device sequence number) and returns that number.
+/// Appends an audit event at the next position of the device's hash chain (with its own device sequence number)
+/// and returns that number.
 fn audit(
     tx: &Transaction<'_>,
     at: DateTime<Utc>,
     actor: &str,
     event: &Audit<'_>,
 ) -> Result<u64, StoreError> {
-    let seq = next_seq(tx)?;
-    tx.prepare_cached(
-        "INSERT INTO audit (at, device_seq, actor, visit_id, revision, kind, path, old, new)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        time_text(at),
-        seq as i64,
-        actor,
-        event.visit_id.map(|id| id.to_string()),
-        event.revision,
-        event.kind,
-        event.path,
-        event.old,
-        event.new,
-    ])?;
-    Ok(seq)
+    chain::append(tx, at, actor, event)
 }
 
 fn install_form_in(

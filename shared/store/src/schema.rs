@@ -4,15 +4,20 @@
 //! killed during an upgrade reopens either on the old version (and migrates again) or on the new one.
 //! Never edit a migration that has shipped; add the next one.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
 use super::StoreError;
+
+/// A migration step written in Rust, run inside the step's transaction.
+type RustStep = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// One forward step of the schema.
 struct Migration {
     /// The version the database has after this step.
     version: u32,
     sql: &'static str,
+    /// Runs after `sql` in the same transaction, where stored rows must be recomputed in Rust (hashes).
+    rust: Option<RustStep>,
 }
 
 /// Version 1: the records of DESIGN.md (forms, settings, assignments, visits, answers, notes, outbox, audit,
@@ -166,31 +171,46 @@ ALTER TABLE visits ADD COLUMN confirmed TEXT NOT NULL DEFAULT '[]';
 /// screen shows the comment at that field.
 const V5: &str = "ALTER TABLE visits ADD COLUMN supervisor_field TEXT;";
 
+/// Version 6: the audit trail becomes a hash chain (`store/src/chain.rs`): each event keeps the hash of the one
+/// before it (`prev_hash`) and its own (`hash`). Existing events are chained once, in their order, by the Rust step.
+const V6_CHAIN: &str =
+    "ALTER TABLE audit ADD COLUMN prev_hash TEXT; ALTER TABLE audit ADD COLUMN hash TEXT;";
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: V1,
+        rust: None,
     },
     Migration {
         version: 2,
         sql: V2,
+        rust: None,
     },
     Migration {
         version: 3,
         sql: V3,
+        rust: None,
     },
     Migration {
         version: 4,
         sql: super::photo_outbox::PHOTO_OUTBOX,
+        rust: None,
     },
     Migration {
         version: 5,
         sql: V5,
+        rust: None,
+    },
+    Migration {
+        version: 6,
+        sql: V6_CHAIN,
+        rust: Some(super::chain::chain_existing_events),
     },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.
@@ -218,6 +238,9 @@ fn run(conn: &mut Connection, target: u32) -> Result<(), StoreError> {
     {
         let tx = conn.transaction()?;
         tx.execute_batch(migration.sql)?;
+        if let Some(step) = migration.rust {
+            step(&tx)?;
+        }
         // PRAGMA takes no bound parameters; the version is a constant of this file.
         tx.execute_batch(&format!("PRAGMA user_version = {}", migration.version))?;
         tx.commit()?;

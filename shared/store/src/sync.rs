@@ -138,6 +138,8 @@ impl Store {
             .identity
             .map(|i| i.device_id)
             .ok_or(StoreError::NotEnrolled)?;
+        // The server's default bounds: a trail within them is never refused.
+        let trail_limits = tepat_protocol::bounds::BodyLimits::default();
         let tx = self.conn.transaction()?;
         let (cursor, pending): (i64, Option<String>) = tx.query_row(
             "SELECT cursor, pending_batch FROM sync_state WHERE id = 1",
@@ -169,11 +171,16 @@ impl Store {
             let mut bytes = 0usize;
             for json in rows {
                 let json = json?;
-                bytes = bytes.saturating_add(json.len());
+                let doc: VisitDoc = serde_json::from_str(&json)?;
+                // The visit's trail travels with it, so it counts too.
+                let trail =
+                    super::chain::visit_trail(&tx, doc.visit_id, doc.revision, &trail_limits)?;
+                let trail_bytes = serde_json::to_string(&trail).map_or(0, |t| t.len());
+                bytes = bytes.saturating_add(json.len()).saturating_add(trail_bytes);
                 if bytes > max_bytes && !docs.is_empty() {
                     break;
                 }
-                docs.push(serde_json::from_str(&json)?);
+                docs.push(doc);
             }
         }
         let batch_id = batch_id.unwrap_or_else(|| super::new_v7(at));
@@ -198,6 +205,16 @@ impl Store {
                 audit(&tx, at, &self.actor, &event)?;
             }
         }
+        // Read after the `sent` events, which belong to the trail too.
+        let mut trails = Vec::with_capacity(docs.len());
+        for doc in &docs {
+            trails.push(super::chain::visit_trail(
+                &tx,
+                doc.visit_id,
+                doc.revision,
+                &trail_limits,
+            )?);
+        }
         let pending = PendingBatch {
             batch_id,
             visits: docs.iter().map(|d| (d.visit_id, d.revision)).collect(),
@@ -217,6 +234,7 @@ impl Store {
             batch_id,
             cursor: cursor as u64,
             visits: docs,
+            trails,
         })
     }
 

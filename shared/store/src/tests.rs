@@ -1403,3 +1403,223 @@ fn a_sent_photo_still_in_a_visit_being_corrected_keeps_its_file() {
     assert_eq!(store.remove_sent_photo_files(later, keep).unwrap(), 1);
     assert!(!std::path::Path::new(&front.0).exists());
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The audit trail as a hash chain (schema 6)
+
+/// A visit started, answered, finalised and put in a batch: its trail as the batch carries it.
+fn visit_in_a_batch(store: &mut Store) -> (VisitSummary, tepat_protocol::SyncRequest) {
+    let visit = start(store, "A-1").summary;
+    set(store, &visit, "outcome", json!("1"));
+    set(store, &visit, "head_name", json!("Siti Aminah binti Ali"));
+    finalise(store, &visit);
+    let request = store
+        .prepare_sync(10, t0() + Duration::minutes(30))
+        .unwrap();
+    (visit, request)
+}
+
+/// Lifts the triggers that keep the audit append-only, as someone with the database file could.
+fn tamper(store: &Store, sql: &str) {
+    store
+        .conn
+        .execute_batch(&format!(
+            "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; {sql}"
+        ))
+        .unwrap();
+}
+
+#[test]
+fn every_audit_event_is_chained_to_the_one_before_it() {
+    let mut store = store();
+    visit_in_a_batch(&mut store);
+    assert_eq!(store.check_chain().unwrap(), vec![]);
+    let rows: Vec<(i64, String, String)> = store
+        .conn
+        .prepare("SELECT seq, prev_hash, hash FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(rows.len() > 8);
+    assert_eq!(rows[0].1, tepat_protocol::trail::ZERO_HASH);
+    for (i, pair) in rows.windows(2).enumerate() {
+        assert_eq!(
+            pair[1].0,
+            pair[0].0 + 1,
+            "positions run without gaps at {i}"
+        );
+        assert_eq!(
+            pair[1].1, pair[0].2,
+            "row {} links to row {}",
+            pair[1].0, pair[0].0
+        );
+    }
+}
+
+#[test]
+fn the_trail_travels_with_its_visit_and_names_each_predecessor_once() {
+    let mut store = store();
+    let (visit, request) = visit_in_a_batch(&mut store);
+    assert_eq!(request.trails.len(), 1);
+    let trail = &request.trails[0];
+    assert_eq!((trail.visit_id, trail.revision), (visit.visit_id, 1));
+    let kinds: Vec<&str> = trail.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "visit_started",
+            "answer_set",
+            "answer_set",
+            "answer_set",
+            "finalised",
+            "sent"
+        ]
+    );
+    // Only the first event (whose predecessor, an assignment event, is not in the trail) says its predecessor.
+    assert!(trail.events[0].prev_hash.is_some());
+    assert!(trail.events[1..].iter().all(|e| e.prev_hash.is_none()));
+    assert!(trail.missing.is_empty());
+    // Every hash recomputes from the event and its predecessor's hash.
+    let mut before = trail.events[0].prev_hash.clone().unwrap();
+    for event in &trail.events {
+        let hash = tepat_protocol::trail::event_hash(&event.fields(visit.visit_id), &before);
+        assert_eq!(hash, event.hash, "event {}", event.seq);
+        before = hash;
+    }
+    // A re-sent batch carries the trail again (with what happened since).
+    let again = store
+        .prepare_sync(10, t0() + Duration::minutes(31))
+        .unwrap();
+    assert_eq!(again.batch_id, request.batch_id);
+    assert_eq!(again.trails[0].events, trail.events);
+}
+
+#[test]
+fn an_audit_row_edited_behind_the_app_is_found_by_its_hash() {
+    let mut store = store();
+    let (visit, _) = visit_in_a_batch(&mut store);
+    let seq: i64 = store
+        .conn
+        .query_row(
+            "SELECT seq FROM audit WHERE kind = 'answer_set' AND path = 'outcome'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    tamper(
+        &store,
+        &format!("UPDATE audit SET new = '\"0\"' WHERE seq = {seq}"),
+    );
+    let problems = store.check_chain().unwrap();
+    assert!(
+        matches!(problems.as_slice(), [ChainProblem::Edited { seq: s, .. }] if *s == seq as u64),
+        "{problems:?}"
+    );
+    // The trail still carries the stored hash, so the server finds the same.
+    let trail = store
+        .visit_trail(
+            visit.visit_id,
+            1,
+            &tepat_protocol::bounds::BodyLimits::default(),
+        )
+        .unwrap();
+    let event = trail.events.iter().find(|e| e.seq == seq as u64).unwrap();
+    assert_eq!(event.new.as_deref(), Some("\"0\""));
+}
+
+#[test]
+fn a_deleted_audit_row_is_a_missing_position_in_the_trail() {
+    let mut store = store();
+    let (visit, _) = visit_in_a_batch(&mut store);
+    let seq: i64 = store
+        .conn
+        .query_row(
+            "SELECT seq FROM audit WHERE kind = 'answer_set' AND path = 'outcome'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    tamper(&store, &format!("DELETE FROM audit WHERE seq = {seq}"));
+    let problems = store.check_chain().unwrap();
+    assert_eq!(problems[0], ChainProblem::Missing { seq: seq as u64 });
+    assert!(matches!(problems[1], ChainProblem::BrokenLink { seq: s, .. } if s == seq as u64 + 1));
+    let trail = store
+        .visit_trail(
+            visit.visit_id,
+            1,
+            &tepat_protocol::bounds::BodyLimits::default(),
+        )
+        .unwrap();
+    assert_eq!(trail.missing, vec![seq as u64]);
+    // The event after the hole names its real predecessor's hash, which no event in the trail has.
+    let after = trail
+        .events
+        .iter()
+        .find(|e| e.seq == seq as u64 + 1)
+        .unwrap();
+    assert!(after.prev_hash.is_some());
+}
+
+#[test]
+fn an_event_past_the_bounds_is_left_out_of_the_trail_and_the_newest_are_kept() {
+    let mut store = store();
+    let visit = start(&mut store, "A-1").summary;
+    for i in 0..6 {
+        set(&mut store, &visit, "outcome", json!(i.to_string()));
+    }
+    let limits = tepat_protocol::bounds::BodyLimits {
+        max_trail_events: 4,
+        max_trail_value_chars: 20,
+        ..Default::default()
+    };
+    set(&mut store, &visit, "head_name", json!("x".repeat(30)));
+    let trail = store.visit_trail(visit.visit_id, 1, &limits).unwrap();
+    // The newest four rows, the long answer among them left out.
+    assert_eq!(trail.events.len(), 3);
+    assert!(
+        trail
+            .events
+            .iter()
+            .all(|e| e.path.as_deref() == Some("outcome"))
+    );
+    assert!(
+        trail
+            .events
+            .iter()
+            .all(|e| tepat_protocol::bounds::check_trail_event(e, &limits).is_ok())
+    );
+}
+
+#[test]
+fn a_version_5_database_has_its_audit_chained_once_by_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO audit (at, device_seq, actor, visit_id, revision, kind, path, old, new) VALUES
+                 ('2026-11-20T01:00:00.000000Z', 1, 'U-7', NULL, NULL, 'identity_set', NULL, NULL, '{}'),
+                 ('2026-11-20T01:01:00.000000Z', 2, 'U-7', '0190a0a0-0000-7000-8000-000000000001', 1,
+                  'answer_set', 'outcome', NULL, '\"1\"');
+             UPDATE device_clock SET seq = 2;",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path, Durability::Full).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(store.check_chain().unwrap(), vec![]);
+    // Still append-only after the upgrade, and new events continue the same chain.
+    let update = store.conn.execute("UPDATE audit SET actor = 'mallory'", []);
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    store.set_language(Lang::Id).unwrap();
+    store.set_identity(&identity(), t0()).unwrap();
+    assert_eq!(store.check_chain().unwrap(), vec![]);
+    let positions: i64 = store
+        .conn
+        .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(positions, 3);
+}

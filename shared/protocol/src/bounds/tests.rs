@@ -11,6 +11,8 @@ fn limits() -> BodyLimits {
         max_depth: 3,
         max_notes: 2,
         max_key_chars: 12,
+        max_trail_events: 3,
+        max_trail_value_chars: 8,
     }
 }
 
@@ -197,4 +199,100 @@ fn the_scope_ends_with_the_parse() {
     let caught = std::panic::catch_unwind(|| parse_within(limits(), || panic!("boom")));
     assert!(caught.is_err());
     assert!(active_limits().is_none());
+}
+
+fn trail_event(seq: u64) -> Value {
+    json!({
+        "seq": seq, "device_seq": seq + 10, "at": "2026-11-23T08:00:00Z", "actor": "pkh01", "revision": 1,
+        "kind": "answer_set", "path": "rooms", "new": "3", "hash": "a".repeat(64)
+    })
+}
+
+fn batch_with_trail(events: Vec<Value>) -> Value {
+    let mut body: Value = serde_json::from_str(&batch(vec![visit(json!({}))])).unwrap_or_default();
+    body["trails"] = json!([{
+        "visit_id": "00000000-0000-0000-0000-000000000000", "revision": 1, "encoding": 1, "events": events
+    }]);
+    body
+}
+
+#[test]
+fn a_trail_within_the_limits_is_taken_and_an_old_request_without_one_too() {
+    let req = parse(&batch_with_trail(vec![trail_event(1), trail_event(2)]).to_string())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(req.trails[0].events.len(), 2);
+    let old = parse(&batch(vec![visit(json!({}))])).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(old.trails.is_empty());
+}
+
+#[test]
+fn a_trail_past_its_limits_is_refused_with_the_place() {
+    let events: Vec<Value> = (1..=4).map(trail_event).collect();
+    assert_eq!(
+        refused(&batch_with_trail(events).to_string()),
+        (
+            RefusalKind::TooManyTrailEvents,
+            Some(3),
+            "trails[0].events".into()
+        )
+    );
+    let mut long = trail_event(1);
+    long["new"] = json!("x".repeat(9));
+    assert_eq!(
+        refused(&batch_with_trail(vec![long]).to_string()),
+        (RefusalKind::TextTooLong, Some(8), "trails[0].events".into())
+    );
+    let mut path = trail_event(1);
+    path["path"] = json!("p".repeat(13));
+    assert_eq!(
+        refused(&batch_with_trail(vec![path]).to_string()).0,
+        RefusalKind::KeyTooLong
+    );
+    let mut hidden = trail_event(1);
+    hidden["actor"] = json!("pkh\u{202E}01");
+    assert_eq!(
+        refused(&batch_with_trail(vec![hidden]).to_string()).0,
+        RefusalKind::InvalidText
+    );
+    let mut hash = trail_event(1);
+    hash["hash"] = json!("A".repeat(64));
+    assert_eq!(
+        refused(&batch_with_trail(vec![hash]).to_string()).0,
+        RefusalKind::InvalidTrail
+    );
+    let mut body = batch_with_trail(vec![trail_event(1)]);
+    body["trails"][0]["encoding"] = json!(2);
+    assert_eq!(refused(&body.to_string()).0, RefusalKind::InvalidTrail);
+    let mut body = batch_with_trail(vec![trail_event(1)]);
+    body["trails"][0]["missing"] = json!([1, 2, 3, 4]);
+    assert_eq!(
+        refused(&body.to_string()),
+        (
+            RefusalKind::TooManyTrailEvents,
+            Some(3),
+            "trails[0].missing".into()
+        )
+    );
+    let mut body = batch_with_trail(vec![]);
+    let one = body["trails"][0].clone();
+    body["trails"] = json!([one.clone(), one.clone(), one]);
+    assert_eq!(
+        refused(&body.to_string()),
+        (RefusalKind::TooManyVisits, Some(2), "trails".into())
+    );
+}
+
+#[test]
+fn the_phone_checks_an_event_with_the_same_rule() {
+    let event: crate::trail::TrailEvent =
+        serde_json::from_value(trail_event(1)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(check_trail_event(&event, &limits()).is_ok());
+    let long = crate::trail::TrailEvent {
+        old: Some("x".repeat(9)),
+        ..event
+    };
+    assert_eq!(
+        check_trail_event(&long, &limits()).map_err(|r| r.kind),
+        Err(RefusalKind::TextTooLong)
+    );
 }

@@ -88,6 +88,7 @@ fn request() -> SyncRequest {
         batch_id: Uuid::nil(),
         cursor: 7,
         visits: Vec::new(),
+        trails: Vec::new(),
     }
 }
 

@@ -339,7 +339,8 @@ fn floor(db: &Path, form: &Form, dir: &Path, table: Table) -> Result<(Duration, 
     let mut stmt = conn
         .prepare(&format!(
             "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
-                 v.received_at, v.error_count, v.warning_count, v.region_code, v.exported
+                 v.received_at, v.error_count, v.warning_count, v.region_code, v.exported, v.paradata,
+                 v.trail_problems
              FROM visits v WHERE {SCOPE} ORDER BY v.seq"
         ))
         .map_err(sql)?;
@@ -369,6 +370,13 @@ fn floor(db: &Path, form: &Form, dir: &Path, table: Table) -> Result<(Duration, 
                 record.extend(keys);
                 record.extend(names.cells(&region).iter().cloned());
                 record.extend(top.iter().map(|f| cell(answers.get(f))));
+                let paradata: Option<String> = row.get(12).map_err(sql)?;
+                let problems: Option<String> = row.get(13).map_err(sql)?;
+                record.extend(paradata_cells(
+                    form,
+                    paradata.as_deref(),
+                    problems.as_deref(),
+                )?);
                 out.write_record(&record).map_err(|e| e.to_string())?;
                 written += 1;
             }
@@ -398,4 +406,58 @@ fn floor(db: &Path, form: &Form, dir: &Path, table: Table) -> Result<(Duration, 
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok((started.elapsed(), written))
+}
+
+/// The paradata cells at the end of a households row, as the server writes them (`server/src/export.rs`), from
+/// the stored JSON read as plain values.
+fn paradata_cells(
+    form: &Form,
+    paradata: Option<&str>,
+    problems: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let mut cells = match paradata {
+        None => vec![String::new(); 6],
+        Some(json) => {
+            let p: Value = serde_json::from_str(json).map_err(|e| format!("paradata: {e}"))?;
+            let number = |v: &Value| v.as_i64().map(|n| n.to_string()).unwrap_or_default();
+            let sections = form
+                .sections
+                .iter()
+                .filter_map(|s| {
+                    p["section_s"]
+                        .get(&s.id)
+                        .map(|secs| format!("{}={}", s.id, number(secs)))
+                })
+                .collect::<Vec<_>>()
+                .join(";");
+            let fix = |v: &Value| match (v["lat"].as_f64(), v["lon"].as_f64()) {
+                (Some(lat), Some(lon)) => format!("{lat},{lon}"),
+                _ => String::new(),
+            };
+            vec![
+                number(&p["duration_s"]),
+                sections,
+                number(&p["answers_changed"]),
+                number(&p["prefill_confirmed_unchanged"]),
+                fix(&p["gps_start"]),
+                fix(&p["gps_final"]),
+            ]
+        }
+    };
+    cells.push(match problems {
+        None => String::new(),
+        Some(json) => {
+            let list: Vec<Value> =
+                serde_json::from_str(json).map_err(|e| format!("trail problems: {e}"))?;
+            if list.is_empty() {
+                "ok".into()
+            } else {
+                list.iter()
+                    .map(|p| format!("trail_{}", p["problem"].as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        }
+    });
+    Ok(cells)
 }

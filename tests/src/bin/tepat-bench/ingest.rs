@@ -252,6 +252,7 @@ fn sync(device: &Device, visits: Vec<VisitDoc>) -> Result<(u64, bool), String> {
         batch_id: Uuid::now_v7(),
         cursor: device.cursor,
         visits,
+        trails: Vec::new(),
     };
     let response = device
         .transport

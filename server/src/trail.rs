@@ -1,0 +1,377 @@
+//! Checking a visit's trail (the phone's hash-chained audit events, `tepat_protocol::trail`) and keeping it.
+//!
+//! # What "continuity" means here
+//! A device's events form one chain: position `seq` links to `seq − 1` by `prev_hash`. A visit's trail carries
+//! only that visit's events, so between two of them there are usually positions of other visits (or of the
+//! device itself: forms installed, assignments received) that this trail does not carry. The server checks:
+//! 1. **each event**: its hash recomputed from its content and `prev_hash` equals the hash the phone stored
+//!    (else *edited*);
+//! 2. **order**: positions strictly increase, and so does the device's monotonic counter along them (else
+//!    *reordered*);
+//! 3. **links it can see**: where two events of the trail are neighbours (`seq`, `seq + 1`), the second names the
+//!    first's hash; where the server already holds a neighbour of an event (from this device's other visits, any
+//!    revision), the link to it must hold too, in both directions, and a position it holds must hold the same
+//!    event (else *broken link* / *rewritten*);
+//! 4. **no holes**: the positions the phone reports it no longer holds between the trail's first and last event
+//!    (`missing`: a row deleted behind the app's back) are a *gap*;
+//! 5. **completeness**: the trail has the `finalised` event of the revision it came with (else *incomplete*).
+//!
+//! A link to a position the server does not hold (yet) is open, not a finding: it is checked when that
+//! position arrives with another visit (and then the finding is on that visit). A whole chain rewritten
+//! consistently on the phone before anything was sent cannot be told from an honest one; what the server has
+//! once received anchors the chain from then on. A visit sent without a trail (an app from before trails) is
+//! kept with the finding *no trail*.
+//!
+//! Problems are findings of the visit (warnings, rule `trail_*`, path `trail`), so the supervisor sees them
+//! wherever findings are shown: pull, the exports' findings, the console's visit page.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use tepat_form::{Finding, Level, Text};
+use tepat_protocol::trail::{TrailEvent, VisitTrail, ZERO_HASH, event_hash};
+use uuid::Uuid;
+
+use crate::db::{self, DbError};
+
+/// The path and field of trail findings.
+pub const TRAIL_PATH: &str = "trail";
+
+/// Trail findings kept for one visit (the first ones in chain order): enough to show what happened, never
+/// enough to crowd out the form's findings.
+pub const MAX_FINDINGS: usize = 20;
+
+/// One event with the `prev_hash` it links with (given or implied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    pub event: TrailEvent,
+    pub prev_hash: String,
+}
+
+/// Something wrong with a trail. Stored as JSON tagged `problem` (`missing`, `edited`, …); the finding's rule is
+/// `trail_` and that tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum TrailProblem {
+    /// The visit came without a trail.
+    #[serde(rename = "missing")]
+    NoTrail,
+    /// The event's content does not give the hash the phone stored.
+    Edited {
+        seq: u64,
+        expected: String,
+        found: String,
+    },
+    /// Positions or the device counter go backwards.
+    Reordered { seq: u64 },
+    /// `prev_hash` of the event at `seq` is not the hash of the event at `seq − 1`.
+    BrokenLink {
+        seq: u64,
+        expected: String,
+        found: String,
+    },
+    /// The server holds this position of the device with another event.
+    Rewritten {
+        seq: u64,
+        held: String,
+        found: String,
+    },
+    /// Positions between the trail's events that the phone no longer holds (the first few, and how many).
+    Gap { first: Vec<u64>, count: u64 },
+    /// The trail lacks the `finalised` event of this revision.
+    Incomplete { revision: u32 },
+}
+
+/// The positions a gap finding names.
+const GAP_SHOWN: usize = 5;
+
+impl TrailProblem {
+    pub fn rule(&self) -> &'static str {
+        match self {
+            TrailProblem::NoTrail => "trail_missing",
+            TrailProblem::Edited { .. } => "trail_edited",
+            TrailProblem::Reordered { .. } => "trail_reordered",
+            TrailProblem::BrokenLink { .. } => "trail_broken_link",
+            TrailProblem::Rewritten { .. } => "trail_rewritten",
+            TrailProblem::Gap { .. } => "trail_gap",
+            TrailProblem::Incomplete { .. } => "trail_incomplete",
+        }
+    }
+
+    /// The finding the supervisor sees.
+    pub fn finding(&self) -> Finding {
+        let message = match self {
+            TrailProblem::NoTrail => Text::new(
+                "Kunjungan dikirim tanpa jejak audit (aplikasi lama?): riwayat pengisian tidak dapat diperiksa.",
+                "The visit came without its audit trail (an old app?): how it was filled in cannot be checked.",
+            ),
+            TrailProblem::Edited {
+                seq,
+                expected,
+                found,
+            } => Text::new(
+                format!(
+                    "Jejak audit diubah: peristiwa {seq} tidak cocok dengan hash-nya (dihitung {}, tersimpan {}).",
+                    short(expected),
+                    short(found)
+                ),
+                format!(
+                    "Audit trail edited: event {seq} does not match its hash (computed {}, stored {}).",
+                    short(expected),
+                    short(found)
+                ),
+            ),
+            TrailProblem::Reordered { seq } => Text::new(
+                format!("Urutan jejak audit tidak wajar di peristiwa {seq}."),
+                format!("The audit trail is out of order at event {seq}."),
+            ),
+            TrailProblem::BrokenLink {
+                seq,
+                expected,
+                found,
+            } => Text::new(
+                format!(
+                    "Rantai jejak audit putus sebelum peristiwa {seq} (diharapkan {}, tertulis {}).",
+                    short(expected),
+                    short(found)
+                ),
+                format!(
+                    "The audit chain is broken before event {seq} (expected {}, found {}).",
+                    short(expected),
+                    short(found)
+                ),
+            ),
+            TrailProblem::Rewritten { seq, held, found } => Text::new(
+                format!(
+                    "Peristiwa {seq} jejak audit berbeda dari yang sudah diterima server (server {}, kiriman {}).",
+                    short(held),
+                    short(found)
+                ),
+                format!(
+                    "Audit event {seq} differs from the one the server already holds (server {}, sent {}).",
+                    short(held),
+                    short(found)
+                ),
+            ),
+            TrailProblem::Gap { first, count } => {
+                let list = first
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Text::new(
+                    format!("Jejak audit berlubang: {count} peristiwa hilang dari HP ({list}…)."),
+                    format!(
+                        "Gap in the audit trail: {count} event(s) gone from the phone ({list}…)."
+                    ),
+                )
+            }
+            TrailProblem::Incomplete { revision } => Text::new(
+                format!("Jejak audit tidak memuat penyelesaian revisi {revision}."),
+                format!("The audit trail lacks the finalising of revision {revision}."),
+            ),
+        };
+        Finding {
+            path: TRAIL_PATH.into(),
+            field: TRAIL_PATH.into(),
+            rule: self.rule().into(),
+            level: Level::Warning,
+            message,
+        }
+    }
+}
+
+fn short(hash: &str) -> String {
+    match hash.get(..12) {
+        Some(head) if hash.len() > 12 => format!("{head}…"),
+        _ if hash.is_empty() => "—".into(),
+        _ => hash.to_string(),
+    }
+}
+
+/// A trail checked on its own (no database): its events linked, and what is wrong inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub events: Vec<Linked>,
+    pub problems: Vec<TrailProblem>,
+}
+
+/// Checks a trail by itself: hashes, order, links between neighbours, reported gaps, the finalising event.
+pub fn check(trail: Option<&VisitTrail>, visit_id: Uuid, revision: u32) -> Checked {
+    let Some(trail) = trail else {
+        return Checked {
+            events: Vec::new(),
+            problems: vec![TrailProblem::NoTrail],
+        };
+    };
+    let mut problems = Vec::new();
+    let mut events: Vec<Linked> = Vec::with_capacity(trail.events.len());
+    for event in &trail.events {
+        let before = events.last();
+        if let Some(before) = before
+            && (event.seq <= before.event.seq || event.device_seq <= before.event.device_seq)
+        {
+            problems.push(TrailProblem::Reordered { seq: event.seq });
+        }
+        let prev_hash = match (&event.prev_hash, before) {
+            (Some(given), Some(before)) if before.event.seq + 1 == event.seq => {
+                if *given != before.event.hash {
+                    problems.push(TrailProblem::BrokenLink {
+                        seq: event.seq,
+                        expected: before.event.hash.clone(),
+                        found: given.clone(),
+                    });
+                }
+                given.clone()
+            }
+            (Some(given), _) => given.clone(),
+            (None, Some(before)) if before.event.seq + 1 == event.seq => before.event.hash.clone(),
+            // Left out although the event before is not its neighbour: nothing to link with.
+            (None, _) => {
+                problems.push(TrailProblem::BrokenLink {
+                    seq: event.seq,
+                    expected: String::new(),
+                    found: String::new(),
+                });
+                String::new()
+            }
+        };
+        let fields = event.fields(visit_id);
+        let recomputed = event_hash(&fields, &prev_hash);
+        if recomputed != event.hash {
+            problems.push(TrailProblem::Edited {
+                seq: event.seq,
+                expected: recomputed,
+                found: event.hash.clone(),
+            });
+        }
+        events.push(Linked {
+            event: event.clone(),
+            prev_hash,
+        });
+    }
+    if !trail.missing.is_empty() {
+        let mut first: Vec<u64> = trail.missing.iter().copied().take(GAP_SHOWN).collect();
+        first.sort_unstable();
+        problems.push(TrailProblem::Gap {
+            first,
+            count: trail.missing.len() as u64,
+        });
+    }
+    let finalised = events
+        .iter()
+        .any(|l| l.event.kind == "finalised" && l.event.revision == Some(revision));
+    if !finalised {
+        problems.push(TrailProblem::Incomplete { revision });
+    }
+    Checked { events, problems }
+}
+
+/// Whether the event at position 1 of a device starts from [`ZERO_HASH`].
+fn genesis_problem(linked: &Linked) -> Option<TrailProblem> {
+    (linked.event.seq == 1 && linked.prev_hash != ZERO_HASH).then(|| TrailProblem::BrokenLink {
+        seq: 1,
+        expected: ZERO_HASH.into(),
+        found: linked.prev_hash.clone(),
+    })
+}
+
+/// Checks the trail against what the server holds of the device's chain and keeps its new events. Returns the
+/// problems found against the held events.
+pub fn check_and_store(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    visit_id: Uuid,
+    checked: &Checked,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<TrailProblem>, DbError> {
+    let mut problems = Vec::new();
+    let positions: HashMap<u64, &Linked> =
+        checked.events.iter().map(|l| (l.event.seq, l)).collect();
+    // Events the trail's own check found edited or badly linked.
+    let mut flagged: std::collections::HashSet<u64> = checked
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            TrailProblem::Edited { seq, .. } | TrailProblem::BrokenLink { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    let held = |seq: u64| -> Result<Option<(String, String)>, DbError> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT prev_hash, hash FROM trail_events WHERE device_id = ?1 AND seq = ?2",
+            )?
+            .query_row(params![device_id, seq as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    };
+    for linked in &checked.events {
+        let seq = linked.event.seq;
+        let before_here = problems.len();
+        problems.extend(genesis_problem(linked));
+        if let Some((_, hash)) = held(seq)? {
+            if hash != linked.event.hash {
+                problems.push(TrailProblem::Rewritten {
+                    seq,
+                    held: hash,
+                    found: linked.event.hash.clone(),
+                });
+            }
+            continue;
+        }
+        if seq > 1
+            && !positions.contains_key(&(seq - 1))
+            && let Some((_, before)) = held(seq - 1)?
+            && before != linked.prev_hash
+        {
+            problems.push(TrailProblem::BrokenLink {
+                seq,
+                expected: before,
+                found: linked.prev_hash.clone(),
+            });
+        }
+        if !positions.contains_key(&(seq + 1))
+            && let Some((after_prev, _)) = held(seq + 1)?
+            && after_prev != linked.event.hash
+        {
+            problems.push(TrailProblem::BrokenLink {
+                seq: seq + 1,
+                expected: linked.event.hash.clone(),
+                found: after_prev,
+            });
+        }
+        if problems.len() > before_here {
+            flagged.insert(seq);
+        }
+        let e = &linked.event;
+        tx.prepare_cached(
+            "INSERT INTO trail_events (device_id, seq, device_seq, at, actor, visit_id, revision, kind, path, old,
+                 new, prev_hash, hash, received_at, flagged)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            device_id,
+            e.seq as i64,
+            e.device_seq as i64,
+            db::timestamp(e.at),
+            e.actor,
+            visit_id.to_string(),
+            e.revision,
+            e.kind,
+            e.path,
+            e.old,
+            e.new,
+            linked.prev_hash,
+            e.hash,
+            db::timestamp(now),
+            flagged.contains(&seq),
+        ])?;
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests;
