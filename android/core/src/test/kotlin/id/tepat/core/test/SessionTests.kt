@@ -169,7 +169,8 @@ fun sessionTests(runner: Runner) = with(runner) {
             assertTrue(forms.any { it.formId == "ppks_asesmen" }, "$forms")
             var view = phone.send(FieldEvent.StartNewCase("ppks_asesmen"))
             assertEquals("Kasus baru", view.visit().title)
-            view = phone.choose("consent", "1")
+            phone.choose("consent", "1")
+            view = phone.goTo("Kasus")
             val source = view.field("case_source").choices.first().code
             view = phone.choose("case_source", source)
             assertEquals(AnswerView.Choice(source), view.field("case_source").answer)
