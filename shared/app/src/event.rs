@@ -40,6 +40,11 @@ pub enum UiEvent {
     StartNewCase {
         form_id: String,
     },
+    /// Assessors: the follow-up visit of a case whose latest visit (`visit_id`, finalised) is on the list: a new
+    /// visit of the case with its answers and its referrals carried, so that only their status is changed.
+    FollowUpCase {
+        visit_id: String,
+    },
     GoToSection {
         index: u32,
     },

@@ -5,6 +5,7 @@
 //! Crate `tepat-app`: depends on `tepat-form`, `tepat-protocol`, `tepat-records` and crux_core; never on the store, SQLite or
 //! the network (every side effect is an `Effect`).
 
+mod case;
 mod effects;
 mod engine;
 mod event;
@@ -34,7 +35,8 @@ use tepat_records::{FormInfo, Identity, StoreError, SyncStatus, Today};
 use text::say;
 use visit::OpenVisit;
 
-/// The number of households an enumerator aims to visit per day (the same figure the server's progress uses).
+/// The number of households an enumerator aims to visit per day (the same figure the server's progress uses);
+/// `Role::daily_target` says which roles have it.
 pub use tepat_protocol::DAILY_TARGET;
 
 type Cmd = Command<Effect, Event>;
@@ -260,6 +262,7 @@ fn update_ui(event: UiEvent, model: &mut Model) -> Cmd {
         UiEvent::OpenAssignment { assignment_id } => visit::open_assignment(model, &assignment_id),
         UiEvent::OpenVisit { visit_id } => visit::open_visit(model, &visit_id),
         UiEvent::StartNewCase { form_id } => visit::start_new_case(model, &form_id),
+        UiEvent::FollowUpCase { visit_id } => case::follow_up_case(model, &visit_id),
         UiEvent::GoToSection { index } => visit::go_to_section(model, index),
         UiEvent::NextSection => visit::next_section(model, 1),
         UiEvent::PreviousSection => visit::next_section(model, -1),

@@ -273,27 +273,26 @@ fn today_view(model: &Model) -> TodayView {
         .iter()
         .map(|v| {
             let status = item_status(Some(v));
-            let (status_text, _) = status_words(lang, status, Some(v));
-            let short: String = v
-                .visit_id
-                .to_string()
-                .chars()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let (status_text, action) = status_words(lang, status, Some(v));
+            let can_follow_up = v.state.is_finalised() && v.state != VisitState::Returned;
+            let action_text = if can_follow_up {
+                say(lang, "Kunjungan lanjutan", "Follow-up visit")
+            } else {
+                action
+            };
             CaseView {
                 visit_id: v.visit_id.to_string(),
-                title: format!(
-                    "{} {} (…{short})",
-                    say(lang, "Kasus", "Case"),
-                    text::date(v.visit_date)
-                ),
+                title: today
+                    .case_names
+                    .get(&v.visit_id)
+                    .cloned()
+                    .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+                date: text::date(v.visit_date),
                 form_title: form_title(model, &v.form_id, v.form_version),
                 status,
                 status_text,
+                action_text,
+                can_follow_up,
                 supervisor_comment: v.supervisor_comment.clone(),
             }
         })
@@ -315,22 +314,32 @@ fn today_view(model: &Model) -> TodayView {
         }
     }
     let c = today.counts;
+    // The target belongs to the role: pendamping PKH aim for 12 visits a day, a TKSK's asesmen has none. A phone
+    // nobody enrolled yet (training) shows the enumerator's.
+    let target = model
+        .identity
+        .as_ref()
+        .map_or(Some(DAILY_TARGET), |i| i.role.daily_target());
     let counts = TodayCountsView {
         done_today: c.done_today,
-        target: DAILY_TARGET,
+        target,
         drafts: c.drafts,
         in_outbox: c.in_outbox,
         returned: c.returned,
         revisits: c.revisits,
     };
-    let progress_text = say(
-        lang,
-        &format!(
-            "{} dari {DAILY_TARGET} kunjungan selesai hari ini",
-            c.done_today
+    let progress_text = match target {
+        Some(target) => say(
+            lang,
+            &format!("{} dari {target} kunjungan selesai hari ini", c.done_today),
+            &format!("{} of {target} visits done today", c.done_today),
         ),
-        &format!("{} of {DAILY_TARGET} visits done today", c.done_today),
-    );
+        None => say(
+            lang,
+            &format!("{} kunjungan selesai hari ini", c.done_today),
+            &format!("{} visit(s) done today", c.done_today),
+        ),
+    };
     let date = model
         .now
         .map(|n| text::day(lang, n.date_naive()))
@@ -347,6 +356,22 @@ fn today_view(model: &Model) -> TodayView {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Visit
+
+/// The household (assignment label); for a case, the client's name as answered so far, else `Kasus baru`.
+fn visit_title(visit: &OpenVisit, lang: Lang) -> String {
+    if let Some(label) = &visit.label
+        && visit.summary.assignment_id.is_some()
+    {
+        return label.clone();
+    }
+    visit
+        .session
+        .value(tepat_records::CASE_NAME_FIELD)
+        .and_then(|v| v.as_str().map(|name| name.trim().to_string()))
+        .filter(|name| !name.is_empty())
+        .or_else(|| visit.label.clone())
+        .unwrap_or_else(|| say(lang, "Kasus baru", "New case"))
+}
 
 fn state_text(lang: Lang, summary: &VisitSummary) -> String {
     match summary.state {
@@ -505,10 +530,7 @@ fn visit_view(visit: &OpenVisit, lang: Lang) -> VisitView {
     VisitView {
         visit_id: visit.summary.visit_id.to_string(),
         form_title: form.title.get(lang).to_string(),
-        title: visit
-            .label
-            .clone()
-            .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+        title: visit_title(visit, lang),
         revision: visit.summary.revision,
         state_text: state_text(lang, &visit.summary),
         read_only: !visit.editable(),
@@ -1046,10 +1068,7 @@ fn finalise_view(visit: &OpenVisit, lang: Lang) -> FinaliseView {
     let blocked_reason = blocked_reason(visit, lang);
     FinaliseView {
         visit_id: visit.summary.visit_id.to_string(),
-        title: visit
-            .label
-            .clone()
-            .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+        title: visit_title(visit, lang),
         errors: items(Level::Error),
         warnings: items(Level::Warning),
         can_finalise: blocked_reason.is_none(),

@@ -67,10 +67,10 @@ pub struct TodayView {
     /// The local date, e.g. `Senin, 23-11-2026`.
     pub date: String,
     pub counts: TodayCountsView,
-    /// e.g. `5 dari 12 kunjungan selesai hari ini`.
+    /// e.g. `5 dari 12 kunjungan selesai hari ini`; without a target (assessors) `2 kunjungan selesai hari ini`.
     pub progress_text: String,
     pub items: Vec<TodayItemView>,
-    /// New cases (no assignment) still open or done today.
+    /// Cases (no assignment), one line each: its latest visit.
     pub cases: Vec<CaseView>,
     /// Forms a new case can be started with (assessors).
     pub case_forms: Vec<FormChoiceView>,
@@ -79,7 +79,8 @@ pub struct TodayView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TodayCountsView {
     pub done_today: u32,
-    pub target: u32,
+    /// Visits a day the user's role aims for (`Role::daily_target`): 12 for pendamping PKH, none for a TKSK.
+    pub target: Option<u32>,
     pub drafts: u32,
     pub in_outbox: u32,
     pub returned: u32,
@@ -130,11 +131,19 @@ pub struct TodayItemView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseView {
+    /// The case's latest visit.
     pub visit_id: String,
+    /// The client's name (`full_name`), or `Kasus baru` until it is answered.
     pub title: String,
+    /// The latest visit's date, e.g. `16-03-2026`.
+    pub date: String,
     pub form_title: String,
     pub status: ItemStatus,
     pub status_text: String,
+    /// What the button does: `Lanjutkan`, `Perbaiki`, `Lihat`, or `Kunjungan lanjutan` (a follow-up visit).
+    pub action_text: String,
+    /// The latest visit is final (not returned): `UiEvent::FollowUpCase` starts the case's follow-up visit.
+    pub can_follow_up: bool,
     pub supervisor_comment: Option<String>,
 }
 

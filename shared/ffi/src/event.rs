@@ -38,6 +38,10 @@ pub enum FieldEvent {
     StartNewCase {
         form_id: String,
     },
+    /// Assessors: the follow-up visit of a listed case (its referrals carried, their status to update).
+    FollowUpCase {
+        visit_id: String,
+    },
     GoToSection {
         index: u32,
     },
@@ -118,6 +122,7 @@ impl TryFrom<FieldEvent> for UiEvent {
             }
             FieldEvent::OpenVisit { visit_id } => UiEvent::OpenVisit { visit_id },
             FieldEvent::StartNewCase { form_id } => UiEvent::StartNewCase { form_id },
+            FieldEvent::FollowUpCase { visit_id } => UiEvent::FollowUpCase { visit_id },
             FieldEvent::GoToSection { index } => UiEvent::GoToSection { index },
             FieldEvent::NextSection => UiEvent::NextSection,
             FieldEvent::PreviousSection => UiEvent::PreviousSection,

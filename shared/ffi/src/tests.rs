@@ -189,7 +189,7 @@ fn a_whole_visit_from_the_list_to_the_outbox_survives_reopening() {
     let phone = phone().enrolled();
     let list = phone.core.view();
     assert_eq!(today(&list).items.len(), 2);
-    assert_eq!(today(&list).counts.target, 12);
+    assert_eq!(today(&list).counts.target, Some(12));
     assert_eq!(list.user.as_deref(), Some("Rina · Pendamping PKH"));
 
     let view = phone.send(FieldEvent::OpenAssignment {

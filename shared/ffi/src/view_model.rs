@@ -120,7 +120,7 @@ pub struct TodayView {
 #[uniffi::remote(Record)]
 pub struct TodayCountsView {
     pub done_today: u32,
-    pub target: u32,
+    pub target: Option<u32>,
     pub drafts: u32,
     pub in_outbox: u32,
     pub returned: u32,
@@ -162,9 +162,12 @@ pub struct TodayItemView {
 pub struct CaseView {
     pub visit_id: String,
     pub title: String,
+    pub date: String,
     pub form_title: String,
     pub status: ItemStatus,
     pub status_text: String,
+    pub action_text: String,
+    pub can_follow_up: bool,
     pub supervisor_comment: Option<String>,
 }
 

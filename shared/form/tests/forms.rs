@@ -106,7 +106,7 @@ fn both_forms_load_with_no_problem() {
     assert_eq!(dtsen().form().id, "dtsen_groundcheck");
     assert_eq!(dtsen().form().version, 1);
     assert_eq!(ppks().form().id, "ppks_asesmen");
-    assert_eq!(ppks().form().version, 1);
+    assert_eq!(ppks().form().version, 2);
 }
 
 struct SchemaSet {
@@ -339,7 +339,9 @@ fn generated_visits_match_the_visit_schema() {
         );
     }
     for _ in 0..60 {
-        docs.push(g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}")));
+        let case = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
+        docs.push(g.ppks_followup(&case, 21));
+        docs.push(case);
     }
     for doc in &docs {
         check_visit_schema(doc)
@@ -572,19 +574,73 @@ fn ten_thousand_generated_households_raise_no_error() {
 #[test]
 fn generated_ppks_cases_raise_no_finding() {
     let mut g = Generator::new(77);
-    let mut types = BTreeSet::new();
+    let mut primaries = BTreeSet::new();
+    let (mut several_types, mut year_only, mut several_referrals) = (0, 0, 0);
     for _ in 0..600 {
         let doc = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(findings(&doc), vec![], "{:#?}", doc.answers);
-        types.insert(
-            doc.answers
-                .get("ppks_type")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+        let a = &doc.answers;
+        primaries.insert(a["ppks_primary"].as_str().unwrap_or("").to_string());
+        several_types += usize::from(a["ppks_types"].as_array().is_some_and(|t| t.len() > 1));
+        year_only += usize::from(a.contains_key("problem_since_year"));
+        several_referrals += usize::from(
+            a.get("referrals")
+                .and_then(Value::as_array)
+                .is_some_and(|r| r.len() > 1),
         );
     }
-    assert_eq!(types.len(), 26, "every PPKS type appears: {types:?}");
+    assert_eq!(
+        primaries.len(),
+        26,
+        "every PPKS type appears: {primaries:?}"
+    );
+    assert!(
+        several_types > 30,
+        "{several_types} cases with several types"
+    );
+    assert!(
+        year_only > 60,
+        "{year_only} problems dated by the year alone"
+    );
+    assert!(
+        several_referrals > 60,
+        "{several_referrals} cases with several referrals"
+    );
+}
+
+#[test]
+fn generated_follow_ups_carry_every_referral_and_raise_no_finding() {
+    let mut g = Generator::new(78);
+    let mut moved_on = 0;
+    for _ in 0..200 {
+        let case = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
+        let first = g.ppks_followup(&case, 14);
+        let second = g.ppks_followup(&first, 30);
+        for (earlier, later) in [(&case, &first), (&first, &second)] {
+            assert_eq!(findings(later), vec![], "{:#?}", later.answers);
+            assert_eq!(later.answers["case_source"], json!("6"));
+            assert_eq!(
+                later.answers["case_id"],
+                json!(case.visit_id.to_string()),
+                "every follow-up names the case's first visit"
+            );
+            let carried = tepat_synth::carried_referrals(&earlier.answers);
+            let members = later
+                .answers
+                .get("referral_followups")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(members.len(), carried.len(), "every referral is carried");
+            for (member, record) in members.iter().zip(&carried) {
+                assert_eq!(member["prev_referral_to"], record["referral_to"]);
+                assert_eq!(member["prev_referral_service"], record["referral_service"]);
+                assert_eq!(member["prev_referral_status"], record["referral_status"]);
+                moved_on += usize::from(member["referral_update"] != record["referral_status"]);
+            }
+        }
+    }
+    assert!(moved_on > 100, "{moved_on} statuses moved on");
 }
 
 #[test]
@@ -1357,15 +1413,47 @@ fn code_lists_are_as_in_domain_md() {
     }
 }
 
+/// The clean asesmen (a man of 45, fakir miskin) with `types`, the first of them primary, at `age` (estimated),
+/// of `sex`: the rule names of its findings.
+fn ppks_rules_with(types: &[&str], age: i64, sex: &str) -> Vec<String> {
+    let mut g = Generator::new(42);
+    let doc = g.clean_ppks();
+    let mut a = doc.answers.clone();
+    a.insert("ppks_types".into(), json!(types));
+    a.insert("ppks_primary".into(), json!(types[0]));
+    a.insert("birth_date_known".into(), json!("2"));
+    a.remove("birth_date");
+    a.insert("age_estimate".into(), json!(age));
+    a.insert("sex".into(), json!(sex));
+    a.insert("caregiver_name".into(), json!("Siti Rahmawati"));
+    // Known by the KK alone: the NIK would encode the sex and birth date these cases change.
+    a.remove("nik");
+    a.insert("has_nik".into(), json!("2"));
+    a.insert("documents".into(), json!(["akta"]));
+    if types.contains(&"5") || types.contains(&"9") {
+        a.insert("disability".into(), json!(["a"]));
+    }
+    ppks()
+        .validate(&a, doc.visit_date)
+        .into_iter()
+        .map(|f| format!("{} {}", f.rule, f.path))
+        .collect()
+}
+
 #[test]
-fn ppks_types_carry_their_cluster_and_are_filtered_by_it() {
+fn the_primary_type_decides_the_atensi_cluster() {
     let form = ppks().form();
     let types = &form.choices["ppks_type"];
     assert_eq!(types.len(), 26);
+    assert_eq!(codes(form, "ppks_type"), seq(1..=26));
     let clusters: BTreeSet<&str> = form.choices["atensi_cluster"]
         .iter()
         .map(|c| c.value.as_str())
         .collect();
+    assert_eq!(field(form, "ppks_types").kind, FieldType::SelectMultiple);
+    assert_eq!(field(form, "ppks_primary").kind, FieldType::SelectOne);
+    assert_eq!(field(form, "atensi_cluster").kind, FieldType::Calculate);
+    let doc = Generator::new(43).clean_ppks();
     for t in types {
         let cluster = t.attrs.get("cluster").map(String::as_str).unwrap_or("");
         assert!(
@@ -1373,78 +1461,421 @@ fn ppks_types_carry_their_cluster_and_are_filtered_by_it() {
             "type {} has cluster {cluster:?}",
             t.value
         );
+        let mut a = doc.answers.clone();
+        // Primary among several: the other type does not change the cluster.
+        let other = if t.value == "24" { "14" } else { "24" };
+        a.insert("ppks_types".into(), json!([other, t.value]));
+        a.insert("ppks_primary".into(), json!(t.value));
+        let calculated = ppks().calculated(&a, doc.visit_date);
+        assert_eq!(
+            calculated.get("atensi_cluster"),
+            Some(&json!(cluster)),
+            "type {} ({})",
+            t.value,
+            t.label.en
+        );
     }
-    assert_eq!(
-        field(form, "ppks_type").choice_filter.as_deref(),
-        Some("cluster = ${atensi_cluster}")
-    );
+}
 
-    // The engine applies the filter: a type of another cluster is not a valid answer.
-    let mut g = Generator::new(41);
-    let (mut doc, _) = g.broken(Rule::PpksAgeRange);
-    doc.answers.insert("ppks_type".into(), json!("2"));
+#[test]
+fn every_type_that_applies_is_recorded_with_one_primary() {
+    // An abandoned elderly person who also has a disability and is poor: all three, elderly primary.
     assert_eq!(
-        findings(&doc),
-        vec![],
-        "abandoned child of 8 in the children cluster"
+        ppks_rules_with(&["8", "9", "24"], 70, "2"),
+        Vec::<String>::new()
     );
-    doc.answers.insert("atensi_cluster".into(), json!("3"));
+    let mut g = Generator::new(44);
+    let mut doc = g.clean_ppks();
+    doc.answers
+        .insert("ppks_types".into(), json!(["8", "9", "24"]));
+    doc.answers.insert("ppks_primary".into(), json!("9"));
+    doc.answers.insert("birth_date_known".into(), json!("2"));
+    doc.answers.remove("birth_date");
+    doc.answers.insert("age_estimate".into(), json!(70));
+    doc.answers.insert("sex".into(), json!("2"));
+    doc.answers
+        .insert("caregiver_name".into(), json!("Siti Rahmawati"));
+    doc.answers.insert("disability".into(), json!(["d"]));
+    doc.answers.remove("nik");
+    doc.answers.insert("has_nik".into(), json!("2"));
+    doc.answers.insert("documents".into(), json!(["none"]));
+    assert_eq!(findings(&doc), vec![]);
+    assert_eq!(
+        ppks().calculated(&doc.answers, doc.visit_date)["atensi_cluster"],
+        json!("2"),
+        "disability primary: the disability cluster"
+    );
+    // The primary is one of the types chosen (the engine's choice filter), and a type is needed.
+    doc.answers.insert("ppks_primary".into(), json!("12"));
+    let rules: Vec<(String, String)> = findings(&doc)
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(
+        rules,
+        [("choice_filter".to_string(), "ppks_primary".to_string())]
+    );
+    doc.answers.insert("ppks_types".into(), json!([]));
+    doc.answers.remove("ppks_primary");
+    let rules: Vec<(String, String)> = findings(&doc)
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
     assert!(
-        errors(&doc).iter().any(|f| f.path == "ppks_type"),
-        "type 2 is not in the elderly cluster"
+        rules.contains(&("required".into(), "ppks_types".into())),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("required".into(), "ppks_primary".into())),
+        "{rules:?}"
     );
 }
 
 #[test]
-fn ppks_age_ranges_follow_the_type() {
-    let mut g = Generator::new(42);
-    let (base, _) = g.broken(Rule::PpksAgeRange);
-    let date = base.visit_date;
-    let with = |kind: &str, cluster: &str, age: i32, sex: &str| {
-        let mut answers = base.answers.clone();
-        answers.insert("ppks_type".into(), json!(kind));
-        answers.insert("atensi_cluster".into(), json!(cluster));
-        answers.insert("birth_date_known".into(), json!("2"));
-        answers.remove("birth_date");
-        answers.insert("age_estimate".into(), json!(age));
-        answers.insert("sex".into(), json!(sex));
-        answers.remove("nik");
-        answers.insert("has_nik".into(), json!("2"));
-        answers.remove("kk_number");
-        answers.insert("documents".into(), json!(["none"]));
-        answers.insert("works".into(), json!("2"));
-        let rules: Vec<String> = ppks()
-            .validate(&answers, date)
-            .into_iter()
-            .map(|f| f.rule)
-            .collect();
-        rules
-    };
-    assert_eq!(with("1", "1", 5, "1"), Vec::<String>::new(), "toddler of 5");
-    assert_eq!(with("1", "1", 6, "1"), ["ppks_age_range"], "toddler of 6");
+fn ppks_age_ranges_follow_each_type_chosen() {
+    let none = Vec::<String>::new();
+    let range = ["ppks_age_range ppks_types".to_string()];
+    assert_eq!(ppks_rules_with(&["1"], 5, "1"), none, "toddler of 5");
+    assert_eq!(ppks_rules_with(&["1"], 6, "1"), range, "toddler of 6");
     assert_eq!(
-        with("3", "1", 12, "2"),
-        Vec::<String>::new(),
+        ppks_rules_with(&["3"], 12, "2"),
+        none,
         "child in conflict with the law, 12"
     );
+    assert_eq!(ppks_rules_with(&["3"], 18, "2"), range, "… 18 is an adult");
+    assert_eq!(ppks_rules_with(&["8"], 60, "2"), none);
+    assert_eq!(ppks_rules_with(&["8"], 59, "2"), range);
+    // A secondary type is checked as much as the primary.
+    assert_eq!(ppks_rules_with(&["24", "8"], 59, "2"), range);
     assert_eq!(
-        with("3", "1", 18, "2"),
-        ["ppks_age_range"],
-        "… 18 is an adult"
+        ppks_rules_with(&["24", "9"], 17, "2"),
+        range,
+        "person with disability ≥ 18"
     );
-    let elderly = |age| {
-        let mut r = with("8", "3", age, "2");
-        r.retain(|rule| rule != "required"); // an adult needs no caregiver name, a child would
-        r
+    assert_eq!(ppks_rules_with(&["23"], 30, "2"), none, "vulnerable woman");
+    assert_eq!(
+        ppks_rules_with(&["24", "23"], 30, "1"),
+        ["ppks_sex ppks_types".to_string()],
+        "only women"
+    );
+    assert_eq!(
+        ppks_rules_with(&["24", "23"], 60, "1").len(),
+        2,
+        "too old and not a woman: both"
+    );
+}
+
+#[test]
+fn without_consent_only_the_source_name_sex_and_village_are_kept() {
+    let mut g = Generator::new(45);
+    let case = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
+    let form = ppks().form();
+    assert_eq!(form.sections[0].id, "consent", "consent is asked first");
+    assert_eq!(form.sections[0].fields[1].id, "consent");
+    let mut a = case.answers.clone();
+    a.insert("consent".into(), json!("2"));
+    a.insert(
+        "consent_refusal_reason".into(),
+        json!("Takut datanya disebar"),
+    );
+    let kept: BTreeSet<String> = ppks()
+        .relevant_answers(&a, case.visit_date)
+        .keys()
+        .cloned()
+        .collect();
+    let allowed: BTreeSet<String> = [
+        "consent",
+        "consent_by",
+        "consent_refusal_reason",
+        "case_source",
+        "full_name",
+        "sex",
+        "region",
+        "work_area",
+    ]
+    .into_iter()
+    .map(String::from)
+    .filter(|k| a.contains_key(k))
+    .collect();
+    assert_eq!(kept, allowed);
+    assert_eq!(
+        ppks().validate(&a, case.visit_date),
+        vec![],
+        "a refusal can be finalised"
+    );
+    // Only what consent allows is asked: the same refusal, typed from nothing, needs nothing more.
+    let mut minimal = Answers::new();
+    for key in &allowed {
+        minimal.insert(key.clone(), a[key].clone());
+    }
+    assert_eq!(ppks().validate(&minimal, case.visit_date), vec![]);
+    // With consent, the photo is taken only when the client agreed to it.
+    let mut b = case.answers.clone();
+    b.insert("consent_photo".into(), json!("2"));
+    b.insert(
+        "photo_client".into(),
+        json!({"file": "IMG_1.jpg", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}),
+    );
+    assert!(
+        !ppks()
+            .relevant_answers(&b, case.visit_date)
+            .contains_key("photo_client")
+    );
+    b.remove("consent_by");
+    let rules: Vec<(String, String)> = ppks()
+        .validate(&b, case.visit_date)
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(rules, [("required".to_string(), "consent_by".to_string())]);
+}
+
+#[test]
+fn the_problem_may_be_dated_by_a_year_alone() {
+    let mut g = Generator::new(46);
+    let doc = g.clean_ppks();
+    let on = doc.visit_date;
+    let mut a = doc.answers.clone();
+    a.remove("problem_since");
+    let rules = |a: &Answers| -> Vec<(String, String)> {
+        ppks()
+            .validate(a, on)
+            .into_iter()
+            .map(|f| (f.rule, f.path))
+            .collect()
     };
-    assert_eq!(elderly(60), Vec::<String>::new());
-    assert_eq!(elderly(59), ["ppks_age_range"]);
     assert_eq!(
-        with("23", "7", 30, "2"),
-        Vec::<String>::new(),
-        "vulnerable woman"
+        rules(&a),
+        [("required".to_string(), "problem_since".to_string())],
+        "a date or a year is needed"
     );
-    assert_eq!(with("23", "7", 30, "1"), ["ppks_sex"], "only women");
+    a.insert("problem_since_year".into(), json!(2025));
+    assert_eq!(rules(&a), vec![], "the year alone");
+    // The problem counts from 1 January of that year: a referral before it is refused.
+    let mut early = a.clone();
+    early["referrals"][0]["referral_date"] = json!("2024-12-31");
+    assert_eq!(
+        rules(&early),
+        [(
+            "referral_after_problem".to_string(),
+            "referrals[0].referral_date".to_string()
+        )]
+    );
+    a.insert("problem_since_year".into(), json!(2027));
+    a.insert("referral_needed".into(), json!("2"));
+    a.remove("referrals");
+    assert_eq!(
+        rules(&a),
+        [(
+            "problem_since_past".to_string(),
+            "problem_since_year".to_string()
+        )]
+    );
+    // With a full date the year is not asked (and not kept).
+    a.insert("problem_since".into(), json!("2025-06-01"));
+    assert_eq!(rules(&a), vec![]);
+    assert!(
+        !ppks()
+            .relevant_answers(&a, on)
+            .contains_key("problem_since_year")
+    );
+    assert_eq!(
+        field(ppks().form(), "problem_since").required,
+        form::Requirement::When("${problem_since_year} = ''".into())
+    );
+}
+
+#[test]
+fn health_insurance_codes_are_the_dtsen_forms() {
+    let (ppks_form, dtsen_form) = (ppks().form(), dtsen().form());
+    let ppks_field = field(ppks_form, "health_insurance");
+    let dtsen_field = field(dtsen_form, "jkn");
+    assert_eq!(ppks_field.kind, dtsen_field.kind);
+    assert_eq!(ppks_field.label, dtsen_field.label, "the same question");
+    let list = |form: &Form, f: &Field| form.choices[f.choices.as_deref().unwrap_or("")].clone();
+    assert_eq!(list(ppks_form, ppks_field), list(dtsen_form, dtsen_field));
+    assert_eq!(codes(ppks_form, "jkn"), ["1", "2", "4", "8", "16", "0"]);
+}
+
+#[test]
+fn the_dtsen_link_asks_for_a_nik_or_kk_and_takes_a_decile_if_known() {
+    let mut g = Generator::new(47);
+    let doc = g.clean_ppks();
+    let rules = |a: &Answers| -> Vec<(String, String)> {
+        ppks()
+            .validate(a, doc.visit_date)
+            .into_iter()
+            .map(|f| (f.rule, f.path))
+            .collect()
+    };
+    let mut a = doc.answers.clone();
+    a.remove("dtsen_decile");
+    assert_eq!(rules(&a), vec![], "the decile is asked but may be unknown");
+    // Registered and known by the KK alone (no NIK): linked.
+    a.remove("nik");
+    a.insert("has_nik".into(), json!("2"));
+    a.insert("documents".into(), json!(["akta"]));
+    assert_eq!(rules(&a), vec![]);
+    a.remove("kk_number");
+    assert_eq!(
+        rules(&a),
+        [("dtsen_link_id".to_string(), "dtsen_registered".to_string())]
+    );
+    // Not registered, or not known: nothing to link, no decile asked.
+    for answer in ["2", "9"] {
+        a.insert("dtsen_registered".into(), json!(answer));
+        a.insert("dtsen_decile".into(), json!(3));
+        assert_eq!(rules(&a), vec![]);
+        assert!(
+            !ppks()
+                .relevant_answers(&a, doc.visit_date)
+                .contains_key("dtsen_decile")
+        );
+    }
+    assert_eq!(
+        codes(ppks().form(), "yes_no_dk"),
+        codes(dtsen().form(), "yes_no_dk")
+    );
+}
+
+#[test]
+fn referrals_are_a_list_to_slrt_puskesos_and_the_services_a_client_needs() {
+    let form = ppks().form();
+    let referrals = field(form, "referrals");
+    assert_eq!(referrals.kind, FieldType::Repeat);
+    let child = |id: &str| {
+        referrals
+            .fields
+            .iter()
+            .find(|f| f.id == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert_eq!(
+        child("referral_to").choices.as_deref(),
+        Some("referral_destination")
+    );
+    assert_eq!(
+        child("referral_service").choices.as_deref(),
+        Some("referral_service")
+    );
+    assert_eq!(
+        child("referral_status").choices.as_deref(),
+        Some("referral_status")
+    );
+    let labels = |list: &str| -> Vec<String> {
+        form.choices[list]
+            .iter()
+            .map(|c| c.label.id.clone())
+            .collect()
+    };
+    for wanted in ["SLRT", "Puskesos", "Dukcapil", "BPJS", "ATENSI"] {
+        assert!(
+            labels("referral_destination")
+                .iter()
+                .any(|l| l.contains(wanted)),
+            "destination {wanted}"
+        );
+    }
+    for wanted in ["SLRT", "Puskesos"] {
+        assert!(
+            labels("referred_from").iter().any(|l| l.contains(wanted)),
+            "from {wanted}"
+        );
+    }
+    assert_eq!(
+        labels("referral_status"),
+        ["Dirujuk", "Diterima", "Dilayani", "Ditolak"]
+    );
+    // Three referrals at once: Dukcapil for documents, BPJS for PBI, a Sentra for ATENSI.
+    let mut g = Generator::new(48);
+    let doc = g.clean_ppks();
+    let mut a = doc.answers.clone();
+    let on = doc.visit_date.format("%Y-%m-%d").to_string();
+    a.insert(
+        "referrals".into(),
+        json!([
+            {"referral_to": "4", "referral_service": "adminduk", "referral_date": on, "referral_status": "1"},
+            {"referral_to": "5", "referral_service": "pbi", "referral_date": on, "referral_status": "2"},
+            {"referral_to": "6", "referral_service": "atensi", "referral_date": on, "referral_status": "4"},
+        ]),
+    );
+    let rules: Vec<(String, String)> = ppks()
+        .validate(&a, doc.visit_date)
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(
+        rules,
+        [(
+            "required".to_string(),
+            "referrals[2].referral_refusal".to_string()
+        )],
+        "a refused referral says why"
+    );
+    a["referrals"][2]["referral_refusal"] = json!("Kuota sentra penuh bulan ini");
+    assert_eq!(ppks().validate(&a, doc.visit_date), vec![]);
+}
+
+#[test]
+fn a_follow_up_changes_only_the_status_and_never_back() {
+    let form = ppks().form();
+    let followups = field(form, "referral_followups");
+    assert_eq!(followups.prefill.as_deref(), Some("referrals"));
+    for f in &followups.fields {
+        let editable = !f.read_only;
+        assert_eq!(
+            editable,
+            matches!(f.id.as_str(), "referral_update" | "referral_update_reason"),
+            "{}: only the status (and why refused) is changed",
+            f.id
+        );
+    }
+    let mut g = Generator::new(49);
+    let base = g.ppks_followup(&g.clone().clean_ppks(), 10);
+    let status = |before: &str, now: &str| -> Vec<String> {
+        let mut a = base.answers.clone();
+        a.insert(
+            "referral_followups".into(),
+            json!([{
+                "prev_referral_to": "2", "prev_referral_service": "pkh", "prev_referral_date": "2026-03-16",
+                "prev_referral_status": before, "referral_update": now,
+                "referral_update_reason": "Belum memenuhi syarat",
+            }]),
+        );
+        ppks()
+            .validate(&a, base.visit_date)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
+    };
+    let order = vec!["referral_status_order".to_string()];
+    for (before, now, ok) in [
+        ("1", "1", true),
+        ("1", "2", true),
+        ("1", "3", true),
+        ("1", "4", true),
+        ("2", "3", true),
+        ("2", "4", true),
+        ("2", "1", false),
+        ("3", "3", true),
+        ("3", "2", false),
+        ("3", "4", false),
+        ("4", "4", true),
+        ("4", "1", false),
+    ] {
+        assert_eq!(
+            status(before, now),
+            if ok { vec![] } else { order.clone() },
+            "{before} → {now}"
+        );
+    }
+    // A follow-up is not a first visit: it is opened from a case, which it names.
+    assert_eq!(field(form, "case_id").prefill.as_deref(), Some("case_id"));
+    assert!(field(form, "case_id").read_only);
+    let mut first = base.answers.clone();
+    first.insert("case_source".into(), json!("3"));
+    let kept = ppks().relevant_answers(&first, base.visit_date);
+    assert!(!kept.contains_key("case_id") && !kept.contains_key("referral_followups"));
 }
 
 #[test]
@@ -1605,7 +2036,8 @@ fn the_assignment_examples_match_the_assignment_schema_and_only_use_keys_the_for
 #[test]
 fn mobile_numbers_as_people_write_them_are_stored_as_one_number() {
     let (found, _) = found_household(41);
-    let case = Generator::new(41).ppks_case("17.71").unwrap();
+    let mut case = Generator::new(41).clean_ppks();
+    case.answers.insert("phone".into(), json!("081234567890"));
     for (form, field, doc) in [
         (dtsen(), "respondent_phone", found),
         (ppks(), "phone", case),

@@ -41,6 +41,18 @@ pub enum Role {
     Assessor,
 }
 
+impl Role {
+    /// The visits a day this role's field work is measured against, if any: pendamping PKH (enumerators) aim for
+    /// [`DAILY_TARGET`] ground-check visits; a TKSK's asesmen (assessors) has no daily target, a case takes what
+    /// it takes; supervisors and admins make no visits.
+    pub fn daily_target(self) -> Option<u32> {
+        match self {
+            Role::Enumerator => Some(DAILY_TARGET),
+            Role::Assessor | Role::Supervisor | Role::Admin => None,
+        }
+    }
+}
+
 /// Device times of a visit: the wall clock may be wrong, the sequence is the device's own monotonic order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceTimes {
@@ -499,6 +511,14 @@ impl ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_pendamping_pkh_have_a_daily_target() {
+        assert_eq!(Role::Enumerator.daily_target(), Some(12));
+        for role in [Role::Assessor, Role::Supervisor, Role::Admin] {
+            assert_eq!(role.daily_target(), None, "{role:?}");
+        }
+    }
 
     #[test]
     fn error_codes_parse_and_print_back_as_the_server_writes_them() {

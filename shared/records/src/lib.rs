@@ -205,12 +205,22 @@ pub struct TodayCounts {
     pub revisits: u32,
 }
 
+/// The top-level answer that names a case's client on the case list (`full_name` in the PPKS asesmen).
+pub const CASE_NAME_FIELD: &str = "full_name";
+
+/// The top-level answer that links a follow-up visit to its case: the id of the case's first visit (`case_id` in
+/// the PPKS asesmen, filled in by the phone). A case is its first visit and every visit naming it here.
+pub const CASE_ID_FIELD: &str = "case_id";
+
 /// Today's list as stored.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Today {
     pub items: Vec<TodayItem>,
-    /// Visits without an assignment (new cases) that are drafts, in the outbox, returned or finalised today.
+    /// New cases (visits without an assignment): the latest visit of each case, whatever its state (an assessor
+    /// follows a case up long after it was sent), newest first.
     pub cases: Vec<VisitSummary>,
+    /// The client's name of each listed case visit ([`CASE_NAME_FIELD`]), when answered.
+    pub case_names: BTreeMap<Uuid, String>,
     pub counts: TodayCounts,
 }
 

@@ -823,6 +823,54 @@ fn withdrawn_assignments_keep_their_drafts_and_say_so() {
     );
 }
 
+fn start_case(store: &mut Store, answers: Answers) -> VisitRecord {
+    let new = NewVisit {
+        form_id: "mini".into(),
+        form_version: 1,
+        assignment_id: None,
+        visit_date: day(),
+        answers,
+    };
+    store.start_visit(&new, &repeats(), t0()).unwrap()
+}
+
+#[test]
+fn each_case_is_listed_once_by_its_latest_visit_with_the_client_s_name_whatever_its_age() {
+    let mut store = store();
+    let mut answers = Answers::new();
+    answers.insert(CASE_NAME_FIELD.into(), json!("Siti Aminah"));
+    let first = start_case(&mut store, answers.clone()).summary;
+    finalise(&mut store, &first);
+    let unnamed = start_case(&mut store, Answers::new()).summary;
+    // The follow-up names the case's first visit; the name was corrected on it.
+    answers.insert(CASE_NAME_FIELD.into(), json!("Siti Aminah Lubis"));
+    answers.insert(CASE_ID_FIELD.into(), json!(first.visit_id.to_string()));
+    let follow_up = start_case(&mut store, answers.clone()).summary;
+    // A case finalised long ago (a month on) is still listed: it may be followed up any time.
+    let later = day() + Duration::days(30);
+    let today = store.today(later).unwrap();
+    let listed: Vec<Uuid> = today.cases.iter().map(|v| v.visit_id).collect();
+    assert_eq!(
+        listed,
+        [follow_up.visit_id, unnamed.visit_id],
+        "newest first"
+    );
+    assert_eq!(
+        today.case_names,
+        BTreeMap::from([(follow_up.visit_id, "Siti Aminah Lubis".to_string())])
+    );
+    // A second follow-up of the same case replaces the first on the list.
+    let again = start_case(&mut store, answers).summary;
+    let listed: Vec<Uuid> = store
+        .today(later)
+        .unwrap()
+        .cases
+        .iter()
+        .map(|v| v.visit_id)
+        .collect();
+    assert_eq!(listed, [again.visit_id, unnamed.visit_id]);
+}
+
 #[test]
 fn today_counts_drafts_outbox_and_revisits() {
     let mut store = store();

@@ -4,12 +4,18 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use rusqlite::params;
+use uuid::Uuid;
+
+use tepat_records::{CASE_ID_FIELD, CASE_NAME_FIELD};
 
 use super::visits::{VISIT_COLUMNS, read_visit};
 use super::{
     ASSIGNMENT_COLUMNS, Store, StoreError, Today, TodayCounts, TodayItem, VisitSummary,
     read_assignment,
 };
+
+/// Names and linked case ids of case visits, by visit id.
+type CaseAnswers = (HashMap<Uuid, String>, HashMap<Uuid, String>);
 
 impl Store {
     /// Every assignment with its latest visit, new cases that still matter today, and the counts, for the local
@@ -47,15 +53,7 @@ impl Store {
                         entry.0 = visit;
                         entry.1 += 1;
                     }
-                    None => {
-                        let current = !matches!(
-                            visit.state,
-                            super::VisitState::Accepted | super::VisitState::Approved
-                        ) || visit.finalised_date == Some(date);
-                        if current {
-                            cases.push(visit);
-                        }
-                    }
+                    None => cases.push(visit),
                 }
             }
         }
@@ -90,13 +88,62 @@ impl Store {
                 visit_count,
             });
         }
+        let (names, case_ids) = self.case_answers()?;
+        // One line per case: its latest visit (visits arrive in `started_seq` order, so the last one wins).
+        let mut by_case: HashMap<String, VisitSummary> = HashMap::new();
+        for visit in cases {
+            let key = case_ids
+                .get(&visit.visit_id)
+                .cloned()
+                .unwrap_or_else(|| visit.visit_id.to_string());
+            by_case.insert(key, visit);
+        }
+        let mut cases: Vec<VisitSummary> = by_case.into_values().collect();
         // Visits for assignments this device no longer has (e.g. returned after a reinstall) are still shown.
         cases.extend(latest.into_values().map(|(visit, _)| visit));
         cases.sort_by_key(|visit| std::cmp::Reverse(visit.started_seq));
+        let case_names = cases
+            .iter()
+            .filter_map(|v| Some((v.visit_id, names.get(&v.visit_id)?.clone())))
+            .collect();
         Ok(Today {
             items,
             cases,
+            case_names,
             counts,
         })
+    }
+
+    /// The client's name ([`CASE_NAME_FIELD`]) and the case linked to ([`CASE_ID_FIELD`]) of every visit without
+    /// an assignment that has them, by visit id.
+    fn case_answers(&self) -> Result<CaseAnswers, StoreError> {
+        let mut names = HashMap::new();
+        let mut case_ids = HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT a.visit_id, a.path, a.value FROM answers a JOIN visits v ON v.visit_id = a.visit_id \
+             WHERE v.assignment_id IS NULL AND a.kind = 0 AND a.path IN (?1, ?2)",
+        )?;
+        let mut rows = stmt.query(params![CASE_NAME_FIELD, CASE_ID_FIELD])?;
+        while let Some(row) = rows.next()? {
+            let (visit_id, path, value): (String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?);
+            let Ok(visit_id) = Uuid::parse_str(&visit_id) else {
+                continue;
+            };
+            // Answers are stored as JSON; these two are strings.
+            let Ok(serde_json::Value::String(text)) = serde_json::from_str(&value) else {
+                continue;
+            };
+            let text = text.trim().to_string();
+            if text.is_empty() {
+                continue;
+            }
+            if path == CASE_NAME_FIELD {
+                names.insert(visit_id, text);
+            } else {
+                case_ids.insert(visit_id, text);
+            }
+        }
+        Ok((names, case_ids))
     }
 }

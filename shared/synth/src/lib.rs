@@ -34,15 +34,16 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 pub use family::{Family, Person, Variety};
+pub use ppks::carried_referrals;
 pub use rules::{Expected, Rule};
 pub use visit::Outcome;
 
-use tepat_form::region;
+use tepat_form::{identity, region};
 use tepat_protocol::{Assignment, DeviceTimes, VisitDoc};
 
 /// The form ids and versions the generator fills.
 pub const DTSEN_FORM: (&str, u32) = ("dtsen_groundcheck", 1);
-pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 1);
+pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 2);
 
 /// The default region: Kota Bengkulu.
 pub const DEFAULT_REGION: &str = "17.71";
@@ -298,9 +299,19 @@ impl Generator {
     /// Without the break the household has no finding at all.
     pub fn broken(&mut self, rule: Rule) -> (VisitDoc, Expected) {
         if rule == Rule::PpksAgeRange {
-            // An abandoned child of 8 (type 2), recorded as an abandoned toddler.
-            let mut doc = self.ppks_of(ppks::TYPES.get(1), 8, DEFAULT_REGION);
-            let expected = rules::break_ppks_age_range(&mut doc.answers);
+            // An abandoned child of 8 (type 2), also recorded as an abandoned toddler.
+            let client = ppks::Client {
+                kind: &ppks::TYPES[1],
+                age: 8,
+                sex: Some(identity::Sex::Female),
+            };
+            let mut doc = self.ppks_of(&client, DEFAULT_REGION);
+            let expected = rules::break_ppks(rule, &mut doc.answers, self.visit_date);
+            return (doc, expected);
+        }
+        if rule.is_ppks() {
+            let mut doc = self.clean_ppks();
+            let expected = rules::break_ppks(rule, &mut doc.answers, self.visit_date);
             return (doc, expected);
         }
         let (doc, family) = self.clean_standard();
@@ -333,19 +344,118 @@ impl Generator {
             .ok_or_else(|| SynthError::UnknownRegion(region.to_string()))?;
         let kind = ppks::pick_type(&mut self.rng);
         let age = self.rng.random_range(kind.ages.0..=kind.ages.1);
-        Ok(self.ppks_of(Some(kind), age, region))
+        let client = ppks::Client {
+            kind,
+            age,
+            sex: None,
+        };
+        Ok(self.ppks_of(&client, region))
     }
 
-    fn ppks_of(&mut self, kind: Option<&ppks::PpksType>, age: i32, region: &str) -> VisitDoc {
-        let kind = kind.unwrap_or(&ppks::TYPES[0]);
+    /// The clean asesmen [`Generator::broken`] breaks PPKS rules on (no finding at all): a man of 45 in Kota
+    /// Bengkulu, fakir miskin only, with a NIK and a KK, on the DTSEN register (decile 3), living with his family
+    /// of four, the problem dated 200 days before the visit, one referral made that day (SLRT, PKH) and at least
+    /// one action planned.
+    pub fn clean_ppks(&mut self) -> VisitDoc {
+        let client = ppks::Client {
+            kind: &ppks::TYPES[23],
+            age: 45,
+            sex: Some(identity::Sex::Male),
+        };
+        let mut doc = self.ppks_of(&client, DEFAULT_REGION);
+        let on = self.visit_date;
+        let a = &mut doc.answers;
+        a.insert("dtsen_registered".into(), serde_json::json!("1"));
+        a.insert("dtsen_decile".into(), serde_json::json!(3));
+        a.insert("living_with".into(), serde_json::json!("1"));
+        a.insert("household_size".into(), serde_json::json!(4));
+        a.insert("urgency".into(), serde_json::json!("3"));
+        a.insert("psych_state".into(), serde_json::json!(["sad"]));
+        a.remove("problem_since_year");
+        let since = on - Duration::days(200);
+        a.insert(
+            "problem_since".into(),
+            serde_json::json!(since.format("%Y-%m-%d").to_string()),
+        );
+        a.insert("referral_needed".into(), serde_json::json!("1"));
+        a.insert(
+            "referrals".into(),
+            serde_json::json!([{
+                "referral_to": "2",
+                "referral_agency": "SLRT Kota Bengkulu",
+                "referral_service": "pkh",
+                "referral_date": on.format("%Y-%m-%d").to_string(),
+                "referral_status": "1",
+            }]),
+        );
+        doc
+    }
+
+    /// The follow-up visit of a PPKS case `days` after `case` (its first visit or an earlier follow-up), as the
+    /// phone starts it (`case_source` 6, the case's id, every referral carried with its status) and the assessor
+    /// finishes it: each open referral moves on (or stays), no new referral, the actions' dates moved past the
+    /// visit.
+    pub fn ppks_followup(&mut self, case: &VisitDoc, days: i64) -> VisitDoc {
+        let (visit_id, times) = self.identity_and_times();
+        let on = case.visit_date + Duration::days(days);
+        let mut answers = case.answers.clone();
+        let case_id = answers
+            .get("case_id")
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| case.visit_id.to_string(), str::to_string);
+        answers.insert("case_source".into(), serde_json::json!("6"));
+        answers.insert("case_id".into(), serde_json::json!(case_id));
+        let carried = ppks::carried_referrals(&case.answers);
+        let updated: Vec<serde_json::Value> = carried
+            .into_iter()
+            .map(|record| ppks::update_referral(&mut self.rng, record))
+            .collect();
+        answers.remove("referral_followups");
+        if !updated.is_empty() {
+            answers.insert(
+                "referral_followups".into(),
+                serde_json::Value::Array(updated),
+            );
+        }
+        answers.insert("referral_needed".into(), serde_json::json!("2"));
+        answers.remove("referrals");
+        if let Some(actions) = answers
+            .get_mut("actions")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for action in actions
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                let due = on + Duration::days(self.rng.random_range(7..45));
+                action.insert(
+                    "action_due".into(),
+                    serde_json::json!(due.format("%Y-%m-%d").to_string()),
+                );
+            }
+        }
+        VisitDoc {
+            visit_id,
+            revision: 1,
+            form_id: PPKS_FORM.0.to_string(),
+            form_version: PPKS_FORM.1,
+            assignment_id: None,
+            visit_date: on,
+            answers,
+            warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
+            device_times: times,
+        }
+    }
+
+    fn ppks_of(&mut self, client: &ppks::Client<'_>, region: &str) -> VisitDoc {
         let village = self
             .village(region)
             .unwrap_or_else(|_| "17.71.01.1001".to_string());
         let (visit_id, times) = self.identity_and_times();
         let answers = ppks::case(
             &mut self.rng,
-            kind,
-            age,
+            client,
             &village,
             &regency_of(region),
             self.visit_date,

@@ -234,21 +234,45 @@ fn yes(b: bool) -> Value {
     s(if b { "1" } else { "2" })
 }
 
-/// The answers of one asesmen of a person of `kind` aged `age`, living in `village`.
+/// Who the person of a case is: their primary type, their age and (when it matters) their sex.
+pub(crate) struct Client<'a> {
+    pub kind: &'a PpksType,
+    pub age: i32,
+    pub sex: Option<Sex>,
+}
+
+/// Other types that often come with `kind` at `age` (an abandoned elderly person who also has a disability and is
+/// poor), each within its own age range.
+fn extra_types(rng: &mut impl Rng, kind: &PpksType, age: i32) -> Vec<&'static str> {
+    let mut extra = Vec::new();
+    if matches!(kind.code, "8" | "9" | "11" | "12" | "13" | "23" | "25") && rng.random_bool(0.4) {
+        extra.push("24");
+    }
+    if kind.code == "8" && rng.random_bool(0.3) {
+        extra.push("9");
+    }
+    if kind.code == "2" && age >= 6 && rng.random_bool(0.3) {
+        extra.push("4");
+    }
+    extra
+}
+
+/// The answers of one asesmen of `client`, living in `village`, who consented.
 pub(crate) fn case(
     rng: &mut impl Rng,
-    kind: &PpksType,
-    age: i32,
+    client: &Client<'_>,
     village: &str,
     work_area: &str,
     on: NaiveDate,
     visit_key: &str,
 ) -> Answers {
+    let (kind, age) = (client.kind, client.age);
     let mut a = Answers::new();
-    let sex = if kind.female_only || rng.random_bool(0.5) {
-        Sex::Female
-    } else {
-        Sex::Male
+    let sex = match client.sex {
+        _ if kind.female_only => Sex::Female,
+        Some(sex) => sex,
+        None if rng.random_bool(0.5) => Sex::Female,
+        None => Sex::Male,
     };
     let culture = names::pick_culture(rng, village.get(..2).unwrap_or("17"));
     let birth = birth_date_for_age(rng, age, on);
@@ -262,6 +286,17 @@ pub(crate) fn case(
         family_name,
     );
     let undocumented = matches!(kind.code, "1" | "11" | "12" | "26") && rng.random_bool(0.5);
+    a.insert("consent".into(), s("1"));
+    let consent_by = if age < 18 {
+        "2"
+    } else if matches!(kind.code, "8" | "9") && rng.random_bool(0.3) {
+        "3"
+    } else {
+        "1"
+    };
+    a.insert("consent_by".into(), s(consent_by));
+    let photo_ok = rng.random_bool(0.75);
+    a.insert("consent_photo".into(), yes(photo_ok));
     let source = weighted(rng, &[("1", 30), ("2", 30), ("3", 25), ("4", 10), ("5", 5)]);
     a.insert("case_source".into(), s(source));
     a.insert("full_name".into(), s(&name));
@@ -321,7 +356,7 @@ pub(crate) fn case(
     if age >= 17 && rng.random_bool(0.5) {
         a.insert("phone".into(), s(&phone(rng)));
     }
-    if rng.random_bool(0.7) {
+    if photo_ok && rng.random_bool(0.9) {
         a.insert(
             "photo_client".into(),
             photo(visit_key, "client", on, rng.random_range(1..9000)),
@@ -329,12 +364,39 @@ pub(crate) fn case(
     }
     a.insert("gps".into(), gps(rng, village));
 
-    a.insert("atensi_cluster".into(), s(kind.cluster));
-    a.insert("ppks_type".into(), s(kind.code));
+    let registered = if undocumented {
+        "2"
+    } else {
+        weighted(rng, &[("1", 55), ("2", 25), ("9", 20)])
+    };
+    a.insert("dtsen_registered".into(), s(registered));
+    if registered == "1" && rng.random_bool(0.7) {
+        a.insert("dtsen_decile".into(), json!(rng.random_range(1..=4)));
+    }
+
+    let extra = if client.sex.is_some() {
+        Vec::new()
+    } else {
+        extra_types(rng, kind, age)
+    };
+    let types: Vec<Value> = std::iter::once(kind.code)
+        .chain(extra.iter().copied())
+        .map(s)
+        .collect();
+    a.insert("ppks_types".into(), Value::Array(types));
+    a.insert("ppks_primary".into(), s(kind.code));
 
     a.insert("problem_description".into(), s(kind.story));
     let since = on - Duration::days(rng.random_range(7..(365 * 3)));
-    a.insert("problem_since".into(), date(since));
+    // People often remember the year alone; the problem then counts from 1 January of that year.
+    let since = if rng.random_bool(0.25) {
+        let year = chrono::Datelike::year(&since);
+        a.insert("problem_since_year".into(), json!(year));
+        NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(since)
+    } else {
+        a.insert("problem_since".into(), date(since));
+        since
+    };
     let urgency = if matches!(kind.code, "1" | "6" | "18" | "19") {
         "1"
     } else {
@@ -423,20 +485,29 @@ pub(crate) fn case(
             s("Sering sakit, belum pernah diperiksa lengkap."),
         );
     }
-    let disability = if matches!(kind.code, "5" | "9") {
+    let disability = if matches!(kind.code, "5" | "9") || extra.contains(&"9") {
         vec![s(["a", "d", "e", "c"].choose(rng).copied().unwrap_or("a"))]
     } else {
         vec![s("0")]
     };
     a.insert("disability".into(), Value::Array(disability));
-    a.insert(
-        "health_insurance".into(),
-        s(if undocumented {
-            "4"
-        } else {
-            weighted(rng, &[("1", 60), ("2", 10), ("4", 30)])
-        }),
-    );
+    // The DTSEN form's codes (Regsosek 431a): 1 PBI-JKN, 2 self-paying, 4 through an employer, 8 Jamkesda, 0 none.
+    let insurance = if undocumented {
+        "0"
+    } else {
+        weighted(
+            rng,
+            &[
+                ("1", 55),
+                ("2", 10),
+                ("4", 5),
+                ("8", 5),
+                ("16", 1),
+                ("0", 24),
+            ],
+        )
+    };
+    a.insert("health_insurance".into(), json!([insurance]));
 
     let how_many = rng.random_range(0..=2);
     let mut psych: Vec<&str> = ["anxious", "sad", "trauma", "withdrawn"]
@@ -536,33 +607,31 @@ pub(crate) fn case(
             ],
         )),
     );
-    let referral = rng.random_bool(0.7);
-    a.insert("referral_needed".into(), yes(referral));
-    if referral {
-        let (to, agency, programme) = match kind.cluster {
-            "1" => ("6", "UPTD PPA kabupaten/kota", "atensi"),
-            "2" => ("2", "Sentra Kemensos terdekat", "atensi"),
-            "3" => ("3", "LKS Lanjut Usia setempat", "rehab"),
-            "4" => ("8", "IPWL / BNN kabupaten/kota", "rehab"),
-            "6" => ("1", "Dinas Sosial kabupaten/kota", "daerah"),
-            _ => (
-                "1",
-                "Dinas Sosial kabupaten/kota",
-                if undocumented { "adminduk" } else { "pkh" },
-            ),
-        };
-        a.insert("referred_to".into(), s(to));
-        a.insert("referral_agency".into(), s(agency));
-        a.insert("referral_programme".into(), s(programme));
-        let after = (on - since).num_days().max(1);
-        a.insert(
-            "referral_date".into(),
-            date(since + Duration::days(rng.random_range(0..=after))),
-        );
-        a.insert(
-            "referral_status".into(),
-            s(weighted(rng, &[("1", 30), ("2", 40), ("3", 25), ("4", 5)])),
-        );
+    let count = weighted(rng, &[(0usize, 25), (1, 45), (2, 22), (3, 8)]);
+    a.insert("referral_needed".into(), yes(count > 0));
+    if count > 0 {
+        let referrals: Vec<Value> = referral_options(kind.cluster, undocumented)
+            .choose_multiple(rng, count)
+            .map(|(to, agency, service)| {
+                let after = (on - since).num_days().max(0);
+                let when = since + Duration::days(rng.random_range(0..=after));
+                let status = weighted(rng, &[("1", 50), ("2", 30), ("3", 15), ("4", 5)]);
+                let mut referral = json!({
+                    "referral_to": to,
+                    "referral_service": service,
+                    "referral_date": when.format("%Y-%m-%d").to_string(),
+                    "referral_status": status,
+                });
+                if !agency.is_empty() {
+                    referral["referral_agency"] = json!(agency);
+                }
+                if status == "4" {
+                    referral["referral_refusal"] = json!(REFUSAL);
+                }
+                referral
+            })
+            .collect();
+        a.insert("referrals".into(), Value::Array(referrals));
     }
     let actions: Vec<Value> = needs
         .iter()
@@ -593,6 +662,111 @@ pub(crate) fn case(
         .collect();
     a.insert("actions".into(), Value::Array(actions));
     a
+}
+
+const REFUSAL: &str =
+    "Persyaratan administrasi belum lengkap, diminta melengkapi surat keterangan.";
+
+/// Destinations for a client of `cluster`: destination, the agency's name, the service.
+fn referral_options(
+    cluster: &str,
+    undocumented: bool,
+) -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut options = vec![
+        ("2", "SLRT kabupaten/kota", "pkh"),
+        ("3", "Puskesos desa", "sembako"),
+        ("5", "BPJS Kesehatan cabang", "pbi"),
+        ("1", "Dinas Sosial kabupaten/kota", "daerah"),
+    ];
+    if undocumented {
+        options.push(("4", "Disdukcapil kabupaten/kota", "adminduk"));
+    }
+    options.push(match cluster {
+        "1" => ("9", "UPTD PPA kabupaten/kota", "legal"),
+        "2" => ("6", "Sentra Kemensos terdekat", "atensi"),
+        "3" => ("7", "LKS Lanjut Usia setempat", "rehab"),
+        "4" => ("11", "IPWL / BNN kabupaten/kota", "rehab"),
+        "6" => ("1", "Posko bencana Dinas Sosial", "shelter"),
+        _ => ("8", "", "health"),
+    });
+    options
+}
+
+/// The referrals a follow-up of the case carries, as the records the form's `referral_followups` prefill reads
+/// (by each child's `prefill` key): those carried to the earlier visit (with their updated status) and those made
+/// at it. The phone builds the same records (`tepat-app`, follow-up of a case).
+pub fn carried_referrals(earlier: &Answers) -> Vec<serde_json::Map<String, Value>> {
+    let mut out = Vec::new();
+    let list = |key: &str| {
+        earlier
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let pairs: [(&str, &str); 5] = [
+        ("prev_referral_to", "referral_to"),
+        ("prev_referral_agency", "referral_agency"),
+        ("prev_referral_service", "referral_service"),
+        ("prev_referral_date", "referral_date"),
+        ("referral_update", "referral_status"),
+    ];
+    for old in list("referral_followups") {
+        let mut record = serde_json::Map::new();
+        for (from, to) in pairs {
+            if let Some(v) = old.get(from) {
+                record.insert(to.to_string(), v.clone());
+            }
+        }
+        if let Some(v) = old.get("referral_update_reason") {
+            record.insert("referral_refusal".into(), v.clone());
+        }
+        out.push(record);
+    }
+    for new in list("referrals") {
+        if let Some(record) = new.as_object() {
+            out.push(record.clone());
+        }
+    }
+    out
+}
+
+/// A carried referral as the follow-up's member: its record under the member's field ids, the status moved on
+/// (referred → accepted → served / refused) or kept.
+pub(crate) fn update_referral(rng: &mut impl Rng, record: serde_json::Map<String, Value>) -> Value {
+    let get = |k: &str| record.get(k).cloned();
+    let before = get("referral_status")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let now = match before.as_str() {
+        "1" => weighted(rng, &[("1", 20), ("2", 40), ("3", 30), ("4", 10)]),
+        "2" => weighted(rng, &[("2", 30), ("3", 60), ("4", 10)]),
+        other => {
+            if other == "3" {
+                "3"
+            } else {
+                "4"
+            }
+        }
+    };
+    let mut member = serde_json::Map::new();
+    for (key, field) in [
+        ("referral_to", "prev_referral_to"),
+        ("referral_agency", "prev_referral_agency"),
+        ("referral_service", "prev_referral_service"),
+        ("referral_date", "prev_referral_date"),
+        ("referral_status", "prev_referral_status"),
+    ] {
+        if let Some(v) = get(key) {
+            member.insert(field.to_string(), v);
+        }
+    }
+    member.insert("referral_update".into(), s(now));
+    if now == "4" {
+        let reason = get("referral_refusal").unwrap_or_else(|| s(REFUSAL));
+        member.insert("referral_update_reason".into(), reason);
+    }
+    Value::Object(member)
 }
 
 /// A type drawn with field-like frequencies (poverty and elderly cases are the most common).

@@ -69,8 +69,44 @@ pub enum Rule {
     GpsNotTakenWithPoint,
     /// §4.6 a member on the register recorded as a new member.
     RegisteredNotNew,
-    /// PPKS asesmen: the type's age range (e.g. abandoned toddler ≤ 5).
+    /// PPKS asesmen: a type's age range (an abandoned child of 8 also recorded as an abandoned toddler, ≤ 5).
     PpksAgeRange,
+    /// PPKS: a man recorded as an economically vulnerable woman (type 23).
+    PpksSex,
+    /// PPKS: the primary type is not one of the types chosen (built-in `choice_filter`).
+    PpksPrimaryNotChosen,
+    /// PPKS: a person with disability (type 9) with no disability recorded.
+    PpksDisability,
+    /// PPKS: holds a KTP-el or KK, yet recorded without a NIK (warning).
+    DocumentsNik,
+    /// PPKS: thoughts of suicide without the urgency "emergency" (warning).
+    SuicideUrgent,
+    /// PPKS: an estimated age over 110.
+    AgeEstimateRange,
+    /// PPKS: more than 30 people in the household.
+    HouseholdSizeRange,
+    /// PPKS: a problem described in under 20 characters.
+    ProblemLength,
+    /// PPKS: the problem began after the assessment.
+    ProblemSincePast,
+    /// PPKS: the problem began in a year before 1900 (the year alone given).
+    ProblemSinceYearRange,
+    /// PPKS: a referral dated before the problem began.
+    ReferralAfterProblem,
+    /// PPKS: a referral dated after the assessment.
+    ReferralDatePast,
+    /// PPKS follow-up: a referral's status goes back a step (accepted → referred).
+    ReferralStatusOrder,
+    /// PPKS: an action due before the assessment (warning).
+    ActionDueFuture,
+    /// PPKS: on the DTSEN register, yet neither NIK nor KK recorded to link it.
+    DtsenLinkId,
+    /// PPKS: a DTSEN decile outside 1–10.
+    DecileRange,
+    /// PPKS: health insurance "none" chosen with a scheme.
+    InsuranceNoneExclusive,
+    /// PPKS: a follow-up visit that names no case (`required` on `case_id`).
+    FollowUpWithoutCase,
 }
 
 /// The finding a broken household must produce.
@@ -83,7 +119,7 @@ pub struct Expected {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 29] = [
+    pub const ALL: [Rule; 47] = [
         Rule::OneHead,
         Rule::OneSpouse,
         Rule::SpouseSex,
@@ -113,6 +149,24 @@ impl Rule {
         Rule::GpsNotTakenWithPoint,
         Rule::RegisteredNotNew,
         Rule::PpksAgeRange,
+        Rule::PpksSex,
+        Rule::PpksPrimaryNotChosen,
+        Rule::PpksDisability,
+        Rule::DocumentsNik,
+        Rule::SuicideUrgent,
+        Rule::AgeEstimateRange,
+        Rule::HouseholdSizeRange,
+        Rule::ProblemLength,
+        Rule::ProblemSincePast,
+        Rule::ProblemSinceYearRange,
+        Rule::ReferralAfterProblem,
+        Rule::ReferralDatePast,
+        Rule::ReferralStatusOrder,
+        Rule::ActionDueFuture,
+        Rule::DtsenLinkId,
+        Rule::DecileRange,
+        Rule::InsuranceNoneExclusive,
+        Rule::FollowUpWithoutCase,
     ];
 
     /// The DOMAIN.md §4 rule number (0 for the PPKS form's own rule).
@@ -132,13 +186,59 @@ impl Rule {
             MaritalUnder10 | MarriedYoung => 15,
             NeverSchool | LevelForAge => 16,
             PhotoMissing | GpsKosong | GpsAccuracy | GpsNotTakenWithPoint => 17,
-            PpksAgeRange => 0,
+            PpksAgeRange
+            | PpksSex
+            | PpksPrimaryNotChosen
+            | PpksDisability
+            | DocumentsNik
+            | SuicideUrgent
+            | AgeEstimateRange
+            | HouseholdSizeRange
+            | ProblemLength
+            | ProblemSincePast
+            | ProblemSinceYearRange
+            | ReferralAfterProblem
+            | ReferralDatePast
+            | ReferralStatusOrder
+            | ActionDueFuture
+            | DtsenLinkId
+            | DecileRange
+            | InsuranceNoneExclusive
+            | FollowUpWithoutCase => 0,
         }
     }
 
+    /// A rule of the PPKS asesmen (broken on a clean asesmen, not on a household).
+    pub fn is_ppks(self) -> bool {
+        Rule::PPKS.contains(&self)
+    }
+
+    /// The PPKS asesmen's rules.
+    pub const PPKS: [Rule; 19] = [
+        Rule::PpksAgeRange,
+        Rule::PpksSex,
+        Rule::PpksPrimaryNotChosen,
+        Rule::PpksDisability,
+        Rule::DocumentsNik,
+        Rule::SuicideUrgent,
+        Rule::AgeEstimateRange,
+        Rule::HouseholdSizeRange,
+        Rule::ProblemLength,
+        Rule::ProblemSincePast,
+        Rule::ProblemSinceYearRange,
+        Rule::ReferralAfterProblem,
+        Rule::ReferralDatePast,
+        Rule::ReferralStatusOrder,
+        Rule::ActionDueFuture,
+        Rule::DtsenLinkId,
+        Rule::DecileRange,
+        Rule::InsuranceNoneExclusive,
+        Rule::FollowUpWithoutCase,
+    ];
+
     /// The form the rule lives in.
     pub fn form_id(self) -> &'static str {
-        if self == Rule::PpksAgeRange {
+        if self.is_ppks() {
             "ppks_asesmen"
         } else {
             "dtsen_groundcheck"
@@ -273,10 +373,158 @@ const ONE_ANSWER: &[(Rule, usize, &str, &str, &str, Level)] = &[(
     Level::Error,
 )];
 
-/// Records a PPKS case of a person older than 5 as an abandoned toddler (type 1, ≤ 5 years).
-pub(crate) fn break_ppks_age_range(a: &mut Answers) -> Expected {
-    a.insert("ppks_type".into(), s("1"));
-    expected("ppks_age_range", Level::Error, "ppks_type")
+/// The referral the clean asesmen makes (see `Generator::clean_ppks`).
+fn referral(a: &mut Answers, field: &str, value: Value) {
+    if let Some(Value::Object(first)) = a
+        .get_mut("referrals")
+        .and_then(Value::as_array_mut)
+        .and_then(|list| list.first_mut())
+    {
+        first.insert(field.to_string(), value);
+    }
+}
+
+fn day(d: NaiveDate) -> Value {
+    s(&d.format("%Y-%m-%d").to_string())
+}
+
+fn add_type(a: &mut Answers, code: &str) {
+    if let Some(types) = a.get_mut("ppks_types").and_then(Value::as_array_mut) {
+        types.push(s(code));
+    }
+}
+
+/// Breaks `rule` on the clean asesmen of `Generator::clean_ppks` (a man of 45, fakir miskin, with a NIK, on the
+/// DTSEN register, one referral made at the visit, one action planned); returns the finding expected.
+pub(crate) fn break_ppks(rule: Rule, a: &mut Answers, on: NaiveDate) -> Expected {
+    use Level::{Error, Warning};
+    match rule {
+        Rule::PpksAgeRange => {
+            // Called on an abandoned child of 8 (type 2), see `Generator::broken`.
+            add_type(a, "1");
+            expected("ppks_age_range", Error, "ppks_types")
+        }
+        Rule::PpksSex => {
+            add_type(a, "23");
+            expected("ppks_sex", Error, "ppks_types")
+        }
+        Rule::PpksPrimaryNotChosen => {
+            a.insert("ppks_primary".into(), s("12"));
+            expected("choice_filter", Error, "ppks_primary")
+        }
+        Rule::PpksDisability => {
+            add_type(a, "9");
+            expected("ppks_disability", Error, "disability")
+        }
+        Rule::DocumentsNik => {
+            for key in ["nik", "kk_number", "dtsen_decile"] {
+                a.remove(key);
+            }
+            a.insert("has_nik".into(), s("2"));
+            a.insert("dtsen_registered".into(), s("9"));
+            expected("documents_nik", Warning, "documents")
+        }
+        Rule::SuicideUrgent => {
+            a.insert("psych_state".into(), json!(["sad", "suicidal"]));
+            a.insert("urgency".into(), s("2"));
+            expected("suicide_urgent", Warning, "psych_state")
+        }
+        Rule::AgeEstimateRange => {
+            a.remove("birth_date");
+            a.insert("birth_date_known".into(), s("2"));
+            a.insert("age_estimate".into(), json!(111));
+            a.insert("caregiver_name".into(), s("Siti Rahmawati"));
+            expected("age_estimate_range", Error, "age_estimate")
+        }
+        Rule::HouseholdSizeRange => {
+            a.insert("household_size".into(), json!(31));
+            expected("household_size_range", Error, "household_size")
+        }
+        Rule::ProblemLength => {
+            a.insert("problem_description".into(), s("Sakit lama"));
+            expected("problem_length", Error, "problem_description")
+        }
+        Rule::ProblemSincePast => {
+            // No referral at this visit, so no referral can predate the problem.
+            a.insert("referral_needed".into(), s("2"));
+            a.remove("referrals");
+            a.insert("problem_since".into(), day(on + Duration::days(1)));
+            expected("problem_since_past", Error, "problem_since")
+        }
+        Rule::ProblemSinceYearRange => {
+            a.remove("problem_since");
+            a.insert("problem_since_year".into(), json!(1899));
+            expected("problem_since_year_range", Error, "problem_since_year")
+        }
+        Rule::ReferralAfterProblem => {
+            let since = a
+                .get("problem_since")
+                .and_then(Value::as_str)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .unwrap_or(on);
+            referral(a, "referral_date", day(since - Duration::days(10)));
+            expected(
+                "referral_after_problem",
+                Error,
+                "referrals[0].referral_date",
+            )
+        }
+        Rule::ReferralDatePast => {
+            referral(a, "referral_date", day(on + Duration::days(3)));
+            expected("referral_date_past", Error, "referrals[0].referral_date")
+        }
+        Rule::ReferralStatusOrder => {
+            a.insert("case_source".into(), s("6"));
+            a.insert("case_id".into(), s("019cf5a2-8e40-7b61-9c1e-2b6f0d4a9e11"));
+            a.insert(
+                "referral_followups".into(),
+                json!([{
+                    "prev_referral_to": "4",
+                    "prev_referral_service": "adminduk",
+                    "prev_referral_date": day(on - Duration::days(20)),
+                    "prev_referral_status": "2",
+                    "referral_update": "1",
+                }]),
+            );
+            expected(
+                "referral_status_order",
+                Error,
+                "referral_followups[0].referral_update",
+            )
+        }
+        Rule::ActionDueFuture => {
+            if let Some(Value::Object(first)) = a
+                .get_mut("actions")
+                .and_then(Value::as_array_mut)
+                .and_then(|list| list.first_mut())
+            {
+                first.insert("action_due".into(), day(on - Duration::days(1)));
+            }
+            expected("action_due_future", Warning, "actions[0].action_due")
+        }
+        Rule::DtsenLinkId => {
+            for key in ["nik", "kk_number"] {
+                a.remove(key);
+            }
+            a.insert("has_nik".into(), s("2"));
+            a.insert("documents".into(), json!(["akta"]));
+            expected("dtsen_link_id", Error, "dtsen_registered")
+        }
+        Rule::DecileRange => {
+            a.insert("dtsen_decile".into(), json!(11));
+            expected("decile_range", Error, "dtsen_decile")
+        }
+        Rule::InsuranceNoneExclusive => {
+            a.insert("health_insurance".into(), json!(["1", "0"]));
+            expected("none_exclusive", Error, "health_insurance")
+        }
+        Rule::FollowUpWithoutCase => {
+            a.insert("case_source".into(), s("6"));
+            a.remove("case_id");
+            expected("required", Error, "case_id")
+        }
+        _ => expected("unreachable", Error, ""),
+    }
 }
 
 /// Breaks `rule` on the standard family's answers; returns the finding expected.
@@ -510,7 +758,6 @@ pub(crate) fn break_rule(
             set_member(a, CHILD, "member_status", s("5"));
             expected("choice_filter", Error, at(CHILD, "member_status"))
         }
-        Rule::PpksAgeRange => break_ppks_age_range(a),
         // Listed in ONE_ANSWER.
         _ => expected("unreachable", Error, ""),
     }

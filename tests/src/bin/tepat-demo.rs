@@ -108,7 +108,7 @@ fn run() -> Result<(), Error> {
         );
     }
     println!(
-        "   forms published: DTSEN ground check v1, PPKS asesmen v1; supervisor: Korkab Kota Bengkulu"
+        "   forms published: DTSEN ground check v1, PPKS asesmen v2; supervisor: Korkab Kota Bengkulu"
     );
 
     println!("\n2. Enumerators and their assignments");

@@ -2,6 +2,7 @@
 //! real in-memory store (or with an injected failure), the clock with a fixed time, GPS, camera and sync with
 //! outputs the test chooses.
 
+mod cases;
 mod finalise;
 mod sync;
 mod visit;

@@ -12,7 +12,7 @@ fn a_new_phone_starts_on_an_empty_list() {
     assert!(today.items.is_empty());
     assert_eq!(today.date, "Senin, 23-11-2026");
     assert_eq!(today.progress_text, "0 dari 12 kunjungan selesai hari ini");
-    assert_eq!(today.counts.target, DAILY_TARGET);
+    assert_eq!(today.counts.target, Some(DAILY_TARGET));
     assert_eq!(
         view.sync.summary,
         "Belum terdaftar: data disimpan di ponsel"

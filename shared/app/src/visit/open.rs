@@ -142,11 +142,13 @@ pub fn start_new_case(model: &mut Model, form_id: &str) -> Cmd {
             }),
         );
     };
-    start(meta, None, None)
+    // The assessor's own area (from enrolment) is where the case's region choice starts.
+    let area = crate::case::new_case_prefill(model, form_id, version);
+    crate::case::start_case(meta, area)
 }
 
 /// Loads and compiles a form version, then handles `then` again.
-fn load_form(key: (String, u32), then: Event) -> Cmd {
+pub(crate) fn load_form(key: (String, u32), then: Event) -> Cmd {
     let op = StoreOperation::LoadForm {
         form_id: key.0.clone(),
         version: key.1,
@@ -224,7 +226,7 @@ fn start(meta: FormMeta, assignment: Option<Assignment>, label: Option<String>) 
 /// Answers for fields with a `prefill` key the assignment has, typed by the form engine: top-level fields from
 /// `prefill`, a repeat with a `prefill` key from the registered records of that name (one member each, the
 /// member's fields by their own keys). A value the field cannot take is left for the enumerator to enter.
-fn prefill(meta: &FormMeta, assignment: &Assignment, visit_date: NaiveDate) -> Answers {
+pub(crate) fn prefill(meta: &FormMeta, assignment: &Assignment, visit_date: NaiveDate) -> Answers {
     let mut answers = Answers::new();
     let Ok(mut session) = meta.compiled.session(Answers::new(), visit_date) else {
         return answers;

@@ -114,6 +114,17 @@ impl Session {
                 visit_id: case.visit_id.clone(),
             }));
         }
+        if is(word, &["lanjutan", "follow-up"]) {
+            let which = arg(&say(lang, "nomor kasus", "a case number"))?;
+            let Screen::Today(today) = &view.screen else {
+                return Err(not_here(lang));
+            };
+            let case = number(&which, today.cases.len(), lang)
+                .and_then(|i| today.cases.get(i).ok_or_else(|| out_of_range(lang)))?;
+            return Ok(rt.dispatch(UiEvent::FollowUpCase {
+                visit_id: case.visit_id.clone(),
+            }));
+        }
         if is(word, &["kasus-baru", "new-case"]) {
             let form = arg(&say(lang, "kode formulir", "a form id"))?;
             let Screen::Today(today) = &view.screen else {

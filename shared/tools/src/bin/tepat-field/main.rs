@@ -51,6 +51,10 @@ struct Args {
     /// `enumerator` (pendamping PKH) or `assessor` (TKSK).
     #[arg(long, value_parser = ["enumerator", "assessor"])]
     role: Option<String>,
+    /// The user's area as Kemendagri codes, comma-separated (e.g. `17.71`), as enrolment gives it: an assessor's
+    /// new case starts its region choice there.
+    #[arg(long, value_delimiter = ',')]
+    regions: Option<Vec<String>>,
     /// Pretend today is this date (YYYY-MM-DD), e.g. to practise with prepared assignments; the clock starts at
     /// 08:00 WIB that day and moves on by itself.
     #[arg(long)]
@@ -200,9 +204,10 @@ fn set_up(runtime: &Runtime, args: &Args, out: &mut impl Write) -> Result<(), St
             .or_else(|| stored.as_ref().map(|i| i.name.clone()))
             .unwrap_or_else(|| "Peserta pelatihan".into()),
         role,
-        regions: stored
-            .as_ref()
-            .map(|i| i.regions.clone())
+        regions: args
+            .regions
+            .clone()
+            .or_else(|| stored.as_ref().map(|i| i.regions.clone()))
             .unwrap_or_default(),
     };
     // With a server the identity comes from enrolment; a local one is only for training without a server.

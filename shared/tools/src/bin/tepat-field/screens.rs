@@ -65,15 +65,27 @@ pub(crate) fn print_today(text: &mut String, view: &ViewModel, today: &TodayView
         }
     }
     if !today.cases.is_empty() {
-        text.push_str(&format!("{}:\n", say(lang, "Kasus baru", "New cases")));
+        text.push_str(&format!("{}:\n", say(lang, "Kasus", "Cases")));
         for (i, case) in today.cases.iter().enumerate() {
+            let follow_up = if case.can_follow_up {
+                say(lang, " → lanjutan", " → follow-up")
+            } else {
+                String::new()
+            };
             text.push_str(&format!(
-                "  {:>3}. {} · {} [{}]\n",
+                "  {:>3}. {} · {} · {} [{}]{follow_up}\n",
                 i + 1,
                 case.title,
+                case.date,
                 case.form_title,
                 case.status_text
             ));
+            if let Some(comment) = &case.supervisor_comment {
+                text.push_str(&format!(
+                    "       {}: {comment}\n",
+                    say(lang, "Catatan supervisor", "Supervisor's comment")
+                ));
+            }
         }
     }
     if !today.case_forms.is_empty() {
@@ -324,7 +336,8 @@ pub(crate) fn help(lang: Lang) -> String {
 Perintah (Bahasa Indonesia / English):
   daftar | list                 daftar tugas hari ini
   buka N | open N               buka tugas nomor N (atau kode tugas)
-  kasus N | case N              buka kasus baru nomor N
+  kasus N | case N              buka kasus nomor N
+  lanjutan N | follow-up N      kunjungan lanjutan kasus N (rujukannya dibawa, ubah statusnya)
   kasus-baru F | new-case F     mulai kasus baru dengan formulir F (asesor)
   N TEKS                        jawab pertanyaan nomor N (pilihan: kode; wilayah: kode; GPS: lintang bujur akurasi)
   jawab JALUR TEKS | set PATH TEXT  jawab menurut jalur, mis. members[2].sex (untuk skrip; N juga boleh jalur)
@@ -345,7 +358,8 @@ Perintah (Bahasa Indonesia / English):
 Commands (English / Bahasa Indonesia):
   list | daftar                 today's assignments
   open N | buka N               open item N (or an assignment id)
-  case N | kasus N              open new case N
+  case N | kasus N              open case N
+  follow-up N | lanjutan N      follow-up visit of case N (its referrals carried: update their status)
   new-case F | kasus-baru F     start a new case with form F (assessors)
   N TEXT                        answer question N (selects: a code; regions: a code; GPS: lat lon accuracy)
   set PATH TEXT | jawab JALUR TEKS  answer by path, e.g. members[2].sex (for scripts; N may be a path too)

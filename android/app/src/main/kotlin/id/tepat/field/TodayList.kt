@@ -191,14 +191,15 @@ class RowView(context: Context) : LinearLayout(context) {
             is TodayRow.Case -> {
                 val case = row.case
                 show(title, case.title)
-                show(place, case.formTitle)
+                show(place, "${case.date} · ${case.formTitle}")
                 show(status, case.statusText)
                 status.setTextColor(color(statusColour(case.status)))
                 show(comment, case.supervisorComment?.let { string(R.string.supervisor_comment, it) })
                 show(withdrawn, null)
                 val open = FieldEvent.OpenVisit(case.visitId)
-                show(action, string(R.string.open_member))
-                action.setOnClickListener { send(open) }
+                // A finalised case is followed up (its referrals carried); the row itself still opens it to read.
+                show(action, case.actionText)
+                action.setOnClickListener { send(if (case.canFollowUp) FieldEvent.FollowUpCase(case.visitId) else open) }
                 setOnClickListener { send(open) }
             }
             is TodayRow.CaseForm -> {
@@ -390,10 +391,13 @@ private fun Ui.todaySummary(today: TodayView, shown: Int, into: LinearLayout) {
     into.setPadding(dp(16), dp(8), dp(16), dp(8))
     into.add(title(string(R.string.today) + " · " + today.date))
     into.add(text(today.progressText, bold = true))
-    into.add(ProgressBar(context, null, android.R.attr.progressBarStyleHorizontal).apply {
-        max = today.counts.target.toInt()
-        progress = today.counts.doneToday.toInt()
-    })
+    // Only a role with a daily target (pendamping PKH) gets the bar; a TKSK's asesmen has none.
+    today.counts.target?.let { target ->
+        into.add(ProgressBar(context, null, android.R.attr.progressBarStyleHorizontal).apply {
+            max = target.toInt()
+            progress = today.counts.doneToday.toInt()
+        })
+    }
     val counts = today.counts
     into.add(small(listOf(
         string(R.string.drafts, counts.drafts.toInt()),

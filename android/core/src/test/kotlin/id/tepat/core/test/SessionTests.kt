@@ -169,12 +169,39 @@ fun sessionTests(runner: Runner) = with(runner) {
             assertTrue(forms.any { it.formId == "ppks_asesmen" }, "$forms")
             var view = phone.send(FieldEvent.StartNewCase("ppks_asesmen"))
             assertEquals("Kasus baru", view.visit().title)
+            phone.choose("consent", "1")
+            view = phone.goTo("Kasus")
             val source = view.field("case_source").choices.first().code
             view = phone.choose("case_source", source)
             assertEquals(AnswerView.Choice(source), view.field("case_source").answer)
             view = phone.send(FieldEvent.CloseVisit)
             assertEquals(1, view.today().cases.size)
             assertEquals(ItemStatus.DRAFT, view.today().cases.single().status)
+        }
+    }
+
+    test("the assessor's list names the client, shows no visit target, and a case starts in the assessor's area") {
+        Phone(forms = realForms).use { phone ->
+            phone.send(FieldEvent.UseIdentity(
+                id.tepat.core.ffi.Identity("D-3", "U-3", "Andi", Role.ASSESSOR, listOf("17.71")),
+            ))
+            var list = phone.view.today()
+            assertNull(list.counts.target, "a TKSK has no daily target")
+            assertEquals("0 kunjungan selesai hari ini", list.progressText)
+            assertFalse(list.progressText.contains("dari 12"), list.progressText)
+            var view = phone.send(FieldEvent.StartNewCase("ppks_asesmen"))
+            view = phone.goTo("Identitas klien")
+            // The region choice starts at Kota Bengkulu's districts, not at 38 provinces.
+            val levels = view.field("region").region
+            assertEquals(listOf("Bengkulu", "Kota Bengkulu"), levels.mapNotNull { it.selected?.label })
+            val open = levels.first { it.selected == null }
+            assertTrue(open.choices.all { it.code.startsWith("17.71.") }, "${open.choices}")
+            assertEquals(AnswerView.Text("17.71"), view.field("work_area").answer)
+            view = phone.answer("full_name", "Siti Aminah")
+            view = phone.send(FieldEvent.CloseVisit)
+            list = view.today()
+            assertEquals("Siti Aminah", list.cases.single().title)
+            assertFalse(list.cases.single().canFollowUp, "a draft is continued, not followed up")
         }
     }
 
