@@ -11,15 +11,23 @@ TOOLS := $(CURDIR)/.tools
 ## The server is built first, in the open, so the demo itself starts at once (it runs the server binary). It ends
 ## with the web console's address and a login, and keeps the server up until Enter (at a terminal only;
 ## `TEPAT_DEMO_WAIT=0` or a non-terminal stdin does not wait).
-demo:
+demo: check-system
 	$(CARGO) build -p tepat-server --bin tepat-server
 	$(CARGO) run -q -p tepat-e2e --bin tepat-demo
 
 ## Every test: Rust unit/property/integration/end-to-end tests, then schemathesis against a running server.
 test: test-rust test-api test-android
 
-test-rust: console-deps
+test-rust: check-system console-deps
 	$(CARGO) test --workspace
+
+## What every cargo build needs from the system: the headers and libcrypto of OpenSSL (Debian's libssl-dev), which
+## SQLCipher, the device database's encryption, uses (ARCHITECTURE.md, "The phone's database at rest"). Installed by
+## its package name when running as root (as CI does), otherwise the line to run is printed.
+check-system:
+	@test -f /usr/include/openssl/evp.h || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends libssl-dev; \
+	  else echo "libssl-dev is missing (SQLCipher's crypto): apt-get install -y libssl-dev" >&2; exit 1; fi; }
 
 ## The web console's browser test (tests/tests/console_browser.rs): Debian's headless chromium, installed by its
 ## package name when running as root (otherwise the line to run is printed), and playwright-core from npm,
@@ -36,20 +44,20 @@ test-api:
 	TOOLS=$(TOOLS) CARGO=$(CARGO) bash server/scripts/test-api.sh
 
 ## Formatting and lints, as CI checks them.
-lint:
+lint: check-system
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## The figures of BENCHMARKS.md, each against a baseline measured in the same run, rewritten in place (release
 ## build; a few minutes on 2 cores). One figure: `cargo run --release -p tepat-e2e --bin tepat-bench -- --only N`.
-bench:
+bench: check-system
 	$(CARGO) build --release -p tepat-server -p tepat-e2e --bin tepat-server --bin tepat-bench
 	$(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md
 
 ## A long fuzzing run of the parsers that meet untrusted bytes (tests/tests/fuzz.rs: sync/enrol bodies, assignment
 ## CSV import, form expressions), FUZZ_CASES inputs per target in a release build; `make test` runs 256 of each.
 FUZZ_CASES ?= 100000
-fuzz:
+fuzz: check-system
 	TEPAT_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --release -p tepat-e2e --test fuzz -- --test-threads 3
 
 ## ---------------------------------------------------------------------------------------------------------------
@@ -162,7 +170,7 @@ define generate_bindings
 endef
 
 ## The Kotlin bindings of the shared library (uniffi), into android/core/build/generated (ignored).
-bindings:
+bindings: check-system
 	$(CARGO) build -p tepat-ffi -p uniffi-bindgen
 	$(generate_bindings)
 
@@ -170,7 +178,7 @@ bindings:
 ## library (and a real tepat-server on loopback); the app module compiles against Android 15 (API 35) with its
 ## resources, its linked manifest is checked, every native library is checked for 16 KB pages, and the app's
 ## Activities run on the real Android framework under Robolectric, on the real Rust library.
-test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR) $(ANDROID_RES) $(ANDROID_RUNTIME_JAR) $(JNA_JAR) $(JNA_AAR) \
+test-android: check-system check-android-tools $(KOTLINC) $(ANDROID_JAR) $(ANDROID_RES) $(ANDROID_RUNTIME_JAR) $(JNA_JAR) $(JNA_AAR) \
   $(ROBOLECTRIC_CHECKED)
 	$(CARGO) build $(ANDROID_CARGO_BUILD)
 	$(generate_bindings)
@@ -209,6 +217,7 @@ test-android: check-android-tools $(KOTLINC) $(ANDROID_JAR) $(ANDROID_RES) $(AND
 	printf '%s\n' "android_merged_manifest=$(CURDIR)/$(JVM_DIR)/AndroidManifest.xml" \
 	  "android_merged_assets=$(CURDIR)/$(JVM_DIR)/assets" "android_resource_apk=$(CURDIR)/$(JVM_DIR)/resources.apk" \
 	  "android_custom_package=id.tepat.field" > $(JVM_DIR)/config/com/android/tools/test_config.properties
+	cp android/app/src/test/resources/robolectric.properties $(JVM_DIR)/config/
 	java -Djna.library.path=$(DEBUG_DIR) -Drobolectric.offline=true -Drobolectric.dependency.dir=$(dir $(ANDROID_RUNTIME_JAR)) \
 	  -Drobolectric.enabledSdks=35 \
 	  -cp $(JVM_DIR)/config:$(JVM_DIR)/app:$(JVM_DIR)/core:$(KOTLIN_LIB)/kotlin-stdlib.jar:$(COROUTINES_JAR):$(JNA_JAR):$(ROBOLECTRIC_CP):$(ANDROID_JAR) \

@@ -11,7 +11,7 @@ use tepat_runtime::script::{ScriptedShell, Typist};
 use tepat_runtime::{
     Clock, HttpConfig, HttpTransport, Parts, PhotoOptions, PhotoUploadReport, Runtime, WireStats,
 };
-use tepat_store::{Durability, VisitState};
+use tepat_store::{DatabaseKey, Durability, VisitState};
 use uuid::Uuid;
 
 use crate::Error;
@@ -34,10 +34,26 @@ impl Phone {
     }
 
     /// The same, trusting only the CA `ca_pem` (the run's throw-away CA), as a district office's phones do.
+    ///
+    /// The database is encrypted as on a phone, with a random key kept in `dir/device.key` (where a phone keeps
+    /// it wrapped by its Keystore), so a phone reopened from the same directory opens it again.
     pub fn open_pinned(
         dir: &Path,
         server_url: &str,
         ca_pem: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Phone, Error> {
+        std::fs::create_dir_all(dir)?;
+        let key = device_key(&dir.join("device.key"))?;
+        Phone::open_with_key(dir, server_url, ca_pem, Some(&key), clock)
+    }
+
+    /// The phone with its database encrypted with `key`, or unencrypted with `None` (the benchmark's comparison).
+    pub fn open_with_key(
+        dir: &Path,
+        server_url: &str,
+        ca_pem: Option<&str>,
+        key: Option<&DatabaseKey>,
         clock: Arc<dyn Clock>,
     ) -> Result<Phone, Error> {
         let photos = dir.join("photos");
@@ -55,7 +71,12 @@ impl Phone {
             shell: shell.clone(),
             durability: Durability::Balanced,
         };
-        let runtime = Runtime::open(&dir.join("device.db"), parts).map_err(phone_error)?;
+        let db = dir.join("device.db");
+        let runtime = match key {
+            Some(key) => Runtime::open_encrypted(&db, key, parts),
+            None => Runtime::open(&db, parts),
+        }
+        .map_err(phone_error)?;
         Ok(Phone {
             runtime,
             shell,
@@ -261,4 +282,14 @@ impl Phone {
 
 fn phone_error(e: impl std::fmt::Display) -> Error {
     Error::Phone(e.to_string())
+}
+
+/// The phone's database key from `file`, made (random) on first use.
+fn device_key(file: &Path) -> Result<DatabaseKey, Error> {
+    if !file.exists() {
+        let bytes: [u8; DatabaseKey::LEN] = rand::random();
+        std::fs::write(file, bytes)?;
+    }
+    let bytes = std::fs::read(file)?;
+    DatabaseKey::from_slice(&bytes).map_err(|e| Error::Setup(format!("{}: {e}", file.display())))
 }

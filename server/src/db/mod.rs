@@ -134,6 +134,9 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The workspace's SQLite is SQLCipher's build (for the phone; never keyed here), which keeps temporary tables
+    // and sort spills in memory by default: files, as plain SQLite does, keep large exports' memory flat.
+    conn.pragma_update(None, "temp_store", "FILE")?;
     Ok(conn)
 }
 

@@ -30,7 +30,8 @@ use tepat_runtime::{
     Clock, HttpConfig, HttpTransport, NoServer, Parts, PhotoOptions, PhotoResult, Runtime,
     RuntimeError, ShellEffects, SyncPolicy, SyncTimer, SystemClock, Transport,
 };
-use tepat_store::{Durability, StoreError};
+use tepat_store::{DatabaseKey, Durability, StoreError};
+use zeroize::Zeroize;
 
 /// A GPS answer for the core (the App's own type).
 #[uniffi::remote(Enum)]
@@ -66,6 +67,15 @@ pub enum FieldError {
     /// The device database could not be opened (or is from a newer app).
     #[error("cannot open the database {path}: {detail}")]
     Open { path: String, detail: String },
+    /// The device database cannot be read with the key the shell gave (another key, a damaged file), or the key is
+    /// not 32 bytes. Nothing was opened, changed or created. Said in both languages (the language setting is in the
+    /// database that could not be read): `text_id` Bahasa Indonesia, `text_en` English.
+    #[error("{text_en} ({path})")]
+    DatabaseKey {
+        path: String,
+        text_id: String,
+        text_en: String,
+    },
     /// The server address or its CA certificate is not usable (a configuration problem, not the network).
     #[error("sync server: {detail}")]
     Server { detail: String },
@@ -144,14 +154,18 @@ pub struct FieldCore {
 
 #[uniffi::export]
 impl FieldCore {
-    /// Opens (or creates) the device database, installs the bundled forms that are missing and shows today's
-    /// list.
+    /// Opens (or creates) the device database, encrypted with `database_key` (32 random bytes the shell keeps,
+    /// e.g. wrapped by the Android Keystore; an unencrypted database of an older app version is encrypted on the
+    /// way), installs the bundled forms that are missing and shows today's list. The key's bytes are zeroed here
+    /// once the database has its own copy; the shell should zero its array after the call too.
     #[uniffi::constructor]
     pub fn new(
         config: FieldConfig,
+        database_key: Vec<u8>,
         shell: Arc<dyn FieldShell>,
     ) -> Result<Arc<FieldCore>, FieldError> {
         logcat::install_panic_hook();
+        let key = database_key_from(&config.database_path, database_key)?;
         let transport: Arc<dyn Transport> = match &config.server_url {
             Some(url) => {
                 let http = HttpConfig {
@@ -165,7 +179,7 @@ impl FieldCore {
             }
             None => Arc::new(NoServer),
         };
-        FieldCore::open(config, shell, transport, Arc::new(SystemClock)).map(Arc::new)
+        FieldCore::open(config, &key, shell, transport, Arc::new(SystemClock)).map(Arc::new)
     }
 
     /// Enrols this phone with an admin's one-time code (e.g. `K7QM-2HXD-9TPA`): one round trip to the server,
@@ -242,10 +256,11 @@ impl FieldCore {
 }
 
 impl FieldCore {
-    /// Opens the core with the given transport and clock (the exported constructor uses the real ones); the
-    /// sync timer runs when the configuration names a server.
+    /// Opens the core on the database encrypted with `key`, with the given transport and clock (the exported
+    /// constructor uses the real ones); the sync timer runs when the configuration names a server.
     pub fn open(
         config: FieldConfig,
+        key: &DatabaseKey,
         shell: Arc<dyn FieldShell>,
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
@@ -261,9 +276,12 @@ impl FieldCore {
             },
         };
         let path = Path::new(&config.database_path);
-        let runtime = Runtime::open(path, parts).map_err(|e| FieldError::Open {
-            path: config.database_path.clone(),
-            detail: e.to_string(),
+        let runtime = Runtime::open_encrypted(path, key, parts).map_err(|e| match e {
+            RuntimeError::Store(StoreError::WrongKey) => wrong_key(&config.database_path),
+            other => FieldError::Open {
+                path: config.database_path.clone(),
+                detail: other.to_string(),
+            },
         })?;
         let timer = config
             .server_url
@@ -298,6 +316,39 @@ impl FieldCore {
             }
         }
         Ok(())
+    }
+}
+
+/// The shell's key bytes as the store's key; the bytes given are zeroed either way.
+fn database_key_from(path: &str, mut bytes: Vec<u8>) -> Result<DatabaseKey, FieldError> {
+    let key = DatabaseKey::from_slice(&bytes);
+    bytes.zeroize();
+    key.map_err(|e| FieldError::DatabaseKey {
+        path: path.to_string(),
+        text_id: format!(
+            "Kunci basis data harus {} byte, bukan {}: aplikasi tidak dapat membuka data di ponsel.",
+            DatabaseKey::LEN,
+            e.len
+        ),
+        text_en: format!(
+            "The database key must be {} bytes, not {}: the app cannot open the data on the phone.",
+            DatabaseKey::LEN,
+            e.len
+        ),
+    })
+}
+
+/// The database does not open with the key the shell has: never replaced by a fresh one (the visits in it would
+/// be lost), so the person is told to get help.
+fn wrong_key(path: &str) -> FieldError {
+    FieldError::DatabaseKey {
+        path: path.to_string(),
+        text_id: "Data di ponsel tidak dapat dibuka dengan kunci aplikasi ini (kunci lain atau berkas rusak). \
+                  Jangan hapus aplikasi atau datanya; hubungi admin."
+            .into(),
+        text_en: "The data on this phone cannot be opened with this app's key (another key, or a damaged file). \
+                  Do not uninstall the app or clear its data; contact your admin."
+            .into(),
     }
 }
 

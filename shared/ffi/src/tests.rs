@@ -53,6 +53,15 @@ fn config(dir: &tempfile::TempDir) -> FieldConfig {
     }
 }
 
+/// The phone's database key as the shell hands it over (32 bytes).
+fn key_bytes() -> Vec<u8> {
+    (0u8..32).map(|i| i.wrapping_mul(29) ^ 0xc3).collect()
+}
+
+fn key() -> DatabaseKey {
+    DatabaseKey::from_slice(&key_bytes()).unwrap()
+}
+
 fn clock() -> Arc<FixedClock> {
     let start = FixedOffset::east_opt(7 * 3600)
         .unwrap()
@@ -64,7 +73,8 @@ fn clock() -> Arc<FixedClock> {
 
 fn open_with(dir: tempfile::TempDir, shell: Arc<FakeShell>) -> Phone {
     let server = Arc::new(FakeServer::new());
-    let core = FieldCore::open(config(&dir), shell.clone(), server.clone(), clock()).unwrap();
+    let core =
+        FieldCore::open(config(&dir), &key(), shell.clone(), server.clone(), clock()).unwrap();
     Phone {
         core,
         shell,
@@ -361,24 +371,24 @@ fn an_error_blocks_finalising_and_a_warning_needs_a_note() {
 fn bundled_forms_are_installed_once_and_a_broken_one_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let shell: Arc<FakeShell> = Arc::default();
-    let first = FieldCore::new(config(&dir), shell.clone()).unwrap();
+    let first = FieldCore::new(config(&dir), key_bytes(), shell.clone()).unwrap();
     let installed = first.runtime.inspect_store(|s| s.forms()).unwrap();
     assert_eq!(installed.len(), 1);
     drop(first);
-    let second = FieldCore::new(config(&dir), shell.clone()).unwrap();
+    let second = FieldCore::new(config(&dir), key_bytes(), shell.clone()).unwrap();
     assert_eq!(second.view().notice, None, "nothing installed again");
     drop(second);
 
     let mut broken = config(&dir);
     broken.forms.push(r#"{"id": "x", "version": 1}"#.into());
-    match FieldCore::new(broken, shell.clone()) {
+    match FieldCore::new(broken, key_bytes(), shell.clone()) {
         Err(FieldError::BadForm { index: 1, detail }) => assert!(!detail.is_empty()),
         other => panic!("{:?}", other.map(|_| ())),
     }
     let mut not_json = config(&dir);
     not_json.forms = vec!["formulir".into()];
     assert!(matches!(
-        FieldCore::new(not_json, shell.clone()),
+        FieldCore::new(not_json, key_bytes(), shell.clone()),
         Err(FieldError::BadForm { index: 0, .. })
     ));
 
@@ -389,7 +399,7 @@ fn bundled_forms_are_installed_once_and_a_broken_one_is_named() {
         .to_string_lossy()
         .into_owned();
     assert!(matches!(
-        FieldCore::new(nowhere, shell),
+        FieldCore::new(nowhere, key_bytes(), shell),
         Err(FieldError::Open { .. })
     ));
 }
@@ -521,21 +531,21 @@ fn a_bad_server_address_is_refused_and_a_failed_enrolment_says_why() {
     let mut bad = config(&dir);
     bad.server_url = Some("ftp://tepat.example".into());
     assert!(matches!(
-        FieldCore::new(bad, shell.clone()),
+        FieldCore::new(bad, key_bytes(), shell.clone()),
         Err(FieldError::Server { .. })
     ));
     let mut bad_ca = config(&dir);
     bad_ca.server_url = Some("https://tepat.example".into());
     bad_ca.server_ca_pem = Some("bukan sertifikat".into());
     assert!(matches!(
-        FieldCore::new(bad_ca, shell.clone()),
+        FieldCore::new(bad_ca, key_bytes(), shell.clone()),
         Err(FieldError::Server { .. })
     ));
 
     // Nothing listens on the discard port of loopback: the phone is "offline".
     let mut closed = config(&dir);
     closed.server_url = Some("http://127.0.0.1:9".into());
-    let core = FieldCore::new(closed, shell).unwrap();
+    let core = FieldCore::new(closed, key_bytes(), shell).unwrap();
     match core.enrol("K7QM-2HXD-9TPA".into(), "Ponsel uji".into()) {
         Err(FieldError::Enrol { detail }) => assert!(!detail.is_empty()),
         other => panic!("{other:?}"),
@@ -620,4 +630,78 @@ fn with_photo_preparation_on_a_file_that_is_not_a_jpeg_is_refused_and_not_answer
         )
         .unwrap();
     assert_eq!(field(&view, "photo_front").answer, AnswerView::Empty);
+}
+
+/// Whether `text` is in the bytes of the file at `path` (a missing file holds nothing).
+fn file_holds(path: &std::path::Path, text: &str) -> bool {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .windows(text.len())
+        .any(|window| window == text.as_bytes())
+}
+
+#[test]
+fn the_database_file_and_its_wal_hold_none_of_the_typed_answers_in_clear() {
+    let phone = phone().enrolled();
+    phone.complete_found_visit();
+    phone.go_to("Identitas");
+    let nik = "1771014106900003";
+    let name = "Kartini Wulandari";
+    phone.answer("head_nik", nik);
+    let view = phone.answer("head_name", name);
+    assert_eq!(field(&view, "head_nik").display.as_deref(), Some(nik));
+    assert_eq!(field(&view, "head_name").display.as_deref(), Some(name));
+    let db = phone.dir.path().join("phone.db");
+    let wal = phone.dir.path().join("phone.db-wal");
+    // Typed answers are committed into the WAL first (synchronous=NORMAL): both files are searched.
+    assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0);
+    for text in [nik, name, "Siti Aminah"] {
+        assert!(!file_holds(&db, text), "{text} in clear in the database");
+        assert!(!file_holds(&wal, text), "{text} in clear in the WAL");
+    }
+    // Finalised (the frozen document in the outbox) and flushed into the file: still nothing in clear.
+    phone.send(FieldEvent::Finalise);
+    phone.core.flush().unwrap();
+    for text in [nik, name, "Siti Aminah"] {
+        assert!(!file_holds(&db, text), "{text} in clear after flushing");
+        assert!(
+            !file_holds(&wal, text),
+            "{text} in clear in the WAL after flushing"
+        );
+    }
+    assert!(!file_holds(&db, "SQLite format 3"));
+}
+
+#[test]
+fn a_wrong_database_key_is_refused_in_both_languages_and_the_visits_stay() {
+    let phone = phone().enrolled();
+    phone.complete_found_visit();
+    let dir = phone.dir;
+    drop(phone.core);
+    let shell: Arc<FakeShell> = Arc::default();
+    let other_key = vec![0x42; 32];
+    match FieldCore::new(config(&dir), other_key, shell.clone()) {
+        Err(FieldError::DatabaseKey {
+            path,
+            text_id,
+            text_en,
+        }) => {
+            assert!(path.ends_with("phone.db"), "{path}");
+            assert!(text_id.contains("tidak dapat dibuka"), "{text_id}");
+            assert!(text_en.contains("cannot be opened"), "{text_en}");
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // A key that is not 32 bytes is named as such.
+    match FieldCore::new(config(&dir), vec![1; 16], shell.clone()) {
+        Err(FieldError::DatabaseKey { text_en, .. }) => {
+            assert!(text_en.contains("32 bytes, not 16"), "{text_en}")
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // The right key opens everything as it was.
+    let core = FieldCore::new(config(&dir), key_bytes(), shell).unwrap();
+    let list = core.dispatch(FieldEvent::ShowToday).unwrap();
+    assert_eq!(today(&list).items.len(), 2);
+    assert_eq!(today(&list).counts.drafts, 1);
 }

@@ -18,6 +18,12 @@ pub enum StoreError {
     /// Stored data that cannot be read back (a bug or a damaged file), naming what.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The database cannot be read with the key the shell gave (another key, or a damaged file): nothing was
+    /// opened, changed or created.
+    #[error(
+        "the device database cannot be opened with this key (a different key, or a damaged file)"
+    )]
+    WrongKey,
     #[error(
         "database schema version {found} is newer than this app supports ({supported}); update the app"
     )]

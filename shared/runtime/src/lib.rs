@@ -45,7 +45,7 @@ use tepat_app::{
     App, CameraOperation, CameraOutput, Effect, Event, LocationOperation, LocationOutput,
     SyncOperation, SyncOutput, TransportError, TransportErrorKind, UiEvent, ViewModel,
 };
-use tepat_store::{Durability, Store, StoreError};
+use tepat_store::{DatabaseKey, Durability, Store, StoreError};
 
 /// What the phone (the shell) does for the core.
 pub trait ShellEffects: Send + Sync {
@@ -125,9 +125,21 @@ pub struct Parts {
 }
 
 impl Runtime {
-    /// Opens the device database at `path` (created on first start) and starts the App.
+    /// Opens the unencrypted device database at `path` (created on first start) and starts the App (tools and
+    /// tests; the phone uses [`Runtime::open_encrypted`]).
     pub fn open(path: &Path, parts: Parts) -> Result<Runtime, RuntimeError> {
         let store = Store::open(path, parts.durability)?;
+        Ok(Runtime::start(store, parts))
+    }
+
+    /// Opens the device database at `path` encrypted with `key` (created on first start; an unencrypted one is
+    /// encrypted first, see [`Store::open_encrypted`]) and starts the App.
+    pub fn open_encrypted(
+        path: &Path,
+        key: &DatabaseKey,
+        parts: Parts,
+    ) -> Result<Runtime, RuntimeError> {
+        let store = Store::open_encrypted(path, key, parts.durability)?;
         Ok(Runtime::start(store, parts))
     }
 

@@ -9,6 +9,7 @@
 
 mod chain;
 mod credentials;
+mod encryption;
 mod execute;
 mod photo_outbox;
 mod schema;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 pub use chain::ChainProblem;
+pub use encryption::{DatabaseKey, KeyLengthError};
 pub use execute::execute;
 pub use photo_outbox::{PhotosWaiting, WaitingPhoto};
 pub use tepat_form::paths::{
@@ -66,9 +68,22 @@ pub struct Store {
 pub const NO_USER: &str = "device";
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the unencrypted database at `path` and brings its schema up to date (tools and
+    /// tests; the phone opens with [`Store::open_encrypted`]).
     pub fn open(path: &Path, durability: Durability) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
+        Store::setup(conn, durability)
+    }
+
+    /// Opens (creating if needed) the database at `path` encrypted with `key` (SQLCipher), encrypting an
+    /// unencrypted one an older app left first (every row kept, crash-safe), and brings its schema up to date.
+    /// Another key (or a damaged file) is [`StoreError::WrongKey`], with nothing opened, changed or created.
+    pub fn open_encrypted(
+        path: &Path,
+        key: &DatabaseKey,
+        durability: Durability,
+    ) -> Result<Store, StoreError> {
+        let conn = encryption::open(path, key)?;
         Store::setup(conn, durability)
     }
 

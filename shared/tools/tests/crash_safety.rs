@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use tepat_form::FieldType;
 use tepat_protocol::VisitDoc;
 use tepat_runtime::script::{Step, field_kinds, steps};
-use tepat_store::{AnswerRow, Durability, Store};
+use tepat_store::{AnswerRow, DatabaseKey, Durability, Store};
 use tepat_synth::{Generator, Outcome};
 use uuid::Uuid;
 
@@ -34,8 +34,10 @@ const HOUSEHOLDS: usize = 10;
 /// Kills per database before starting a new one.
 const KILLS_PER_RUN: u32 = 30;
 
-/// What the child is asked to type in one run, by assignment: the visit, and each path's kind and value.
+/// What the child is asked to type in one run, by assignment: the visit, and each path's kind and value; and the
+/// key its database is encrypted with (as on a phone).
 struct Plan {
+    key: [u8; DatabaseKey::LEN],
     kinds: BTreeMap<String, FieldType>,
     visits: BTreeMap<String, VisitDoc>,
     typed: BTreeMap<String, BTreeMap<String, Typed>>,
@@ -64,12 +66,14 @@ impl Plan {
             .and_hms_opt(8, 0, 0)
             .and_then(|t| t.and_local_timezone(wib).single())
             .unwrap();
-        let json = serde_json::json!({"clock": clock, "assignments": assignments, "visits": docs});
+        let key: [u8; DatabaseKey::LEN] = StdRng::seed_from_u64(seed).random();
+        let json = serde_json::json!({"key": key, "clock": clock, "assignments": assignments, "visits": docs});
         std::fs::write(file, serde_json::to_vec(&json).unwrap()).unwrap();
 
         let form = tepat_form::load(DTSEN).unwrap();
         let kinds = field_kinds(form.form());
         let mut plan = Plan {
+            key,
             kinds,
             visits: BTreeMap::new(),
             typed: BTreeMap::new(),
@@ -217,7 +221,13 @@ fn check_frozen(
 
 /// Everything the database must show after a kill.
 fn check(db: &Path, plan: &Plan, reported: &Reported, kill: u32) {
-    let store = Store::open(db, Durability::Balanced)
+    // Encrypted at rest: the file never shows SQLite's plain header.
+    let header = std::fs::read(db).unwrap_or_default();
+    assert!(
+        !header.starts_with(b"SQLite format 3"),
+        "kill {kill}: the database is not encrypted"
+    );
+    let store = Store::open_encrypted(db, &DatabaseKey::new(plan.key), Durability::Balanced)
         .unwrap_or_else(|e| panic!("kill {kill}: reopening: {e}"));
     assert_eq!(store.integrity_check().unwrap(), "ok", "kill {kill}");
     for (visit, path) in &reported.typed {
@@ -257,6 +267,9 @@ fn check(db: &Path, plan: &Plan, reported: &Reported, kill: u32) {
     }
     drop(store);
     let conn = rusqlite::Connection::open(db).unwrap();
+    let hex: String = plan.key.iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\""))
+        .unwrap();
     let half: i64 = conn
         .query_row(
             "SELECT count(*) FROM visits v WHERE (v.state IN ('final', 'sent')) !=

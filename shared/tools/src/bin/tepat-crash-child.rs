@@ -7,7 +7,8 @@
 //! typed, or at a roster's path: a member was added), `P <visit>` (finalising now), `F <visit>` (finalised),
 //! `S <assignment>` (skipped: finished in an earlier run), `DONE`.
 //!
-//! Usage: `tepat-crash-child DB HOUSEHOLDS_JSON` (the same file continues the same households after a kill).
+//! Usage: `tepat-crash-child DB HOUSEHOLDS_JSON` (the same file continues the same households after a kill; it
+//! also holds the database's key).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,13 +21,15 @@ use tepat_app::{ItemStatus, Screen, UiEvent};
 use tepat_protocol::{Assignment, Role, VisitDoc};
 use tepat_runtime::script::{ScriptError, ScriptedShell, Typist};
 use tepat_runtime::{FixedClock, NoServer, Parts, Runtime};
-use tepat_store::{Durability, Identity};
+use tepat_store::{DatabaseKey, Durability, Identity};
 
 const DTSEN: &str = include_str!("../../../../schemas/forms/dtsen_groundcheck.json");
 
-/// What the test asks to be typed: `visits[i]` is the visit of `assignments[i]`.
+/// What the test asks to be typed: `visits[i]` is the visit of `assignments[i]`; the database is encrypted with
+/// `key`, as on a phone.
 #[derive(Deserialize)]
 struct Households {
+    key: [u8; DatabaseKey::LEN],
     clock: DateTime<FixedOffset>,
     assignments: Vec<Assignment>,
     visits: Vec<VisitDoc>,
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
 
 fn run(db: &Path, households: Households) -> Result<(), String> {
     let Households {
+        key,
         clock,
         assignments,
         visits: docs,
@@ -73,7 +77,8 @@ fn run(db: &Path, households: Households) -> Result<(), String> {
         shell: shell.clone(),
         durability: Durability::Balanced,
     };
-    let runtime = Runtime::open(db, parts).map_err(|e| e.to_string())?;
+    let runtime =
+        Runtime::open_encrypted(db, &DatabaseKey::new(key), parts).map_err(|e| e.to_string())?;
     runtime.dispatch(UiEvent::InstallForm {
         json: DTSEN.to_string(),
     });

@@ -207,6 +207,23 @@ pub fn offline_phone(
     let clock: Arc<dyn Clock> =
         Arc::new(FixedClock::new(morning(date).map_err(|e| e.to_string())?));
     let phone = Phone::open(dir, "http://127.0.0.1:9", clock).map_err(|e| e.to_string())?;
+    prepare_phone(phone, assignments)
+}
+
+/// The same phone with its database unencrypted (figure 1's comparison; phones encrypt it).
+pub fn offline_phone_unencrypted(
+    dir: &Path,
+    date: NaiveDate,
+    assignments: Vec<Assignment>,
+) -> Result<Phone, String> {
+    let clock: Arc<dyn Clock> =
+        Arc::new(FixedClock::new(morning(date).map_err(|e| e.to_string())?));
+    let phone = Phone::open_with_key(dir, "http://127.0.0.1:9", None, None, clock)
+        .map_err(|e| e.to_string())?;
+    prepare_phone(phone, assignments)
+}
+
+fn prepare_phone(phone: Phone, assignments: Vec<Assignment>) -> Result<Phone, String> {
     let runtime = phone.runtime();
     for json in [DTSEN, PPKS] {
         runtime.dispatch(UiEvent::InstallForm {

@@ -220,10 +220,20 @@ fn one_line(text: &str) -> String {
 
 pub fn answer(f: &AnswerFigure) -> Figure {
     let median = f.dispatch.median();
+    let unencrypted = f.unencrypted.median();
     let goal_met = median.as_secs_f64() <= 1e-3;
+    let cost = |encrypted: std::time::Duration, plain: std::time::Duration| {
+        100.0 * (encrypted.as_secs_f64() / plain.as_secs_f64().max(1e-12) - 1.0)
+    };
     Figure {
         title: TITLES[0],
-        ours: format!("median {}, p99 {}", show(median), show(f.dispatch.p99())),
+        ours: format!(
+            "median {}, p99 {} (database encrypted; unencrypted median {}: {:+.1} %)",
+            show(median),
+            show(f.dispatch.p99()),
+            show(unencrypted),
+            cost(median, unencrypted)
+        ),
         baseline: format!("bare transaction median {}, p99 {}", show(f.bare.median()), show(f.bare.p99())),
         ratio: format!("{:.1}×", ratio(median.as_secs_f64(), f.bare.median().as_secs_f64())),
         goal: "≤ 1 ms median",
@@ -241,8 +251,20 @@ pub fn answer(f: &AnswerFigure) -> Figure {
                 f.answers,
                 show(f.dispatch.max())
             ),
+            format!(
+                "- Encryption at rest (SQLCipher, AES-256 with a raw 32-byte key, 4 KiB pages, HMAC per page): the \
+                 same answers typed in turns into a second phone whose database is not encrypted (which goes first \
+                 alternates): median {} vs {} ({:+.1} %), p99 {} vs {} ({:+.1} %). The anchor: DHIS2 reports 5–10 % \
+                 for its SQLCipher store.",
+                show(median),
+                show(unencrypted),
+                cost(median, unencrypted),
+                show(f.dispatch.p99()),
+                show(f.unencrypted.p99()),
+                cost(f.dispatch.p99(), f.unencrypted.p99())
+            ),
             "- Baseline: the same number of one-row upserts into an `answers`-shaped table, one transaction each, \
-             same pragmas, same directory."
+             same pragmas, same directory, unencrypted."
                 .to_string(),
         ],
     }

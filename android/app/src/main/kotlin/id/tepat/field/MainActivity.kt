@@ -17,6 +17,7 @@ import android.widget.LinearLayout
 import android.widget.ScrollView
 import android.widget.TextView
 import android.widget.Toast
+import id.tepat.core.DatabaseKeyException
 import id.tepat.core.FieldSession
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.FieldException
@@ -102,6 +103,11 @@ class MainActivity : Activity(), FieldSession.Listener {
                 is FieldException.Enrol -> error.detail
                 is FieldException.BadInput -> error.detail
                 is FieldException.Store -> words.getString(R.string.core_error, error.detail)
+                // The database did not open with this phone's key: the core says why in both languages (the
+                // language setting is inside the database).
+                is FieldException.DatabaseKey -> if (shown?.lang == Lang.EN) error.textEn else error.textId
+                // The key itself could not be unwrapped from the Android Keystore.
+                is DatabaseKeyException -> words.getString(R.string.database_key_error)
                 else -> words.getString(R.string.core_error, error.message ?: "$error")
             }
             Toast.makeText(this, text, Toast.LENGTH_LONG).show()

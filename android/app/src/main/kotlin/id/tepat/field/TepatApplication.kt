@@ -3,6 +3,8 @@ package id.tepat.field
 import android.app.Application
 import android.content.Context
 import id.tepat.core.FieldSession
+import id.tepat.core.KeyWrapper
+import id.tepat.core.WrappedKeyFile
 import id.tepat.core.ffi.FieldConfig
 import id.tepat.core.ffi.PhotoConfig
 import id.tepat.core.ffi.ViewModel
@@ -47,9 +49,15 @@ open class TepatApplication : Application() {
             assetText(CA_FILE),
         )
         network = NetworkMonitor(this)
-        session = FieldSession(config, GpsLocation(this), camera, network, photoConfig(this))
+        // The database's key: random, kept wrapped by the Android Keystore beside the database (app-private, no
+        // backup, no device transfer), unwrapped on the session's worker when the core opens.
+        val databaseKey = WrappedKeyFile(File(filesDir, DATABASE_KEY_FILE), databaseKeyWrapper())
+        session = FieldSession(config, databaseKey, GpsLocation(this), camera, network, photoConfig(this))
         session.addListener(OutboxWatcher(this, serverUrl != null))
     }
+
+    /** What wraps the database key: the Android Keystore; Robolectric, which has no Keystore, gets a stand-in. */
+    protected open fun databaseKeyWrapper(): KeyWrapper = AndroidKeystoreWrapper()
 
     /** res/values/config.xml (`server_url`); tests configure another. */
     protected open fun configuredServerUrl(): String = getString(R.string.server_url)
@@ -89,6 +97,7 @@ open class TepatApplication : Application() {
     companion object {
         private const val FORMS = "forms"
         private const val CA_FILE = "server_ca.pem"
+        private const val DATABASE_KEY_FILE = "tepat.db.key"
 
         fun of(context: Context): TepatApplication = context.applicationContext as TepatApplication
 

@@ -26,12 +26,18 @@ import kotlinx.coroutines.flow.asStateFlow
  * One session per process: the UI and the background sync job share it (two cores on one database would each
  * keep their own idea of the screen).
  *
+ * [databaseKey]: the device database's key (on a phone a [WrappedKeyFile] wrapped by the Android Keystore), asked for
+ * on the worker when the core opens and zeroed once the core has it; a key that cannot be had, or that does not
+ * open the database, is reported to the listeners as the open failure ([DatabaseKeyException],
+ * [id.tepat.core.ffi.FieldException.DatabaseKey]).
+ *
  * [photos]: how photos are handled (prepared for sending into the app's private photo folder, uploaded after the
  * text, kept some days after the server confirmed them); set on the core as soon as it opens, before any photo
  * can be taken. `null`: photos are only hashed and never uploaded (as the core does without it).
  */
 class FieldSession(
     private val config: FieldConfig,
+    private val databaseKey: DatabaseKeySource,
     private val location: LocationProvider,
     private val camera: CameraProvider,
     private val connectivity: ConnectivityMonitor? = null,
@@ -69,7 +75,12 @@ class FieldSession(
     init {
         onWorker {
             val opened = try {
-                FieldCore(config, Shell())
+                val key = databaseKey.databaseKey()
+                try {
+                    FieldCore(config, key, Shell())
+                } finally {
+                    key.fill(0)
+                }
             } catch (e: Throwable) {
                 // Listeners come after the constructor: each hears of this when it is added.
                 openFailure = e

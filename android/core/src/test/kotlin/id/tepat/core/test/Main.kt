@@ -7,6 +7,7 @@ fun main(args: Array<String>) {
     val runner = Runner()
     sessionTests(runner)
     syncTests(runner)
+    keyTests(runner)
     val failed = runner.run(args.firstOrNull())
     exitProcess(if (failed == 0) 0 else 1)
 }

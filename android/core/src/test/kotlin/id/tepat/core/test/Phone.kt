@@ -1,9 +1,12 @@
 package id.tepat.core.test
 
 import id.tepat.core.CameraProvider
+import id.tepat.core.AesGcmKeyWrapper
 import id.tepat.core.ConnectivityMonitor
+import id.tepat.core.DatabaseKeySource
 import id.tepat.core.FieldSession
 import id.tepat.core.LocationProvider
+import id.tepat.core.WrappedKeyFile
 import id.tepat.core.ffi.FieldConfig
 import id.tepat.core.ffi.FieldEvent
 import id.tepat.core.ffi.FieldView
@@ -46,6 +49,12 @@ const val ASSIGNMENTS = """[
 private val tempDirs = CopyOnWriteArrayList<File>().also { dirs ->
     Runtime.getRuntime().addShutdownHook(Thread { dirs.forEach { it.deleteRecursively() } })
 }
+
+/** Stands in for the Android Keystore's AES key in these JVM tests (the same wrapping code, a software key). */
+val testWrapper = AesGcmKeyWrapper(javax.crypto.spec.SecretKeySpec(ByteArray(32) { (it * 7 + 1).toByte() }, "AES"))
+
+/** The database key of the phone whose files are in [dir], kept wrapped as the app keeps it. */
+fun testKeys(dir: File): DatabaseKeySource = WrappedKeyFile(File(dir, "phone.db.key"), testWrapper)
 
 /** A fresh directory, removed with everything in it when the test run ends. */
 fun tempDir(): File = Files.createTempDirectory("tepat-jvm").toFile().also { tempDirs += it }
@@ -144,6 +153,8 @@ class Phone(
     serverUrl: String? = null,
     /** Photos prepared into this folder and uploaded, as the app sets them; `null`: hashed only. */
     photoDir: File? = null,
+    /** The database key; by default kept wrapped in [dir] by [testWrapper]. */
+    keys: DatabaseKeySource = testKeys(dir),
 ) : AutoCloseable {
     val location = FakeLocation()
     val camera = FakeCamera(dir)
@@ -151,6 +162,7 @@ class Phone(
     val recorder = Recorder()
     val session = FieldSession(
         FieldConfig(File(dir, "phone.db").absolutePath, forms, false, serverUrl, null),
+        keys,
         location,
         camera,
         network,

@@ -254,7 +254,7 @@ fun sessionTests(runner: Runner) = with(runner) {
         val dir = tempDir()
         val recorder = Recorder()
         val config = FieldConfig(File(dir, "no/such/dir/phone.db").absolutePath, listOf(testForm), false, null, null)
-        FieldSession(config, id.tepat.core.Unavailable, id.tepat.core.Unavailable).use { session ->
+        FieldSession(config, testKeys(dir), id.tepat.core.Unavailable, id.tepat.core.Unavailable).use { session ->
             session.addListener(recorder)
             assertFailsWith<IllegalStateException> { session.awaitIdle() }
             assertTrue(recorder.errors.single() is FieldException.Open, "${recorder.errors}")
@@ -304,7 +304,7 @@ fun sessionTests(runner: Runner) = with(runner) {
     test("no location service: the visit says why and keeps going") {
         val dir = tempDir()
         val config = FieldConfig(File(dir, "phone.db").absolutePath, listOf(testForm), false, null, null)
-        FieldSession(config, id.tepat.core.Unavailable, id.tepat.core.Unavailable).use { session ->
+        FieldSession(config, testKeys(dir), id.tepat.core.Unavailable, id.tepat.core.Unavailable).use { session ->
             session.sendAndWait(FieldEvent.ImportAssignments(ASSIGNMENTS))
             session.sendAndWait(FieldEvent.OpenAssignment("A-1"))
             session.sendAndWait(FieldEvent.Choose("visit_outcome", "1"))
