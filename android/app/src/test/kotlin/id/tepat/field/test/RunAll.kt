@@ -16,6 +16,7 @@ val testClasses: List<Class<*>> = listOf(
     CameraTest::class.java,
     LocationTest::class.java,
     PlatformTest::class.java,
+    PrefillTest::class.java,
 )
 
 /**
