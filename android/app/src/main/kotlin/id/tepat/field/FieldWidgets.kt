@@ -18,6 +18,7 @@ import id.tepat.core.ffi.FieldType
 import id.tepat.core.ffi.FieldView
 import id.tepat.core.ffi.Keyboard
 import id.tepat.core.ffi.Level
+import id.tepat.core.ffi.PrefillMark
 import id.tepat.core.ffi.RegionLevelView
 import java.util.Calendar
 
@@ -47,6 +48,15 @@ class FieldBox(context: android.content.Context) : LinearLayout(context) {
         val label = if (field.required) string(R.string.required_mark, field.label) else field.label
         head.add(text(label, bold = field.kind != FieldType.NOTE))
         field.hint?.let { head.add(small(it)) }
+        // An answer from the registered record says so until it is confirmed or changed.
+        field.prefill?.let { mark ->
+            val (words, colour) = when (mark) {
+                PrefillMark.PREFILLED -> string(R.string.prefill_to_check) to R.color.accent
+                PrefillMark.CONFIRMED -> string(R.string.prefill_confirmed) to R.color.success
+                PrefillMark.CHANGED -> string(R.string.prefill_changed) to R.color.primary
+            }
+            head.add(small(words, colour).apply { tag = "prefill:" + field.path })
+        }
         val editable = !field.readOnly
         when (field.kind) {
             FieldType.TEXT, FieldType.NIK, FieldType.KK, FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE -> {

@@ -7,6 +7,7 @@ import id.tepat.core.ffi.FinaliseView
 import id.tepat.core.ffi.FindingItem
 import id.tepat.core.ffi.Notice
 import id.tepat.core.ffi.NoticeLevel
+import id.tepat.core.ffi.PrefillMark
 import id.tepat.core.ffi.SyncView
 import id.tepat.core.ffi.VisitView
 
@@ -105,6 +106,10 @@ private fun Ui.visitFoot(visit: VisitView, into: LinearLayout) {
         action(string(R.string.next), FieldEvent.NextSection, enabled = visit.canNext),
     )
     into.add(nav)
+    // The page's registered answers, checked and still right, are confirmed in one tap.
+    if (!visit.readOnly && visit.fields.any { it.prefill == PrefillMark.PREFILLED }) {
+        into.add(action(string(R.string.confirm_page), FieldEvent.ConfirmPage).apply { tag = "confirm-page" })
+    }
     if (!visit.readOnly) into.add(action(string(R.string.review), FieldEvent.ReviewFinalise))
     if (visit.canEditAgain) into.add(action(string(R.string.edit_again), FieldEvent.EditAgain))
     into.add(action(string(R.string.back_to_list), FieldEvent.CloseVisit))

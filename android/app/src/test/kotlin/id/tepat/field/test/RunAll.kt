@@ -17,6 +17,7 @@ val testClasses: List<Class<*>> = listOf(
     LocationTest::class.java,
     PlatformTest::class.java,
     EncryptionTest::class.java,
+    PrefillTest::class.java,
 )
 
 /**
