@@ -12,6 +12,7 @@
 //! - [`ingest`]: idempotent batch ingest and receipts;
 //! - [`media`]: photos, uploaded resumably by their SHA-256 and stored content-addressed;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
+//! - [`signals`]: signals of fabrication, computed at ingest;
 //! - [`admin`]: the `tepat-server admin` commands; [`console`]: the supervisors' and admins' web console;
 //! - [`api`]: the HTTP API; [`serve`]: the listener, logging and graceful shutdown.
 
@@ -33,6 +34,7 @@ pub mod pull;
 pub mod regions;
 pub mod review;
 pub mod serve;
+pub mod signals;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -552,3 +552,48 @@ async fn the_progress_and_conflicts_pages_answer() {
         .unwrap();
     assert_eq!((rooms, aside), (4, 1));
 }
+
+#[tokio::test]
+async fn signals_show_in_the_queue_the_visit_page_and_progress() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    // 15:00–15:05 UTC is 22:00–22:05 WIB, and 5 minutes for a family of 2 found (16 expected).
+    let mut night = visit(Some("A-1"));
+    night.device_times.started_at = "2026-11-20T15:00:00Z".parse().unwrap();
+    night.device_times.finalised_at = Some("2026-11-20T15:05:00Z".parse().unwrap());
+    let mut day = visit(Some("A-2"));
+    day.device_times.started_at = "2026-11-20T02:00:00Z".parse().unwrap();
+    day.device_times.finalised_at = Some("2026-11-20T02:40:00Z".parse().unwrap());
+    let night_id = night.visit_id.to_string();
+    let day_id = day.visit_id.to_string();
+    kit.sync(&device, 0, vec![night, day]).await;
+    let session = login(&kit, "sup").await;
+
+    let queue = get(&kit, "/queue?signals=1", Some(&session)).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    let text = queue.text();
+    assert!(text.contains("id=\"queue-count\">1<"), "{text}");
+    assert!(text.contains(&night_id) || text.contains("Budi RT 01"));
+    assert!(text.contains("Ditemukan, selesai terlalu cepat; Jam kunjungan tidak wajar"));
+    assert!(
+        !text.contains("Siti RT 02"),
+        "the daytime visit has no signal"
+    );
+
+    let page = get(&kit, &format!("/visits/{night_id}"), Some(&session)).await;
+    let text = page.text();
+    assert!(text.contains("Kunjungan pada pukul 22:00 WIB"), "{text}");
+    assert!(text.contains("selesai dalam 5 menit untuk 2 anggota"));
+    let page = get(&kit, &format!("/visits/{day_id}"), Some(&session)).await;
+    let text = page.text();
+    let signals = &text[text.find("id=\"signals\"").unwrap()..];
+    assert!(signals[..signals.find("</section>").unwrap()].contains("Tidak ada"));
+
+    let progress = get(&kit, "/progress", Some(&session)).await;
+    let text = progress.text();
+    let table = &text[text
+        .find("<table id=\"signals\">")
+        .expect("the signals table")..];
+    assert!(table.contains("enum1"));
+    assert!(table.contains("Jam kunjungan tidak wajar: 1"));
+}

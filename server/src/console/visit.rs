@@ -123,6 +123,17 @@ pub struct VisitView {
     pub history: Vec<RevisionView>,
     pub pins: Vec<PinChoice>,
     pub can_decide: bool,
+    /// The latest revision's signals of fabrication (`crate::signals`).
+    pub signals: Vec<SignalView>,
+}
+
+/// One signal of fabrication on the visit page.
+#[derive(Debug, Clone)]
+pub struct SignalView {
+    pub name: String,
+    pub reason: String,
+    /// The other visit a signal relating two visits names (empty otherwise).
+    pub other: String,
 }
 
 struct Stored {
@@ -580,6 +591,20 @@ pub fn view(
         });
     }
     let photos = photo_views(tx, form, visit_id, latest.revision, t)?;
+    let signals = crate::signals::of_visit(tx, visit_id, latest.revision)?
+        .into_iter()
+        .map(|s| SignalView {
+            name: crate::signals::Kind::parse(&s.kind).map_or_else(
+                || s.kind.clone(),
+                |k| {
+                    let (id, en) = k.label();
+                    (if t.code() == "en" { en } else { id }).to_string()
+                },
+            ),
+            reason: t.text(&s.reason).to_string(),
+            other: s.other_visit_id.unwrap_or_default(),
+        })
+        .collect();
     let findings = latest
         .findings
         .iter()
@@ -637,6 +662,7 @@ pub fn view(
         history,
         pins,
         can_decide: latest.status == "submitted",
+        signals,
     }))
 }
 
