@@ -445,6 +445,12 @@ CREATE TABLE visit_signals (
     PRIMARY KEY (visit_id, kind, other)
 );
 CREATE INDEX visit_signals_by_other ON visit_signals (other);
+-- The enumerators flagged for many not-found outcomes in a village, so that a visit recomputes only their visits.
+CREATE TABLE signal_village_flags (
+    region_code TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (region_code, user_id)
+);
 ALTER TABLE media ADD COLUMN captured_at TEXT;
 ALTER TABLE media ADD COLUMN captured_offset INTEGER;
 ";

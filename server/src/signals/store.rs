@@ -365,7 +365,9 @@ fn same_spot_day(
     Ok(before.symmetric_difference(&after).cloned().collect())
 }
 
-/// Recomputes the "not found" shares of a village's enumerators; returns the visits whose flag changed.
+/// Recomputes the "not found" shares of a village's enumerators; returns the visits whose flag changed. Which
+/// enumerators are flagged in which village is kept (`signal_village_flags`), so only the visits of enumerators
+/// flagged now or before are touched: the rest of the village costs one read of its counts (an index).
 fn not_found_rate(
     tx: &Transaction<'_>,
     region_code: &str,
@@ -387,24 +389,50 @@ fn not_found_rate(
             })
         })?
         .collect::<Result<_, _>>()?;
-    let before = remove_kind_where(
-        tx,
-        Kind::NotFoundRate,
-        "SELECT visit_id FROM signal_facts WHERE region_code = ?1",
-        params![region_code],
-    )?;
-    let mut after = BTreeSet::new();
+    let flagged: BTreeMap<String, Detail> =
+        rules::not_found_rates(&counts, t).into_iter().collect();
+    let before: BTreeSet<String> = tx
+        .prepare_cached("SELECT user_id FROM signal_village_flags WHERE region_code = ?1")?
+        .query_map([region_code], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut changed = BTreeSet::new();
+    for user_id in before.iter().filter(|u| !flagged.contains_key(*u)) {
+        tx.prepare_cached(
+            "DELETE FROM signal_village_flags WHERE region_code = ?1 AND user_id = ?2",
+        )?
+        .execute(params![region_code, user_id])?;
+        changed.extend(remove_kind_where(
+            tx,
+            Kind::NotFoundRate,
+            "SELECT visit_id FROM signal_facts WHERE region_code = ?1 AND user_id = ?2",
+            params![region_code, user_id],
+        )?);
+    }
     let sql = format!(
         "SELECT {FACT_COLUMNS} FROM signal_facts f
          WHERE f.region_code = ?1 AND f.user_id = ?2 AND f.outcome_class = 'not_found'"
     );
-    for (user_id, detail) in rules::not_found_rates(&counts, t) {
+    for (user_id, detail) in &flagged {
+        tx.prepare_cached(
+            "INSERT INTO signal_village_flags (region_code, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![region_code, user_id])?;
+        // Each of the enumerator's "not found" visits there, with the shares as they stand now.
         for v in query_facts(tx, &sql, params![region_code, user_id])? {
-            put(tx, &v, Kind::NotFoundRate, "", &detail)?;
-            after.insert(v.visit_id);
+            let had = tx
+                .prepare_cached(
+                    "SELECT 1 FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
+                )?
+                .query_row(params![v.visit_id, Kind::NotFoundRate.as_str()], |_| Ok(()))
+                .optional()?
+                .is_some();
+            put(tx, &v, Kind::NotFoundRate, "", detail)?;
+            if !had {
+                changed.insert(v.visit_id);
+            }
         }
     }
-    Ok(before.symmetric_difference(&after).cloned().collect())
+    Ok(changed)
 }
 
 /// Removes the signals of one kind from the visits a sub-query names; returns those visits.

@@ -502,3 +502,63 @@ async fn many_not_found_against_the_rest_of_the_village_is_flagged_with_configur
         assert_eq!(signals_of(&page, id), vec![]);
     }
 }
+
+#[tokio::test]
+async fn visits_stored_before_the_signals_get_them_when_the_server_starts() {
+    let w = world(SignalThresholds::default()).await;
+    let a = submit(
+        &w,
+        &w.enum1,
+        sig_visit(
+            "S1-1",
+            north(0.0),
+            "02:00",
+            "02:45",
+            json!({"members": roster(&[NIK])}),
+        ),
+    )
+    .await;
+    let b = submit(
+        &w,
+        &w.enum2,
+        sig_visit(
+            "S2-1",
+            north(900.0),
+            "02:00",
+            "02:45",
+            json!({"members": roster(&[NIK])}),
+        ),
+    )
+    .await;
+    // As a database from before the signals: no facts, no signals.
+    w.kit
+        .db()
+        .write(|tx| {
+            tx.execute_batch(
+                "DELETE FROM visit_signals; DELETE FROM signal_facts; DELETE FROM signal_niks;
+                 DELETE FROM signal_village_flags;",
+            )
+        })
+        .unwrap();
+    let (page, _) = pull(&w, 0).await;
+    assert_eq!(signals_of(&page, &a), vec![]);
+
+    let app = w.kit.state.app();
+    let computed =
+        crate::signals::store::backfill(&app.db, &app.forms, &SignalThresholds::default()).unwrap();
+    assert_eq!(computed, 2);
+    let (page, _) = pull(&w, 0).await;
+    assert_eq!(
+        signals_of(&page, &a),
+        vec![("shared_nik".into(), b.clone())]
+    );
+    assert_eq!(
+        signals_of(&page, &b),
+        vec![("shared_nik".into(), a.clone())]
+    );
+    // Once done, a start finds nothing left to compute.
+    assert_eq!(
+        crate::signals::store::backfill(&app.db, &app.forms, &SignalThresholds::default()).unwrap(),
+        0
+    );
+}
