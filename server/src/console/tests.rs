@@ -597,3 +597,48 @@ async fn signals_show_in_the_queue_the_visit_page_and_progress() {
     assert!(table.contains("enum1"));
     assert!(table.contains("Jam kunjungan tidak wajar: 1"));
 }
+
+#[tokio::test]
+async fn keeping_a_conflicting_copy_recomputes_the_visit_s_signals_from_the_content_kept() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    // Found in 5 minutes for a family of 2: fast. The conflicting copy says "not found", which may be quick.
+    let mut doc = visit(Some("A-1"));
+    doc.device_times.started_at = "2026-11-20T02:00:00Z".parse().unwrap();
+    doc.device_times.finalised_at = Some("2026-11-20T02:05:00Z".parse().unwrap());
+    kit.sync(&device, 0, vec![doc.clone()]).await;
+    let mut other = doc.clone();
+    other.answers.insert("outcome".into(), json!("0"));
+    other
+        .answers
+        .insert("why_not_found".into(), json!("Pindah"));
+    let response = kit.sync(&device, 0, vec![other]).await;
+    assert_eq!(response.receipts[0].status, ReceiptStatus::Rejected);
+    let kinds = |kit: &Kit| -> Vec<String> {
+        kit.db()
+            .read(|tx| {
+                let mut stmt = tx.prepare("SELECT kind FROM visit_signals ORDER BY kind")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<Vec<String>, _>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(kinds(&kit), vec!["fast_found".to_string()]);
+
+    let session = login(&kit, "sup").await;
+    let page = get(&kit, "/conflicts", Some(&session)).await;
+    let csrf = csrf_of(&page);
+    let id: i64 = kit
+        .db()
+        .read(|tx| tx.query_row("SELECT id FROM conflicts", [], |r| r.get(0)))
+        .unwrap();
+    let reply = post(
+        &kit,
+        &format!("/conflicts/{id}/keep"),
+        &format!("{SESSION_COOKIE}={session}"),
+        &[("csrf", &csrf), ("keep", "other")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert_eq!(kinds(&kit), Vec::<String>::new());
+}

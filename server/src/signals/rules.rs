@@ -51,6 +51,15 @@ impl Fix {
 
 pub const CELLS_PER_DEGREE: f64 = 1000.0;
 
+/// Half the sides, in degrees of latitude and longitude, of a box holding every point within `metres` of `fix`
+/// (with 10% to spare).
+pub fn box_degrees(fix: Fix, metres: u32) -> (f64, f64) {
+    let dlat = f64::from(metres) * 1.1 / 111_195.0;
+    // Longitude degrees shrink with the latitude's cosine (Indonesia lies within 11° of the equator).
+    let dlon = dlat / fix.lat.to_radians().cos().max(0.01);
+    (dlat, dlon)
+}
+
 /// Great-circle distance in metres.
 pub fn distance_m(a: Fix, b: Fix) -> f64 {
     let r = 6_371_000.0_f64;

@@ -158,12 +158,29 @@ pub fn on_ingest(
     // GPS fixes of other households within `near_metres`: the fix's cell and its eight neighbours.
     if let Some(fix) = f.fix {
         let (cell_lat, cell_lon) = fix.cell();
+        // Only fixes inside the box around this one count toward the limit (a crowded cell cannot hide them).
+        let (dlat, dlon) = rules::box_degrees(fix, t.near_metres);
         let sql = format!(
             "SELECT {FACT_COLUMNS} FROM signal_facts f
              WHERE f.cell_lat BETWEEN ?1 - 1 AND ?1 + 1 AND f.cell_lon BETWEEN ?2 - 1 AND ?2 + 1 AND f.visit_id <> ?3
+               AND f.lat BETWEEN ?5 AND ?6 AND f.lon BETWEEN ?7 AND ?8
              LIMIT ?4"
         );
-        for other in query_facts(tx, &sql, params![cell_lat, cell_lon, f.visit_id, max])? {
+        let found = query_facts(
+            tx,
+            &sql,
+            params![
+                cell_lat,
+                cell_lon,
+                f.visit_id,
+                max,
+                fix.lat - dlat,
+                fix.lat + dlat,
+                fix.lon - dlon,
+                fix.lon + dlon
+            ],
+        )?;
+        for other in found {
             if let Some(d) = rules::near(f, &other, t) {
                 pair(tx, f, &other, Kind::GpsNearOther, &d)?;
             }

@@ -562,3 +562,41 @@ async fn visits_stored_before_the_signals_get_them_when_the_server_starts() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_crowded_gps_cell_cannot_hide_a_near_fix_from_the_bounded_lookup() {
+    // Each lookup reads at most one related visit: only fixes near enough may take that place.
+    let w = world(SignalThresholds {
+        max_related: 1,
+        ..SignalThresholds::default()
+    })
+    .await;
+    let far = submit(
+        &w,
+        &w.enum1,
+        sig_visit("S1-1", north(0.0), "02:00", "02:30", json!({})),
+    )
+    .await;
+    let near = submit(
+        &w,
+        &w.enum1,
+        sig_visit("S1-2", north(40.0), "02:40", "03:10", json!({})),
+    )
+    .await;
+    let next_door = submit(
+        &w,
+        &w.enum1,
+        sig_visit("S1-3", north(42.0), "03:20", "03:50", json!({})),
+    )
+    .await;
+    let (page, _) = pull(&w, 0).await;
+    assert_eq!(
+        signals_of(&page, &next_door),
+        vec![("gps_near_other".into(), near.clone())]
+    );
+    assert_eq!(
+        signals_of(&page, &near),
+        vec![("gps_near_other".into(), next_door.clone())]
+    );
+    assert_eq!(signals_of(&page, &far), vec![]);
+}
