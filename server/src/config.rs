@@ -53,6 +53,9 @@ pub struct Limits {
     pub upload_expiry: chrono::TimeDelta,
     /// Uploads one user may hold open at once.
     pub max_open_uploads_per_user: u64,
+    // --- Signals of fabrication (issue 16, `signals`).
+    /// Thresholds of the signals computed at ingest (`--signal-thresholds FILE`).
+    pub signals: SignalThresholds,
 }
 
 impl Limits {
@@ -96,7 +99,173 @@ impl Default for Limits {
             max_media_bytes: 4 * 1024 * 1024,
             upload_expiry: chrono::TimeDelta::hours(72),
             max_open_uploads_per_user: 200,
+            signals: SignalThresholds::default(),
         }
+    }
+}
+
+/// Thresholds of the signals of fabrication (`crate::signals`), computed at ingest. Whole numbers only, so the
+/// configuration compares exactly. Read from a JSON file (`serve --signal-thresholds FILE`) whose keys are these
+/// fields; a key left out keeps its default, an unknown key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalThresholds {
+    /// Codes of the form's outcome field that mean the family was found (DTSEN: `1`).
+    pub found_outcomes: Vec<String>,
+    /// Codes that mean the family was not found (DTSEN: `0`).
+    pub not_found_outcomes: Vec<String>,
+    /// A found visit must last at least this many minutes (started → finalised on the phone's clock) ...
+    pub found_min_minutes: u32,
+    /// ... plus this many per member of the roster.
+    pub found_min_minutes_per_member: u32,
+    /// GPS fixes of two different households at most this far apart (metres, at most 100).
+    pub near_metres: u32,
+    /// An enumerator's visits of one day all within this distance of their centre (metres) ...
+    pub same_spot_metres: u32,
+    /// ... when the day has at least this many visits with a GPS fix.
+    pub same_spot_min_visits: u32,
+    /// Consecutive visits of one enumerator faster than this (km/h, on the distance less both fixes' accuracy) ...
+    pub max_speed_kmh: u32,
+    /// ... and at least this far apart (metres), so that GPS noise between neighbours never counts.
+    pub speed_min_metres: u32,
+    /// A photo taken (EXIF `DateTimeOriginal`) more than this many minutes before the visit started or after it
+    /// was finalised.
+    pub photo_margin_minutes: u32,
+    /// Two households with identical rosters of at least this many members.
+    pub identical_roster_min_members: u32,
+    /// Local hours (WIB/WITA/WIT by province) when visits are plausible: from `day_starts_hour` ...
+    pub day_starts_hour: u32,
+    /// ... to `day_ends_hour` (a visit started before the one or finalised at or after the other is flagged).
+    pub day_ends_hour: u32,
+    /// An enumerator's "not found" share in a village is compared once they have this many visits there ...
+    pub not_found_min_visits: u32,
+    /// ... and the rest of the village has this many ...
+    pub not_found_min_village_visits: u32,
+    /// ... and flagged when it exceeds the rest of the village's share by this many percentage points.
+    pub not_found_excess_points: u32,
+    /// Most related visits one lookup reads (same GPS cell, NIK, photo, roster; the visits of one enumerator's
+    /// day): keeps ingest bounded however crowded an index entry becomes.
+    pub max_related: u32,
+}
+
+impl Default for SignalThresholds {
+    fn default() -> Self {
+        Self {
+            found_outcomes: vec!["1".into()],
+            not_found_outcomes: vec!["0".into()],
+            found_min_minutes: 10,
+            found_min_minutes_per_member: 3,
+            near_metres: 5,
+            same_spot_metres: 30,
+            same_spot_min_visits: 4,
+            max_speed_kmh: 80,
+            speed_min_metres: 1_000,
+            photo_margin_minutes: 30,
+            identical_roster_min_members: 2,
+            day_starts_hour: 6,
+            day_ends_hour: 21,
+            not_found_min_visits: 10,
+            not_found_min_village_visits: 10,
+            not_found_excess_points: 25,
+            max_related: 200,
+        }
+    }
+}
+
+/// A thresholds file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ThresholdsError {
+    #[error("cannot read the signal thresholds {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("signal thresholds {path}: {source}")]
+    Parse {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("signal thresholds: {0}")]
+    Invalid(String),
+}
+
+impl SignalThresholds {
+    /// Reads a thresholds file (JSON; keys left out keep their defaults) and checks it.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ThresholdsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ThresholdsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let thresholds: SignalThresholds =
+            serde_json::from_str(&text).map_err(|source| ThresholdsError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        thresholds.check()?;
+        Ok(thresholds)
+    }
+
+    /// The bounds the signals rely on: a GPS cell is searched with its eight neighbours, so "near" cannot reach
+    /// beyond one cell (about 110 m); hours are hours of a day.
+    pub fn check(&self) -> Result<(), ThresholdsError> {
+        let bad = |m: String| Err(ThresholdsError::Invalid(m));
+        if self.near_metres > 100 {
+            return bad(format!("near_metres: {} is above 100", self.near_metres));
+        }
+        if self.day_starts_hour > self.day_ends_hour || self.day_ends_hour > 24 {
+            return bad(format!(
+                "day_starts_hour {} and day_ends_hour {}: a day runs from one hour to a later one, at most 24",
+                self.day_starts_hour, self.day_ends_hour
+            ));
+        }
+        if self.not_found_excess_points > 100 {
+            return bad("not_found_excess_points: at most 100 percentage points".into());
+        }
+        if self.max_related == 0 || self.max_related > 10_000 {
+            return bad(format!(
+                "max_related: {} is not within 1..=10000",
+                self.max_related
+            ));
+        }
+        if self.max_speed_kmh == 0 {
+            return bad("max_speed_kmh: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thresholds_file_replaces_the_keys_it_names_and_refuses_what_it_cannot_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signals.json");
+        std::fs::write(&path, r#"{"near_metres": 8, "found_outcomes": ["1", "2"]}"#).unwrap();
+        let read = SignalThresholds::from_file(&path).unwrap();
+        assert_eq!(read.near_metres, 8);
+        assert_eq!(read.found_outcomes, vec!["1".to_string(), "2".to_string()]);
+        assert_eq!(
+            read.max_speed_kmh,
+            SignalThresholds::default().max_speed_kmh
+        );
+
+        for (text, names) in [
+            (r#"{"near_metre": 8}"#, "near_metre"),
+            (r#"{"near_metres": 500}"#, "near_metres"),
+            (
+                r#"{"day_starts_hour": 22, "day_ends_hour": 6}"#,
+                "day_starts_hour",
+            ),
+            (r#"{"max_related": 0}"#, "max_related"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = SignalThresholds::from_file(&path).unwrap_err().to_string();
+            assert!(error.contains(names), "{text}: {error}");
+        }
+        let missing = SignalThresholds::from_file(&dir.path().join("none.json")).unwrap_err();
+        assert!(matches!(missing, ThresholdsError::Read { .. }));
     }
 }
 

@@ -421,7 +421,7 @@ const KEY_COLUMNS: [&str; 10] = [
     "village_name",
 ];
 
-const VISIT_COLUMNS: [&str; 10] = [
+const VISIT_COLUMNS: [&str; 11] = [
     "visit_id",
     "revision",
     "status",
@@ -432,6 +432,8 @@ const VISIT_COLUMNS: [&str; 10] = [
     "received_at",
     "error_count",
     "warning_count",
+    // The kinds of signals of fabrication the visit holds (`crate::signals`), space-separated codes.
+    "signals",
 ];
 
 fn push_unique(list: &mut Vec<String>, id: &str) {
@@ -647,7 +649,9 @@ pub fn write(
     let sql = format!(
         "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
              v.received_at, v.error_count, v.warning_count, v.region_code, v.exported,
-             CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review, v.paradata, v.trail_problems
+             CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review, v.paradata, v.trail_problems,
+             (SELECT group_concat(s.kind, ' ') FROM visit_signals s
+              WHERE s.visit_id = v.visit_id AND s.revision = v.revision)
          FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
         scope_sql("v.region_code", "?2")
@@ -684,6 +688,7 @@ pub fn write(
                 for i in 0..10 {
                     record.push(sql_cell(row.get_ref(i)?));
                 }
+                record.push(signals_cell(row.get::<_, Option<String>>(16)?.as_deref()));
                 record.extend(keys);
                 for field in &plan.household_fields {
                     let value = answers.get(field);
@@ -796,6 +801,14 @@ fn write_findings(
     }
     csv.flush().map_err(csv::Error::from)?;
     Ok(written)
+}
+
+/// The signals cell: each kind once, in code order (a kind relating two visits is stored once per other visit).
+fn signals_cell(kinds: Option<&str>) -> String {
+    let mut kinds: Vec<&str> = kinds.unwrap_or_default().split_whitespace().collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.join(" ")
 }
 
 /// One answer's cell; a photo shows `{"sha256": …, "server_path": …}`: its hash and its file under the server's

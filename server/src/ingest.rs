@@ -30,9 +30,11 @@ use tepat_protocol::{Receipt, ReceiptStatus, RejectCode, Role, VisitDoc, hex};
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::config::SignalThresholds;
 use crate::db::{self, DbError};
 use crate::forms::{self, FormCache};
 use crate::regions;
+use crate::signals;
 
 pub mod limits;
 
@@ -60,6 +62,8 @@ struct Validated {
     exported: String,
     /// When the visit's form version was published: where its plausible visit dates begin.
     published_at: DateTime<Utc>,
+    /// What the signals of fabrication read of the answers (`crate::signals`).
+    signal_facts: signals::rules::Extract,
 }
 
 /// Checks what can be checked without the writer and re-validates each visit with its form.
@@ -208,6 +212,7 @@ fn validate(
         findings: evaluation.findings,
         exported,
         published_at,
+        signal_facts: signals::rules::extract(definition, &doc.answers),
     })
 }
 
@@ -248,13 +253,14 @@ impl From<rusqlite::Error> for BatchError {
 }
 
 /// Applies a batch in the caller's transaction and returns one receipt per visit, in order. A batch id seen
-/// before returns the receipts given then.
+/// before returns the receipts given then. Each stored visit gets its signals of fabrication (`thresholds`).
 pub fn apply_batch(
     tx: &Transaction<'_>,
     caller: &Caller,
     batch_id: Uuid,
     prepared: &[Prepared],
     now: DateTime<Utc>,
+    thresholds: &SignalThresholds,
 ) -> Result<Vec<Receipt>, BatchError> {
     let print = fingerprint(prepared);
     let seen: Option<(String, String, String)> = tx
@@ -276,7 +282,7 @@ pub fn apply_batch(
     }
     let mut receipts = Vec::with_capacity(prepared.len());
     for p in prepared {
-        receipts.push(apply_visit(tx, caller, batch_id, p, now)?);
+        receipts.push(apply_visit(tx, caller, batch_id, p, now, thresholds)?);
     }
     let stored = serde_json::to_string(&receipts).map_err(|e| DbError::Corrupt(e.to_string()))?;
     tx.execute(
@@ -322,6 +328,7 @@ fn apply_visit(
     batch_id: Uuid,
     p: &Prepared,
     now: DateTime<Utc>,
+    thresholds: &SignalThresholds,
 ) -> Result<Receipt, DbError> {
     let doc = &p.doc;
     let visit_id = doc.visit_id.to_string();
@@ -453,6 +460,15 @@ fn apply_visit(
         doc.revision,
     )?;
     crate::media::link_visit(tx, &visit_id, doc.revision, &doc.answers)?;
+    let facts = signals::store::facts_of(
+        doc,
+        &caller.user_id,
+        &region_code,
+        validated.outcome.as_deref(),
+        &validated.signal_facts,
+        thresholds,
+    );
+    signals::store::on_ingest(tx, &facts, &validated.signal_facts.niks, thresholds)?;
     Ok(receipt(doc, ReceiptStatus::Accepted, error_count))
 }
 
@@ -464,6 +480,7 @@ pub fn replace_content(
     forms: &crate::forms::FormCache,
     doc: VisitDoc,
     now: DateTime<Utc>,
+    thresholds: &SignalThresholds,
 ) -> Result<bool, DbError> {
     let prepared = prepare(tx, forms, vec![doc])?;
     let Some(p) = prepared.first() else {
@@ -520,17 +537,37 @@ pub fn replace_content(
             seq as i64,
         ],
     )?;
-    if changed == 1 {
-        crate::ledger::record_visit(
-            tx,
-            now,
-            "console",
-            crate::ledger::CONTENT_REPLACED,
-            &doc.visit_id.to_string(),
-            doc.revision,
-        )?;
+    if changed != 1 {
+        return Ok(false);
     }
-    Ok(changed == 1)
+    crate::ledger::record_visit(
+        tx,
+        now,
+        "console",
+        crate::ledger::CONTENT_REPLACED,
+        &doc.visit_id.to_string(),
+        doc.revision,
+    )?;
+    // The signals follow the content kept, when it is the visit's latest revision (the only one they describe).
+    let latest: Option<(String, String)> = tx
+        .query_row(
+            "SELECT user_id, region_code FROM visits WHERE visit_id = ?1 AND revision = ?2 AND +is_latest = 1",
+            params![doc.visit_id.to_string(), doc.revision],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((user_id, region_code)) = latest {
+        let facts = signals::store::facts_of(
+            doc,
+            &user_id,
+            &region_code,
+            validated.outcome.as_deref(),
+            &validated.signal_facts,
+            thresholds,
+        );
+        signals::store::on_ingest(tx, &facts, &validated.signal_facts.niks, thresholds)?;
+    }
+    Ok(true)
 }
 
 fn keep_conflict(

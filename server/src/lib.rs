@@ -14,6 +14,7 @@
 //! - [`ledger`]: the server's own chain of visits stored, reviews and admin changes; [`verify`]: `admin verify`;
 //! - [`media`]: photos, uploaded resumably by their SHA-256 and stored content-addressed;
 //! - [`review`], [`pull`], [`progress`], [`export`]: the supervisor's work;
+//! - [`signals`]: signals of fabrication, computed at ingest;
 //! - [`admin`]: the `tepat-server admin` commands; [`console`]: the supervisors' and admins' web console;
 //! - [`api`]: the HTTP API; [`serve`]: the listener, logging and graceful shutdown.
 
@@ -37,6 +38,7 @@ pub mod pull;
 pub mod regions;
 pub mod review;
 pub mod serve;
+pub mod signals;
 pub mod trail;
 pub mod verify;
 

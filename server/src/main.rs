@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use tepat_protocol::Role;
 use tepat_server::admin;
-use tepat_server::config::{ConnectionLimits, Limits};
+use tepat_server::config::{ConnectionLimits, Limits, SignalThresholds};
 use tepat_server::db::Db;
 use tepat_server::serve;
 
@@ -78,6 +78,10 @@ enum Command {
         /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Thresholds of the signals of fabrication: a JSON file whose keys (any of them) replace the defaults
+        /// (server/README.md, "Signals of fabrication").
+        #[arg(long)]
+        signal_thresholds: Option<PathBuf>,
     },
     /// Administration: users, enrolment codes, assignments, forms.
     Admin {
@@ -216,8 +220,20 @@ fn main() -> ExitCode {
             max_connections,
             tls_cert,
             tls_key,
+            signal_thresholds,
         } => {
             init_logging(log_format);
+            let signals = match signal_thresholds
+                .as_deref()
+                .map(SignalThresholds::from_file)
+            {
+                None => SignalThresholds::default(),
+                Some(Ok(thresholds)) => thresholds,
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(serve::TlsFiles { cert, key }),
                 _ => {
@@ -237,6 +253,7 @@ fn main() -> ExitCode {
                 max_page_bytes,
                 max_concurrent_requests: max_concurrent_requests as usize,
                 queue_wait: Duration::from_millis(queue_wait_ms),
+                signals,
                 ..Limits::default()
             };
             let connections = ConnectionLimits {

@@ -467,15 +467,15 @@ pub enum Refused {
 
 /// Accepts a whole upload: checks the bytes hash to `sha256` and are a JPEG, moves them into place (or drops them
 /// when the same photo is stored already), records the caller as an owner and closes the upload. Runs on a
-/// blocking thread.
+/// blocking thread. Its EXIF capture time is recorded for the signals of fabrication (`crate::signals`).
 pub fn finish(
     media: &Media,
     db: &Db,
-    user_id: &str,
-    device_id: &str,
+    uploader: &crate::auth::Caller,
     sha256: &str,
     upload: &Upload,
     now: DateTime<Utc>,
+    thresholds: &crate::config::SignalThresholds,
 ) -> Result<Result<(), Refused>, MediaError> {
     let partial = media.partial_path(upload.upload_id);
     let mut bytes = Vec::with_capacity(usize::try_from(upload.length).unwrap_or(0));
@@ -502,10 +502,12 @@ pub fn finish(
             "INSERT INTO media (sha256, bytes, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, bytes.len() as i64, db::timestamp(now)],
         )?;
+        // The photo's EXIF capture time, for "photo taken outside the visit" on the visits that reference it.
+        crate::signals::store::on_photo_stored(tx, sha256, crate::signals::exif::captured(&bytes), thresholds)?;
         tx.execute(
             "INSERT INTO media_owners (sha256, user_id, device_id, uploaded_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (sha256, user_id) DO NOTHING",
-            params![sha256, user_id, device_id, db::timestamp(now)],
+            params![sha256, uploader.user_id, uploader.device_id, db::timestamp(now)],
         )?;
         tx.execute(
             "DELETE FROM media_uploads WHERE upload_id = ?1",

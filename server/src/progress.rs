@@ -201,7 +201,16 @@ mod tests {
             .unwrap();
         let receipts = kit
             .db()
-            .write(|tx| ingest::apply_batch(tx, &tksk, Uuid::now_v7(), &prepared, Utc::now()))
+            .write(|tx| {
+                ingest::apply_batch(
+                    tx,
+                    &tksk,
+                    Uuid::now_v7(),
+                    &prepared,
+                    Utc::now(),
+                    &Default::default(),
+                )
+            })
             .unwrap();
         assert!(
             receipts.iter().all(|r| r.status == ReceiptStatus::Accepted),

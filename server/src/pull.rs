@@ -117,6 +117,41 @@ pub fn page(
     })
 }
 
+/// A visit of the pull with its signals of fabrication (`crate::signals`): the protocol's `ServerVisit` and,
+/// beside its fields, `signals` (empty for a conflicting copy, which is no stored revision).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignalledVisit {
+    #[serde(flatten)]
+    pub visit: ServerVisit,
+    pub signals: Vec<crate::signals::Signal>,
+}
+
+/// The supervisor pull's answer: `PullResponse` with each visit's signals.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignalledPage {
+    pub visits: Vec<SignalledVisit>,
+    pub next_since: u64,
+    pub more: bool,
+}
+
+/// Adds each visit's signals to a page of the pull.
+pub fn with_signals(tx: &Transaction<'_>, page: PullResponse) -> Result<SignalledPage, DbError> {
+    let mut visits = Vec::with_capacity(page.visits.len());
+    for visit in page.visits {
+        let signals = if visit.status == ReviewStatus::Conflict {
+            Vec::new()
+        } else {
+            crate::signals::of_visit(tx, &visit.visit.visit_id.to_string(), visit.visit.revision)?
+        };
+        visits.push(SignalledVisit { visit, signals });
+    }
+    Ok(SignalledPage {
+        visits,
+        next_since: page.next_since,
+        more: page.more,
+    })
+}
+
 /// One stored revision, unscoped (callers check scope first).
 pub fn one(
     tx: &Transaction<'_>,

@@ -85,6 +85,11 @@ pub async fn bind(
             // Visits stored by an older version get what the export needs before the first export.
             let app = state.app();
             crate::export::backfill(&app.db, &app.forms)?;
+            // And their signals of fabrication, before the first pull.
+            let signalled = crate::signals::store::backfill(&app.db, &app.forms, &app.limits.signals)?;
+            if signalled > 0 {
+                tracing::info!(visits = signalled, "signals computed for visits stored before them");
+            }
             // Uploads that expired while the server was down, and files a crash left without their upload.
             if let Err(e) = crate::media::sweep_at_start(&app.media, &app.db, chrono::Utc::now()) {
                 tracing::warn!(error = %e, "sweeping expired photo uploads failed; retried at the next upload");

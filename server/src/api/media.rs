@@ -405,11 +405,11 @@ fn settle(
     let finished = media::finish(
         &app.media,
         &app.db,
-        &caller.user_id,
-        &caller.device_id,
+        caller,
         sha256,
         upload,
         now,
+        &app.limits.signals,
     )
     .map_err(media_failure)?;
     match finished {

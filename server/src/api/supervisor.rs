@@ -57,13 +57,14 @@ pub async fn visits(
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
         let page = app.db.read(|tx| {
-            Ok::<_, Failure>(pull::page(
+            let page = pull::page(
                 tx,
                 &caller.user_id,
                 since,
                 limit as usize,
                 limits.max_page_bytes,
-            )?)
+            )?;
+            Ok::<_, Failure>(pull::with_signals(tx, page)?)
         })?;
         json_response(&page, gzip)
     })
@@ -115,6 +116,7 @@ pub async fn progress(
             Ok::<_, Failure>(ProgressWithPhotos {
                 progress: progress_mod::progress(tx, &caller.user_id)?,
                 photos: crate::media::progress::photo_progress(tx, &caller.user_id)?,
+                signals: crate::signals::store::progress(tx, &caller.user_id)?,
             })
         })?;
         json_response(&progress, gzip)
@@ -122,12 +124,14 @@ pub async fn progress(
     .await
 }
 
-/// The progress answer: the protocol's `ProgressResponse` and, beside it, photo completeness (`crate::media`).
+/// The progress answer: the protocol's `ProgressResponse` and, beside it, photo completeness (`crate::media`)
+/// and the signals of fabrication per enumerator (`crate::signals`).
 #[derive(Debug, serde::Serialize)]
 struct ProgressWithPhotos {
     #[serde(flatten)]
     progress: tepat_protocol::ProgressResponse,
     photos: crate::media::progress::PhotoProgress,
+    signals: crate::signals::store::SignalProgress,
 }
 
 #[derive(Debug, Deserialize)]

@@ -58,7 +58,7 @@ pub async fn sync(
         if let Some((i, p)) = prepared.iter().enumerate().find(|(_, p)| p.finding_count() > limits.max_findings_per_visit) {
             return Err(too_many_findings(i, p.finding_count(), limits.max_findings_per_visit));
         }
-        let receipts = app.db.write(|tx| match ingest::apply_batch(tx, &caller, req.batch_id, &prepared, now) {
+        let receipts = app.db.write(|tx| match ingest::apply_batch(tx, &caller, req.batch_id, &prepared, now, &limits.signals) {
             Ok(receipts) => Ok(receipts),
             Err(e @ BatchError::OtherDevice(_)) => Err(Failure::conflict("batch_conflict", format!("batch_id: {e}"))),
             Err(e @ BatchError::Mismatch(_)) => Err(Failure::conflict("batch_mismatch", format!("batch_id: {e}"))),

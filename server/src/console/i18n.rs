@@ -153,6 +153,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("common.region", "Wilayah", "Region"),
     ("common.regions", "Wilayah", "Regions"),
     ("common.role", "Peran", "Role"),
+    (
+        "common.signals",
+        "Tanda pemalsuan",
+        "Signals of fabrication",
+    ),
     ("common.status", "Status", "Status"),
     ("common.to", "Sampai", "To"),
     ("common.user", "Pengguna", "User"),
@@ -284,6 +289,16 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("progress.returned", "Dikembalikan", "Returned"),
     ("progress.revisit", "Perlu dikunjungi ulang", "To revisit"),
+    (
+        "progress.signals",
+        "Tanda pemalsuan per pencacah",
+        "Signals of fabrication per enumerator",
+    ),
+    (
+        "progress.signals.visits",
+        "Kunjungan bertanda",
+        "Visits with signals",
+    ),
     ("progress.title", "Kemajuan", "Progress"),
     ("progress.visited", "Dikunjungi", "Visited"),
     ("progress.visits", "Kunjungan", "Visits"),
@@ -302,6 +317,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("queue.filter", "Saring", "Filter"),
     ("queue.has_errors", "Ada kesalahan", "Has errors"),
     ("queue.has_notes", "Ada catatan", "Has notes"),
+    (
+        "queue.has_signals",
+        "Ada tanda pemalsuan",
+        "Has signals of fabrication",
+    ),
     ("queue.has_warnings", "Ada peringatan", "Has warnings"),
     ("queue.household", "Rumah tangga", "Household"),
     ("queue.received", "Diterima", "Received"),
@@ -342,6 +362,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("visit.no_field", "(seluruh kunjungan)", "(the whole visit)"),
     ("visit.note", "Catatan pencacah", "Enumerator's note"),
+    ("visit.other_visit", "kunjungan lain", "other visit"),
     (
         "visit.paradata",
         "Paradata (dari jejak audit)",

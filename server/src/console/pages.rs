@@ -130,6 +130,7 @@ struct ProgressTemplate {
     villages: Vec<VillageRow>,
     revisits: Vec<RevisitRow>,
     completeness: Completeness,
+    signals: crate::signals::store::SignalProgress,
 }
 
 impl ProgressTemplate {
@@ -139,6 +140,21 @@ impl ProgressTemplate {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Signal counts by kind, with the kinds' names in the page's language.
+    fn signal_kinds(&self, by_kind: &BTreeMap<String, u32>) -> String {
+        by_kind
+            .iter()
+            .map(|(code, n)| {
+                let name = crate::signals::Kind::parse(code).map_or(code.as_str(), |k| {
+                    let (id, en) = k.label();
+                    if self.t.code() == "en" { en } else { id }
+                });
+                format!("{name}: {n}")
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -153,11 +169,12 @@ pub async fn progress(
     let t = staff.t;
     let chrome = staff.chrome("progress", &uri);
     work(&state, move |app| {
-        let (progress, revisits, completeness) = app.db.read(|tx| {
+        let (progress, revisits, completeness, signals) = app.db.read(|tx| {
             Ok::<_, DbError>((
                 crate::progress::progress(tx, &user_id)?,
                 revisits(tx, &user_id)?,
                 completeness(tx, &user_id)?,
+                crate::signals::store::progress(tx, &user_id)?,
             ))
         })?;
         let villages = progress
@@ -181,6 +198,7 @@ pub async fn progress(
                 villages,
                 revisits,
                 completeness,
+                signals,
             }
             .render(),
         ))
@@ -265,6 +283,11 @@ const FIXED_COLUMNS: &[(&str, &str, &str)] = &[
     ),
     ("error_count", "Jumlah kesalahan", "Errors"),
     ("warning_count", "Jumlah peringatan", "Warnings"),
+    (
+        "signals",
+        "Tanda pemalsuan (kode, dipisah spasi)",
+        "Signals of fabrication (codes, space-separated)",
+    ),
     (
         "nik",
         "NIK (isian NIK pertama yang dijawab)",
@@ -380,6 +403,20 @@ pub fn codebook(tx: &Transaction<'_>, form_id: &str) -> Result<Option<Vec<Vec<St
             }
             _ => {}
         }
+    }
+    // Every code of the signals column, with its label.
+    for kind in crate::signals::Kind::ALL {
+        let (id, en) = kind.label();
+        rows.push(vec![
+            "households".into(),
+            "signals".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            kind.as_str().into(),
+            id.into(),
+            en.into(),
+        ]);
     }
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut push_field = |rows: &mut Vec<Vec<String>>, form: &Form, field: &Field, table: &str| {
@@ -808,7 +845,7 @@ pub async fn keep_conflict(
                 }
                 let doc: VisitDoc = serde_json::from_str(&other_doc)
                     .map_err(|e| DbError::Corrupt(format!("conflict {id}: {e}")))?;
-                if !crate::ingest::replace_content(tx, &app.forms, doc, now)? {
+                if !crate::ingest::replace_content(tx, &app.forms, doc, now, &app.limits.signals)? {
                     return Err(ConsoleError::BadRequest(
                         "the conflicting copy does not pass the form's checks; keep the stored one".into(),
                     ));

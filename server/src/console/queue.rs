@@ -50,6 +50,9 @@ pub struct Filter {
     /// `1`: only visits without a GPS fix or without a photo.
     #[serde(default)]
     pub evidence: Option<String>,
+    /// `1`: only visits with a signal of fabrication (`crate::signals`).
+    #[serde(default)]
+    pub signals: Option<String>,
     /// Keyset: the `seq` of the last visit of the previous page.
     #[serde(default)]
     pub after: Option<u64>,
@@ -140,6 +143,12 @@ impl Filter {
         if flag(&self.conflicts) {
             sql.push("EXISTS (SELECT 1 FROM conflicts c WHERE c.visit_id = v.visit_id)".into());
         }
+        if flag(&self.signals) {
+            sql.push(
+                "EXISTS (SELECT 1 FROM visit_signals s WHERE s.visit_id = v.visit_id AND s.revision = v.revision)"
+                    .into(),
+            );
+        }
         Ok((sql.join(" AND "), values))
     }
 
@@ -157,6 +166,7 @@ impl Filter {
             ("notes", set(&self.notes)),
             ("conflicts", set(&self.conflicts)),
             ("evidence", set(&self.evidence)),
+            ("signals", set(&self.signals)),
         ];
         pairs
             .iter()
@@ -185,6 +195,8 @@ pub struct Row {
     pub warnings: u32,
     pub notes: u32,
     pub conflicts: bool,
+    /// The kinds of signals of fabrication the visit holds, each once, in code order.
+    pub signals: Vec<String>,
 }
 
 /// One page of the queue and how many visits match in all.
@@ -220,7 +232,9 @@ pub fn query(
         "SELECT v.seq, v.visit_id, v.revision, v.user_id, u.name, v.region_code, coalesce(a.label, ''),
                 v.visit_date, v.received_at, v.status, coalesce(v.outcome, ''), v.error_count,
                 v.warning_count, v.note_count,
-                EXISTS (SELECT 1 FROM conflicts c WHERE c.visit_id = v.visit_id)
+                EXISTS (SELECT 1 FROM conflicts c WHERE c.visit_id = v.visit_id),
+                (SELECT group_concat(s.kind, ' ') FROM visit_signals s
+                 WHERE s.visit_id = v.visit_id AND s.revision = v.revision)
          FROM visits v JOIN users u ON u.user_id = v.user_id
               LEFT JOIN assignments a ON a.assignment_id = v.assignment_id
          WHERE {conditions} AND v.seq > ?{after_param}
@@ -247,6 +261,17 @@ pub fn query(
                 warnings: r.get(12)?,
                 notes: r.get(13)?,
                 conflicts: r.get(14)?,
+                signals: {
+                    let kinds: Option<String> = r.get(15)?;
+                    let mut kinds: Vec<String> = kinds
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect();
+                    kinds.sort_unstable();
+                    kinds.dedup();
+                    kinds
+                },
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -368,6 +393,20 @@ impl QueueTemplate {
 
     fn status_label(&self, status: &str) -> &'static str {
         status_key(status)
+    }
+
+    /// The names of a row's signals in the page's language, for the cell's tooltip.
+    fn signal_names(&self, kinds: &[String]) -> String {
+        kinds
+            .iter()
+            .map(|code| {
+                crate::signals::Kind::parse(code).map_or(code.as_str(), |k| {
+                    let (id, en) = k.label();
+                    if self.t.code() == "en" { en } else { id }
+                })
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// An outcome code with its label (from the published forms), the code alone when no form names it.

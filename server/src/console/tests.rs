@@ -552,3 +552,93 @@ async fn the_progress_and_conflicts_pages_answer() {
         .unwrap();
     assert_eq!((rooms, aside), (4, 1));
 }
+
+#[tokio::test]
+async fn signals_show_in_the_queue_the_visit_page_and_progress() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    // 15:00–15:05 UTC is 22:00–22:05 WIB, and 5 minutes for a family of 2 found (16 expected).
+    let mut night = visit(Some("A-1"));
+    night.device_times.started_at = "2026-11-20T15:00:00Z".parse().unwrap();
+    night.device_times.finalised_at = Some("2026-11-20T15:05:00Z".parse().unwrap());
+    let mut day = visit(Some("A-2"));
+    day.device_times.started_at = "2026-11-20T02:00:00Z".parse().unwrap();
+    day.device_times.finalised_at = Some("2026-11-20T02:40:00Z".parse().unwrap());
+    let night_id = night.visit_id.to_string();
+    let day_id = day.visit_id.to_string();
+    kit.sync(&device, 0, vec![night, day]).await;
+    let session = login(&kit, "sup").await;
+
+    let queue = get(&kit, "/queue?signals=1", Some(&session)).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    let text = queue.text();
+    assert!(text.contains("id=\"queue-count\">1<"), "{text}");
+    assert!(text.contains(&night_id) || text.contains("Budi RT 01"));
+    assert!(text.contains("Ditemukan, selesai terlalu cepat; Jam kunjungan tidak wajar"));
+    assert!(
+        !text.contains("Siti RT 02"),
+        "the daytime visit has no signal"
+    );
+
+    let page = get(&kit, &format!("/visits/{night_id}"), Some(&session)).await;
+    let text = page.text();
+    assert!(text.contains("Kunjungan pada pukul 22:00 WIB"), "{text}");
+    assert!(text.contains("selesai dalam 5 menit untuk 2 anggota"));
+    let page = get(&kit, &format!("/visits/{day_id}"), Some(&session)).await;
+    let text = page.text();
+    let signals = &text[text.find("id=\"signals\"").unwrap()..];
+    assert!(signals[..signals.find("</section>").unwrap()].contains("Tidak ada"));
+
+    let progress = get(&kit, "/progress", Some(&session)).await;
+    let text = progress.text();
+    let table = &text[text
+        .find("<table id=\"signals\">")
+        .expect("the signals table")..];
+    assert!(table.contains("enum1"));
+    assert!(table.contains("Jam kunjungan tidak wajar: 1"));
+}
+
+#[tokio::test]
+async fn keeping_a_conflicting_copy_recomputes_the_visit_s_signals_from_the_content_kept() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    // Found in 5 minutes for a family of 2: fast. The conflicting copy says "not found", which may be quick.
+    let mut doc = visit(Some("A-1"));
+    doc.device_times.started_at = "2026-11-20T02:00:00Z".parse().unwrap();
+    doc.device_times.finalised_at = Some("2026-11-20T02:05:00Z".parse().unwrap());
+    kit.sync(&device, 0, vec![doc.clone()]).await;
+    let mut other = doc.clone();
+    other.answers.insert("outcome".into(), json!("0"));
+    other
+        .answers
+        .insert("why_not_found".into(), json!("Pindah"));
+    let response = kit.sync(&device, 0, vec![other]).await;
+    assert_eq!(response.receipts[0].status, ReceiptStatus::Rejected);
+    let kinds = |kit: &Kit| -> Vec<String> {
+        kit.db()
+            .read(|tx| {
+                let mut stmt = tx.prepare("SELECT kind FROM visit_signals ORDER BY kind")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<Vec<String>, _>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(kinds(&kit), vec!["fast_found".to_string()]);
+
+    let session = login(&kit, "sup").await;
+    let page = get(&kit, "/conflicts", Some(&session)).await;
+    let csrf = csrf_of(&page);
+    let id: i64 = kit
+        .db()
+        .read(|tx| tx.query_row("SELECT id FROM conflicts", [], |r| r.get(0)))
+        .unwrap();
+    let reply = post(
+        &kit,
+        &format!("/conflicts/{id}/keep"),
+        &format!("{SESSION_COOKIE}={session}"),
+        &[("csrf", &csrf), ("keep", "other")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert_eq!(kinds(&kit), Vec::<String>::new());
+}

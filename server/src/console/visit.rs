@@ -125,6 +125,17 @@ pub struct VisitView {
     pub can_decide: bool,
     /// How the latest revision was filled in (`paradata.rs`), label and value; empty without a trail.
     pub paradata: Vec<(String, String)>,
+    /// The latest revision's signals of fabrication (`crate::signals`).
+    pub signals: Vec<SignalView>,
+}
+
+/// One signal of fabrication on the visit page.
+#[derive(Debug, Clone)]
+pub struct SignalView {
+    pub name: String,
+    pub reason: String,
+    /// The other visit a signal relating two visits names (empty otherwise).
+    pub other: String,
 }
 
 struct Stored {
@@ -582,6 +593,20 @@ pub fn view(
         });
     }
     let photos = photo_views(tx, form, visit_id, latest.revision, t)?;
+    let signals = crate::signals::of_visit(tx, visit_id, latest.revision)?
+        .into_iter()
+        .map(|s| SignalView {
+            name: crate::signals::Kind::parse(&s.kind).map_or_else(
+                || s.kind.clone(),
+                |k| {
+                    let (id, en) = k.label();
+                    (if t.code() == "en" { en } else { id }).to_string()
+                },
+            ),
+            reason: t.text(&s.reason).to_string(),
+            other: s.other_visit_id.unwrap_or_default(),
+        })
+        .collect();
     let findings = latest
         .findings
         .iter()
@@ -641,6 +666,7 @@ pub fn view(
         history,
         pins,
         can_decide: latest.status == "submitted",
+        signals,
     }))
 }
 

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(V8_PREFILL_REVIEW),
     // Issue 16 (h16a): the devices' trails, paradata, the server's ledger (`ledger.rs`).
     Migration::Rust(crate::ledger::migrate),
+    Migration::Sql(SIGNAL_TABLES),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -401,6 +402,59 @@ CREATE TRIGGER visits_prefill_review_replaced AFTER UPDATE OF doc ON visits BEGI
 END;
 UPDATE visits SET prefill_review = CASE json_type(doc, '$.prefill_review')
         WHEN 'object' THEN json_extract(doc, '$.prefill_review') END;
+";
+
+/// Signals of fabrication (`crate::signals`, issue 16). What the signals need of each visit's latest revision,
+/// indexed by everything that relates two visits (GPS cell, NIK, roster hash, the enumerator's time order and
+/// day, the village), the signals themselves, and a stored photo's EXIF capture time. Visits stored before get
+/// their signals when the server starts (`signals::store::backfill`).
+const SIGNAL_TABLES: &str = "
+CREATE TABLE signal_facts (
+    visit_id      TEXT PRIMARY KEY,
+    revision      INTEGER NOT NULL,
+    user_id       TEXT NOT NULL,
+    household     TEXT NOT NULL,
+    region_code   TEXT NOT NULL,
+    outcome_class TEXT NOT NULL CHECK (outcome_class IN ('found', 'not_found', 'other')),
+    started_at    TEXT NOT NULL,
+    finalised_at  TEXT,
+    day           TEXT NOT NULL,
+    lat           REAL,
+    lon           REAL,
+    accuracy_m    REAL,
+    cell_lat      INTEGER,
+    cell_lon      INTEGER,
+    members       INTEGER NOT NULL,
+    roster_hash   TEXT
+);
+CREATE INDEX signal_facts_by_cell ON signal_facts (cell_lat, cell_lon);
+CREATE INDEX signal_facts_by_time ON signal_facts (user_id, started_at, visit_id);
+CREATE INDEX signal_facts_by_day ON signal_facts (user_id, day);
+CREATE INDEX signal_facts_by_roster ON signal_facts (roster_hash);
+CREATE INDEX signal_facts_by_village ON signal_facts (region_code, user_id, outcome_class);
+CREATE TABLE signal_niks (
+    nik      TEXT NOT NULL,
+    visit_id TEXT NOT NULL,
+    PRIMARY KEY (nik, visit_id)
+);
+CREATE INDEX signal_niks_by_visit ON signal_niks (visit_id);
+CREATE TABLE visit_signals (
+    visit_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    other    TEXT NOT NULL DEFAULT '',
+    detail   TEXT NOT NULL,
+    PRIMARY KEY (visit_id, kind, other)
+);
+CREATE INDEX visit_signals_by_other ON visit_signals (other);
+-- The enumerators flagged for many not-found outcomes in a village, so that a visit recomputes only their visits.
+CREATE TABLE signal_village_flags (
+    region_code TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (region_code, user_id)
+);
+ALTER TABLE media ADD COLUMN captured_at TEXT;
+ALTER TABLE media ADD COLUMN captured_offset INTEGER;
 ";
 
 /// The schema version recorded in the database.

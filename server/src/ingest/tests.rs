@@ -130,7 +130,7 @@ proptest! {
                     Op::Resend { batch } if !sent.is_empty() => {
                         let (batch_id, docs, receipts) = &sent[batch % sent.len()];
                         let prepared = kit.db().read(|tx| prepare(tx, &forms, docs.clone())).unwrap();
-                        let again = kit.db().write(|tx| apply_batch(tx, &caller, *batch_id, &prepared, Utc::now())).unwrap();
+                        let again = kit.db().write(|tx| apply_batch(tx, &caller, *batch_id, &prepared, Utc::now(), &Default::default())).unwrap();
                         prop_assert_eq!(&again, receipts);
                     }
                     Op::Resend { .. } => {}
@@ -141,7 +141,7 @@ proptest! {
             }
             let batch_id = Uuid::now_v7();
             let prepared = kit.db().read(|tx| prepare(tx, &forms, docs.clone())).unwrap();
-            let receipts = kit.db().write(|tx| apply_batch(tx, &caller, batch_id, &prepared, Utc::now())).unwrap();
+            let receipts = kit.db().write(|tx| apply_batch(tx, &caller, batch_id, &prepared, Utc::now(), &Default::default())).unwrap();
             let got: Vec<_> = receipts.iter().map(|r| (r.status, r.reject_code)).collect();
             prop_assert_eq!(got, expected);
             sent.push((batch_id, docs, receipts));
@@ -182,7 +182,16 @@ fn send_at(kit: &Kit, caller: &Caller, docs: Vec<VisitDoc>, now: DateTime<Utc>) 
     let forms = FormCache::default();
     let prepared = kit.db().read(|tx| prepare(tx, &forms, docs)).unwrap();
     kit.db()
-        .write(|tx| apply_batch(tx, caller, Uuid::now_v7(), &prepared, now))
+        .write(|tx| {
+            apply_batch(
+                tx,
+                caller,
+                Uuid::now_v7(),
+                &prepared,
+                now,
+                &Default::default(),
+            )
+        })
         .unwrap()
 }
 

@@ -785,3 +785,77 @@ async fn the_console_shows_arrived_photos_as_previews_to_the_visits_supervisor_o
         StatusCode::SEE_OTHER
     );
 }
+
+/// The supervisor pull's visits (JSON), all of them.
+async fn pulled(w: &World) -> Vec<Value> {
+    let reply = w
+        .kit
+        .get("/api/v1/supervisor/visits?since=0", Some(&w.sup.token))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json::<Value>()["visits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_photo_taken_a_day_before_its_visit_is_flagged_when_it_arrives_and_one_taken_during_it_is_not()
+ {
+    let w = world(Limits::default()).await;
+    // Both visits ran 09:00–09:45 WIB on 2026-11-20; the EXIF clocks are the phones' local time.
+    let day_before =
+        crate::signals::exif::with_capture_time(&jpeg(20_000, 7), "2026:11:19 09:10:00");
+    let during = crate::signals::exif::with_capture_time(&jpeg(20_000, 8), "2026:11:20 09:20:00");
+    let mut ids = Vec::new();
+    for (assignment, device, bytes) in [("P-1", &w.enum1, &day_before), ("P-2", &w.enum2, &during)]
+    {
+        let mut doc = photo_visit(assignment, json!({"photo_front": photo(&sha(bytes))}));
+        doc.device_times.started_at = "2026-11-20T02:00:00Z".parse().unwrap();
+        doc.device_times.finalised_at = Some("2026-11-20T02:45:00Z".parse().unwrap());
+        ids.push(doc.visit_id.to_string());
+        submit(&w, device, doc).await;
+    }
+    let kinds = |visits: &[Value], id: &str| -> Vec<String> {
+        let visit = visits
+            .iter()
+            .find(|v| v["visit"]["visit_id"] == id)
+            .unwrap();
+        visit["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = pulled(&w).await;
+    assert!(
+        kinds(&before, &ids[0]).is_empty(),
+        "the photo has not arrived yet"
+    );
+
+    for (device, bytes) in [(&w.enum1, &day_before), (&w.enum2, &during)] {
+        let sha256 = sha(bytes);
+        assert_eq!(
+            create(&w, device, &sha256, bytes.len()).await.status,
+            StatusCode::CREATED
+        );
+        let done = patch(&w, device, &sha256, 0, bytes).await;
+        assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.text());
+    }
+    let after = pulled(&w).await;
+    assert_eq!(
+        kinds(&after, &ids[0]),
+        vec!["photo_outside_visit".to_string()]
+    );
+    let visit = after
+        .iter()
+        .find(|v| v["visit"]["visit_id"] == ids[0])
+        .unwrap();
+    let reason = visit["signals"][0]["reason"]["en"].as_str().unwrap();
+    assert!(reason.contains("2026-11-19 09:10 WIB"), "{reason}");
+    assert!(kinds(&after, &ids[1]).is_empty());
+    // The flagged visit moved to the end of the pull when its photo arrived.
+    let last = after.last().unwrap();
+    assert_eq!(last["visit"]["visit_id"], ids[0].as_str());
+}

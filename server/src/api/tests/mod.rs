@@ -6,5 +6,6 @@ mod concurrency;
 mod enrol;
 mod export;
 mod routes;
+mod signals;
 mod supervisor;
 mod sync;

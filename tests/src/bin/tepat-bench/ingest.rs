@@ -175,7 +175,7 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         // The raw run inserts this run's rows into the database as it was just before it.
         let baseline = dir.join(format!("raw-{run}.db"));
         snapshot(&db_path, &baseline)?;
-        let first_seq = max_seq(&db_path)?;
+        let (first_seq, last_received) = max_seq(&db_path)?;
         let (server_cpu_before, own_cpu_before) = (cpu_seconds(&pid), cpu_seconds("self"));
         let barrier = Barrier::new(DEVICES + 1);
         let (elapsed, sent) = std::thread::scope(|s| -> Result<(Duration, usize), String> {
@@ -210,7 +210,7 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         })?;
         let server_cpu = cpu_seconds(&pid) - server_cpu_before;
         let devices_cpu = cpu_seconds("self") - own_cpu_before;
-        let raw = raw_inserts(&db_path, &baseline, first_seq, DAY.len())?;
+        let raw = raw_inserts(&db_path, &baseline, first_seq, &last_received, DAY.len())?;
         let _ = std::fs::remove_file(&baseline);
         if run > 0 && sent != visits {
             return Err(format!("run {run} sent {sent} visits, run 0 sent {visits}"));
@@ -287,10 +287,15 @@ fn snapshot(db: &Path, to: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn max_seq(db: &Path) -> Result<i64, String> {
+/// The highest `seq` and the latest `received_at` of the stored visits: what a run's rows come after.
+fn max_seq(db: &Path) -> Result<(i64, String), String> {
     let conn = Connection::open(db).map_err(|e| e.to_string())?;
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM visits", [], |r| r.get(0))
-        .map_err(|e| e.to_string())
+    conn.query_row(
+        "SELECT coalesce(max(seq), 0), coalesce(max(received_at), '') FROM visits",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The server's rows of this run, inserted again into the snapshot `raw` with the server's pragmas (WAL,
@@ -299,16 +304,19 @@ fn raw_inserts(
     server_db: &Path,
     raw: &Path,
     after_seq: i64,
+    received_after: &str,
     batch: usize,
 ) -> Result<Duration, String> {
     let sql = |e: rusqlite::Error| format!("raw inserts: {e}");
     let source = Connection::open(server_db).map_err(sql)?;
     let mut select = source
-        .prepare("SELECT * FROM visits WHERE seq > ?1 ORDER BY seq")
+        // Rows received in this run: an earlier visit whose signals of fabrication this run changed also moved to
+        // a higher `seq` (server/README.md), but it is in the snapshot already.
+        .prepare("SELECT * FROM visits WHERE seq > ?1 AND received_at > ?2 ORDER BY seq")
         .map_err(sql)?;
     let columns: Vec<String> = select.column_names().map(str::to_string).collect();
     let rows: Vec<Vec<SqlValue>> = select
-        .query_map([after_seq], |row| {
+        .query_map(rusqlite::params![after_seq, received_after], |row| {
             (0..columns.len())
                 .map(|i| row.get::<_, SqlValue>(i))
                 .collect()

@@ -1,0 +1,760 @@
+//! The signals in the database: what ingest records of each visit's latest revision, the signals, and the
+//! neighbours recomputed when a visit (or a photo) arrives.
+//!
+//! Tables (schema: `db::migrations`, `signal_tables`):
+//! - `signal_facts`: one row per visit (its latest revision): enumerator, household, village, outcome class,
+//!   device times, GPS fix and its cell, roster size and hash;
+//! - `signal_niks`: the NIKs of each visit's roster;
+//! - `visit_signals (visit_id, revision, kind, other, detail)`: the signals; `other` is the related visit for a
+//!   signal relating two visits (stored on both), empty otherwise;
+//! - `media.captured_at` / `captured_offset`: a stored photo's EXIF capture time.
+//!
+//! Every lookup of related visits goes through an index and reads at most `max_related` rows: visits in the
+//! nine GPS cells around the fix, the visits holding each NIK, each photo, the roster's hash, the enumerator's
+//! visits just before and after in time, the enumerator's day, the village. Nothing scans all visits.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+
+use super::exif::Captured;
+use super::rules::{self, Facts, Fix, OutcomeClass, VillageCounts};
+use super::{Detail, Kind, Signal};
+use crate::config::SignalThresholds;
+use crate::db::{self, DbError};
+
+const FACT_COLUMNS: &str = "f.visit_id, f.revision, f.user_id, f.household, f.region_code, f.outcome_class, \
+     f.started_at, f.finalised_at, f.day, f.lat, f.lon, f.accuracy_m, f.members, f.roster_hash";
+
+fn read_facts(r: &Row<'_>) -> Result<Facts, DbError> {
+    let started_at: String = r.get(6)?;
+    let finalised_at: Option<String> = r.get(7)?;
+    let day: String = r.get(8)?;
+    let fix = match (r.get::<_, Option<f64>>(9)?, r.get::<_, Option<f64>>(10)?) {
+        (Some(lat), Some(lon)) => Some(Fix {
+            lat,
+            lon,
+            accuracy_m: r.get::<_, Option<f64>>(11)?.unwrap_or(0.0),
+        }),
+        _ => None,
+    };
+    Ok(Facts {
+        visit_id: r.get(0)?,
+        revision: r.get(1)?,
+        user_id: r.get(2)?,
+        household: r.get(3)?,
+        region_code: r.get(4)?,
+        class: OutcomeClass::parse(&r.get::<_, String>(5)?),
+        started_at: db::parse_timestamp(&started_at)?,
+        finalised_at: finalised_at
+            .as_deref()
+            .map(db::parse_timestamp)
+            .transpose()?,
+        day: day
+            .parse::<NaiveDate>()
+            .map_err(|e| DbError::Corrupt(format!("signal day {day:?}: {e}")))?,
+        fix,
+        members: r.get(12)?,
+        roster_hash: r.get(13)?,
+    })
+}
+
+/// The facts of the rows a query (selecting [`FACT_COLUMNS`]) returns.
+fn query_facts(
+    tx: &Transaction<'_>,
+    sql: &str,
+    values: impl rusqlite::Params,
+) -> Result<Vec<Facts>, DbError> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let mut rows = stmt.query(values)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read_facts(row)?);
+    }
+    Ok(out)
+}
+
+fn load(tx: &Transaction<'_>, visit_id: &str) -> Result<Option<Facts>, DbError> {
+    let sql = format!("SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.visit_id = ?1");
+    Ok(query_facts(tx, &sql, [visit_id])?.pop())
+}
+
+fn put(
+    tx: &Transaction<'_>,
+    visit: &Facts,
+    kind: Kind,
+    other: &str,
+    detail: &Detail,
+) -> Result<(), DbError> {
+    let detail = serde_json::to_string(detail).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO visit_signals (visit_id, revision, kind, other, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (visit_id, kind, other) DO UPDATE SET revision = excluded.revision, detail = excluded.detail",
+    )?
+    .execute(params![visit.visit_id, visit.revision, kind.as_str(), other, detail])?;
+    Ok(())
+}
+
+/// A signal relating two visits, stored on both.
+fn pair(
+    tx: &Transaction<'_>,
+    a: &Facts,
+    b: &Facts,
+    kind: Kind,
+    detail: &Detail,
+) -> Result<(), DbError> {
+    put(tx, a, kind, &b.visit_id, detail)?;
+    put(tx, b, kind, &a.visit_id, detail)
+}
+
+/// Removes a pair signal between two visits; true when there was one.
+fn unpair(tx: &Transaction<'_>, a: &str, b: &str, kind: Kind) -> Result<bool, DbError> {
+    let removed = tx
+        .prepare_cached(
+            "DELETE FROM visit_signals WHERE kind = ?3 AND ((visit_id = ?1 AND other = ?2) OR (visit_id = ?2 AND other = ?1))",
+        )?
+        .execute(params![a, b, kind.as_str()])?;
+    Ok(removed > 0)
+}
+
+/// The (other visit, kind) of every pair signal a visit holds.
+fn pairs_of(tx: &Transaction<'_>, visit_id: &str) -> Result<BTreeSet<(String, String)>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT other, kind FROM visit_signals WHERE visit_id = ?1 AND other <> ''",
+    )?;
+    let rows = stmt.query_map([visit_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records the facts of a visit's newly stored latest revision and computes its signals, and those of the visits
+/// it relates to: the pairs it forms (stored on both), the enumerator's day and time order, the village's "not
+/// found" shares. Every other visit whose signals changed moves to the end of the supervisor pull (new `seq`).
+pub fn on_ingest(
+    tx: &Transaction<'_>,
+    f: &Facts,
+    niks: &[String],
+    t: &SignalThresholds,
+) -> Result<(), DbError> {
+    let old = load(tx, &f.visit_id)?;
+    let before = pairs_of(tx, &f.visit_id)?;
+    tx.prepare_cached("DELETE FROM visit_signals WHERE visit_id = ?1")?
+        .execute([&f.visit_id])?;
+    tx.prepare_cached("DELETE FROM visit_signals WHERE other = ?1")?
+        .execute([&f.visit_id])?;
+    store_facts(tx, f, niks)?;
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+
+    for (kind, detail) in [
+        (Kind::FastFound, rules::fast_found(f, t)),
+        (Kind::OddHour, rules::odd_hour(f, t)),
+        (Kind::PhotoOutsideVisit, photo_outside(tx, f, t)?),
+    ] {
+        if let Some(detail) = detail {
+            put(tx, f, kind, "", &detail)?;
+        }
+    }
+    let max = i64::from(t.max_related);
+    // GPS fixes of other households within `near_metres`: the fix's cell and its eight neighbours.
+    if let Some(fix) = f.fix {
+        let (cell_lat, cell_lon) = fix.cell();
+        // Only fixes inside the box around this one count toward the limit (a crowded cell cannot hide them).
+        let (dlat, dlon) = rules::box_degrees(fix, t.near_metres);
+        let sql = format!(
+            "SELECT {FACT_COLUMNS} FROM signal_facts f
+             WHERE f.cell_lat BETWEEN ?1 - 1 AND ?1 + 1 AND f.cell_lon BETWEEN ?2 - 1 AND ?2 + 1 AND f.visit_id <> ?3
+               AND f.lat BETWEEN ?5 AND ?6 AND f.lon BETWEEN ?7 AND ?8
+             LIMIT ?4"
+        );
+        let found = query_facts(
+            tx,
+            &sql,
+            params![
+                cell_lat,
+                cell_lon,
+                f.visit_id,
+                max,
+                fix.lat - dlat,
+                fix.lat + dlat,
+                fix.lon - dlon,
+                fix.lon + dlon
+            ],
+        )?;
+        for other in found {
+            if let Some(d) = rules::near(f, &other, t) {
+                pair(tx, f, &other, Kind::GpsNearOther, &d)?;
+            }
+        }
+    }
+    // The same photo on other visits (their latest revisions).
+    let photos: Vec<String> = tx
+        .prepare_cached(
+            "SELECT DISTINCT sha256 FROM visit_photos WHERE visit_id = ?1 AND revision = ?2",
+        )?
+        .query_map(params![f.visit_id, f.revision], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM visit_photos p
+         JOIN signal_facts f ON f.visit_id = p.visit_id AND f.revision = p.revision
+         WHERE p.sha256 = ?1 AND p.visit_id <> ?2 GROUP BY f.visit_id LIMIT ?3"
+    );
+    for sha256 in &photos {
+        for other in query_facts(tx, &sql, params![sha256, f.visit_id, max])? {
+            let detail = Detail {
+                photo: Some(sha256.chars().take(12).collect()),
+                ..Detail::default()
+            };
+            pair(tx, f, &other, Kind::SamePhoto, &detail)?;
+        }
+    }
+    // NIKs in other households' rosters: each other visit once, with the NIKs both hold.
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_niks n JOIN signal_facts f ON f.visit_id = n.visit_id
+         WHERE n.nik = ?1 AND n.visit_id <> ?2 LIMIT ?3"
+    );
+    let mut sharing: BTreeMap<String, (Facts, Vec<String>)> = BTreeMap::new();
+    for nik in niks {
+        for other in query_facts(tx, &sql, params![nik, f.visit_id, max])? {
+            sharing
+                .entry(other.visit_id.clone())
+                .or_insert_with(|| (other, Vec::new()))
+                .1
+                .push(nik.clone());
+        }
+    }
+    for (other, shared) in sharing.values() {
+        if let Some(d) = rules::shared_nik(f, other, shared) {
+            pair(tx, f, other, Kind::SharedNik, &d)?;
+        }
+    }
+    // Identical rosters.
+    if let Some(hash) = &f.roster_hash {
+        let sql = format!(
+            "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.roster_hash = ?1 AND f.visit_id <> ?2 LIMIT ?3"
+        );
+        for other in query_facts(tx, &sql, params![hash, f.visit_id, max])? {
+            if let Some(d) = rules::identical_roster(f, &other, t) {
+                pair(tx, f, &other, Kind::IdenticalRoster, &d)?;
+            }
+        }
+    }
+    // The enumerator's visits just before and after in time: a correction started later moves the visit, so its
+    // former neighbours become consecutive; its new neighbours are no longer.
+    if let Some(old) = &old
+        && old.started_at != f.started_at
+    {
+        let (prev, next) = neighbours(tx, &old.user_id, old.started_at, &f.visit_id)?;
+        if let (Some(p), Some(n)) = (prev, next)
+            && let Some(d) = rules::speed(&p, &n, t)
+        {
+            pair(tx, &p, &n, Kind::ImpossibleSpeed, &d)?;
+            changed.extend([p.visit_id, n.visit_id]);
+        }
+    }
+    let (prev, next) = neighbours(tx, &f.user_id, f.started_at, &f.visit_id)?;
+    if let (Some(p), Some(n)) = (&prev, &next)
+        && unpair(tx, &p.visit_id, &n.visit_id, Kind::ImpossibleSpeed)?
+    {
+        changed.extend([p.visit_id.clone(), n.visit_id.clone()]);
+    }
+    if let Some(p) = &prev
+        && let Some(d) = rules::speed(p, f, t)
+    {
+        pair(tx, p, f, Kind::ImpossibleSpeed, &d)?;
+    }
+    if let Some(n) = &next
+        && let Some(d) = rules::speed(f, n, t)
+    {
+        pair(tx, f, n, Kind::ImpossibleSpeed, &d)?;
+    }
+
+    let after = pairs_of(tx, &f.visit_id)?;
+    changed.extend(
+        before
+            .symmetric_difference(&after)
+            .map(|(other, _)| other.clone()),
+    );
+    changed.extend(same_spot_day(tx, &f.user_id, f.day, t)?);
+    if let Some(old) = &old
+        && old.day != f.day
+    {
+        changed.extend(same_spot_day(tx, &old.user_id, old.day, t)?);
+    }
+    changed.extend(not_found_rate(tx, &f.region_code, t)?);
+    changed.remove(&f.visit_id);
+    bump(tx, &changed)
+}
+
+fn store_facts(tx: &Transaction<'_>, f: &Facts, niks: &[String]) -> Result<(), DbError> {
+    let cell = f.fix.map(|fix| fix.cell());
+    tx.prepare_cached(
+        "INSERT INTO signal_facts (visit_id, revision, user_id, household, region_code, outcome_class, started_at,
+             finalised_at, day, lat, lon, accuracy_m, cell_lat, cell_lon, members, roster_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (visit_id) DO UPDATE SET revision = excluded.revision, user_id = excluded.user_id,
+             household = excluded.household, region_code = excluded.region_code,
+             outcome_class = excluded.outcome_class, started_at = excluded.started_at,
+             finalised_at = excluded.finalised_at, day = excluded.day, lat = excluded.lat, lon = excluded.lon,
+             accuracy_m = excluded.accuracy_m, cell_lat = excluded.cell_lat, cell_lon = excluded.cell_lon,
+             members = excluded.members, roster_hash = excluded.roster_hash",
+    )?
+    .execute(params![
+        f.visit_id,
+        f.revision,
+        f.user_id,
+        f.household,
+        f.region_code,
+        f.class.as_str(),
+        db::timestamp(f.started_at),
+        f.finalised_at.map(db::timestamp),
+        f.day.to_string(),
+        f.fix.map(|x| x.lat),
+        f.fix.map(|x| x.lon),
+        f.fix.map(|x| x.accuracy_m),
+        cell.map(|c| c.0),
+        cell.map(|c| c.1),
+        f.members,
+        f.roster_hash,
+    ])?;
+    tx.prepare_cached("DELETE FROM signal_niks WHERE visit_id = ?1")?
+        .execute([&f.visit_id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO signal_niks (nik, visit_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for nik in niks {
+        insert.execute(params![nik, f.visit_id])?;
+    }
+    Ok(())
+}
+
+/// The enumerator's visits just before and just after `at` in time order (ties by visit id), leaving out
+/// `except`.
+fn neighbours(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    except: &str,
+) -> Result<(Option<Facts>, Option<Facts>), DbError> {
+    let at = db::timestamp(at);
+    let prev = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_facts f
+         WHERE f.user_id = ?1 AND (f.started_at, f.visit_id) < (?2, ?3) AND f.visit_id <> ?3
+         ORDER BY f.started_at DESC, f.visit_id DESC LIMIT 1"
+    );
+    let next = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_facts f
+         WHERE f.user_id = ?1 AND (f.started_at, f.visit_id) > (?2, ?3) AND f.visit_id <> ?3
+         ORDER BY f.started_at, f.visit_id LIMIT 1"
+    );
+    Ok((
+        query_facts(tx, &prev, params![user_id, at, except])?.pop(),
+        query_facts(tx, &next, params![user_id, at, except])?.pop(),
+    ))
+}
+
+/// Recomputes "all visits of the day from one spot" for one enumerator's day; returns the visits whose flag
+/// changed.
+fn same_spot_day(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    day: NaiveDate,
+    t: &SignalThresholds,
+) -> Result<BTreeSet<String>, DbError> {
+    let day = day.to_string();
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.user_id = ?1 AND f.day = ?2 AND f.lat IS NOT NULL LIMIT ?3"
+    );
+    let visits = query_facts(tx, &sql, params![user_id, day, i64::from(t.max_related)])?;
+    let fixes: Vec<Fix> = visits.iter().filter_map(|v| v.fix).collect();
+    let before = remove_kind_where(
+        tx,
+        Kind::SameSpotDay,
+        "SELECT visit_id FROM signal_facts WHERE user_id = ?1 AND day = ?2",
+        params![user_id, day],
+    )?;
+    let mut after = BTreeSet::new();
+    if let Some(detail) = rules::same_spot(&fixes, t) {
+        for v in &visits {
+            put(tx, v, Kind::SameSpotDay, "", &detail)?;
+            after.insert(v.visit_id.clone());
+        }
+    }
+    Ok(before.symmetric_difference(&after).cloned().collect())
+}
+
+/// Recomputes the "not found" shares of a village's enumerators; returns the visits whose flag changed. Which
+/// enumerators are flagged in which village is kept (`signal_village_flags`), so only the visits of enumerators
+/// flagged now or before are touched: the rest of the village costs one read of its counts (an index).
+fn not_found_rate(
+    tx: &Transaction<'_>,
+    region_code: &str,
+    t: &SignalThresholds,
+) -> Result<BTreeSet<String>, DbError> {
+    if region_code.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let counts: Vec<VillageCounts> = tx
+        .prepare_cached(
+            "SELECT user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
+             WHERE region_code = ?1 GROUP BY user_id",
+        )?
+        .query_map([region_code], |r| {
+            Ok(VillageCounts {
+                user_id: r.get(0)?,
+                visits: r.get::<_, i64>(1)?.max(0) as u64,
+                not_found: r.get::<_, i64>(2)?.max(0) as u64,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let flagged: BTreeMap<String, Detail> =
+        rules::not_found_rates(&counts, t).into_iter().collect();
+    let before: BTreeSet<String> = tx
+        .prepare_cached("SELECT user_id FROM signal_village_flags WHERE region_code = ?1")?
+        .query_map([region_code], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut changed = BTreeSet::new();
+    for user_id in before.iter().filter(|u| !flagged.contains_key(*u)) {
+        tx.prepare_cached(
+            "DELETE FROM signal_village_flags WHERE region_code = ?1 AND user_id = ?2",
+        )?
+        .execute(params![region_code, user_id])?;
+        changed.extend(remove_kind_where(
+            tx,
+            Kind::NotFoundRate,
+            "SELECT visit_id FROM signal_facts WHERE region_code = ?1 AND user_id = ?2",
+            params![region_code, user_id],
+        )?);
+    }
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_facts f
+         WHERE f.region_code = ?1 AND f.user_id = ?2 AND f.outcome_class = 'not_found'"
+    );
+    for (user_id, detail) in &flagged {
+        tx.prepare_cached(
+            "INSERT INTO signal_village_flags (region_code, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![region_code, user_id])?;
+        // Each of the enumerator's "not found" visits there, with the shares as they stand now.
+        for v in query_facts(tx, &sql, params![region_code, user_id])? {
+            let had = tx
+                .prepare_cached(
+                    "SELECT 1 FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
+                )?
+                .query_row(params![v.visit_id, Kind::NotFoundRate.as_str()], |_| Ok(()))
+                .optional()?
+                .is_some();
+            put(tx, &v, Kind::NotFoundRate, "", detail)?;
+            if !had {
+                changed.insert(v.visit_id);
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// Removes the signals of one kind from the visits a sub-query names; returns those visits.
+fn remove_kind_where(
+    tx: &Transaction<'_>,
+    kind: Kind,
+    visits: &str,
+    values: impl rusqlite::Params,
+) -> Result<BTreeSet<String>, DbError> {
+    let sql = format!(
+        "DELETE FROM visit_signals WHERE kind = '{}' AND visit_id IN ({visits}) RETURNING visit_id",
+        kind.as_str()
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let rows = stmt.query_map(values, |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The first photo of a visit whose EXIF capture time lies outside the visit.
+fn photo_outside(
+    tx: &Transaction<'_>,
+    f: &Facts,
+    t: &SignalThresholds,
+) -> Result<Option<Detail>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT p.path, m.captured_at, m.captured_offset FROM visit_photos p JOIN media m ON m.sha256 = p.sha256
+         WHERE p.visit_id = ?1 AND p.revision = ?2 AND m.captured_at IS NOT NULL ORDER BY p.path",
+    )?;
+    let rows = stmt.query_map(params![f.visit_id, f.revision], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i32>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (path, captured, offset) = row?;
+        let captured = NaiveDateTime::parse_from_str(&captured, CAPTURED_FORMAT)
+            .map_err(|e| DbError::Corrupt(format!("photo capture time {captured:?}: {e}")))?;
+        let offset = offset.and_then(|minutes| FixedOffset::east_opt(minutes * 60));
+        if let Some(d) = rules::photo_outside(f, &path, captured, offset, t) {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
+const CAPTURED_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// A photo was stored: records its capture time and recomputes "photo taken outside the visit" for the latest
+/// revisions that reference it.
+pub fn on_photo_stored(
+    tx: &Transaction<'_>,
+    sha256: &str,
+    captured: Option<Captured>,
+    t: &SignalThresholds,
+) -> Result<(), DbError> {
+    let Some(captured) = captured else {
+        return Ok(());
+    };
+    tx.execute(
+        "UPDATE media SET captured_at = ?2, captured_offset = ?3 WHERE sha256 = ?1",
+        params![
+            sha256,
+            captured.local.format(CAPTURED_FORMAT).to_string(),
+            captured.offset.map(|o| o.local_minus_utc() / 60)
+        ],
+    )?;
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM visit_photos p
+         JOIN signal_facts f ON f.visit_id = p.visit_id AND f.revision = p.revision
+         WHERE p.sha256 = ?1 GROUP BY f.visit_id LIMIT ?2"
+    );
+    let mut changed = BTreeSet::new();
+    for f in query_facts(tx, &sql, params![sha256, i64::from(t.max_related)])? {
+        let had = tx
+            .prepare_cached(
+                "DELETE FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
+            )?
+            .execute(params![f.visit_id, Kind::PhotoOutsideVisit.as_str()])?
+            > 0;
+        let detail = photo_outside(tx, &f, t)?;
+        if let Some(d) = &detail {
+            put(tx, &f, Kind::PhotoOutsideVisit, "", d)?;
+        }
+        if had != detail.is_some() {
+            changed.insert(f.visit_id);
+        }
+    }
+    bump(tx, &changed)
+}
+
+/// Moves the latest revision of each visit to the end of the supervisor pull: its signals changed.
+fn bump(tx: &Transaction<'_>, visits: &BTreeSet<String>) -> Result<(), DbError> {
+    for visit_id in visits {
+        let seq = db::next_counter(tx, "pull")?;
+        // `+is_latest` keeps SQLite on the primary key (see `ingest`).
+        tx.prepare_cached("UPDATE visits SET seq = ?2 WHERE visit_id = ?1 AND +is_latest = 1")?
+            .execute(params![visit_id, seq as i64])?;
+    }
+    Ok(())
+}
+
+/// The signals of one stored revision, in kind order.
+pub fn of_visit(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    revision: u32,
+) -> Result<Vec<Signal>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT kind, other, detail FROM visit_signals WHERE visit_id = ?1 AND revision = ?2 ORDER BY kind, other",
+    )?;
+    let mut rows = stmt.query(params![visit_id, revision])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        let other: String = row.get(1)?;
+        let detail: String = row.get(2)?;
+        let Some(kind) = Kind::parse(&kind) else {
+            return Err(DbError::Corrupt(format!("signal kind {kind:?}")));
+        };
+        let detail: Detail = serde_json::from_str(&detail)
+            .map_err(|e| DbError::Corrupt(format!("signal detail: {e}")))?;
+        out.push(Signal::new(kind, &other, &detail));
+    }
+    Ok(out)
+}
+
+/// The signals of several stored revisions (a page of the pull), in the same order.
+pub fn of_visits(
+    tx: &Transaction<'_>,
+    visits: &[(String, u32)],
+) -> Result<Vec<Vec<Signal>>, DbError> {
+    visits
+        .iter()
+        .map(|(visit_id, revision)| of_visit(tx, visit_id, *revision))
+        .collect()
+}
+
+/// The kinds of signals a stored revision holds (export cells, queue rows), each once, in code order.
+pub fn kinds_of(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    revision: u32,
+) -> Result<Vec<String>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT kind FROM visit_signals WHERE visit_id = ?1 AND revision = ?2 ORDER BY kind",
+    )?;
+    let rows = stmt.query_map(params![visit_id, revision], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether a visit has any facts recorded (visits stored before the signals existed have none until
+/// [`backfill`]).
+fn has_facts(tx: &Transaction<'_>, visit_id: &str) -> Result<bool, DbError> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM signal_facts WHERE visit_id = ?1")?
+        .query_row([visit_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Signal counts of one enumerator over the latest revisions in a supervisor's regions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnumeratorSignals {
+    pub user_id: String,
+    pub name: String,
+    /// Visits with at least one signal.
+    pub visits_with_signals: u32,
+    /// Visits by kind of signal (a visit counts once per kind).
+    pub by_kind: BTreeMap<String, u32>,
+}
+
+/// The `signals` part of `GET /api/v1/supervisor/progress`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignalProgress {
+    pub by_enumerator: Vec<EnumeratorSignals>,
+}
+
+pub fn progress(tx: &Transaction<'_>, supervisor_id: &str) -> Result<SignalProgress, DbError> {
+    let sql = format!(
+        "SELECT v.user_id, u.name, s.kind, count(DISTINCT s.visit_id)
+         FROM visit_signals s
+         JOIN visits v ON v.visit_id = s.visit_id AND v.revision = s.revision AND v.is_latest = 1
+         JOIN users u ON u.user_id = v.user_id
+         WHERE {}
+         GROUP BY v.user_id, s.kind ORDER BY v.user_id, s.kind",
+        crate::regions::scope_sql("v.region_code", "?1")
+    );
+    let mut by_user: BTreeMap<String, EnumeratorSignals> = BTreeMap::new();
+    {
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([supervisor_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (user_id, name, kind, count) = row?;
+            let entry = by_user
+                .entry(user_id.clone())
+                .or_insert_with(|| EnumeratorSignals {
+                    user_id,
+                    name,
+                    ..EnumeratorSignals::default()
+                });
+            entry.by_kind.insert(kind, count);
+        }
+    }
+    let sql = format!(
+        "SELECT v.user_id, count(DISTINCT s.visit_id)
+         FROM visit_signals s
+         JOIN visits v ON v.visit_id = s.visit_id AND v.revision = s.revision AND v.is_latest = 1
+         WHERE {} GROUP BY v.user_id",
+        crate::regions::scope_sql("v.region_code", "?1")
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let rows = stmt.query_map([supervisor_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+    })?;
+    for row in rows {
+        let (user_id, visits) = row?;
+        if let Some(entry) = by_user.get_mut(&user_id) {
+            entry.visits_with_signals = visits;
+        }
+    }
+    Ok(SignalProgress {
+        by_enumerator: by_user.into_values().collect(),
+    })
+}
+
+/// Computes the signals of visits stored before the signals existed (their latest revisions), a bounded number
+/// at a time; run when the server starts. Returns how many visits it computed.
+pub fn backfill(
+    db: &crate::db::Db,
+    forms: &crate::forms::FormCache,
+    t: &SignalThresholds,
+) -> Result<u64, DbError> {
+    let mut done = 0u64;
+    loop {
+        let batch: Vec<(String, u32, String)> = db.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT v.visit_id, v.revision, v.doc FROM visits v
+                 WHERE v.is_latest = 1 AND NOT EXISTS (SELECT 1 FROM signal_facts f WHERE f.visit_id = v.visit_id)
+                 LIMIT 500",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok::<_, DbError>(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        db.write(|tx| {
+            for (visit_id, revision, doc) in &batch {
+                if has_facts(tx, visit_id)? {
+                    continue;
+                }
+                let doc: tepat_protocol::VisitDoc = serde_json::from_str(doc)
+                    .map_err(|e| DbError::Corrupt(format!("visit {visit_id}: {e}")))?;
+                let (user_id, region_code, outcome): (String, String, Option<String>) = tx.query_row(
+                    "SELECT user_id, region_code, outcome FROM visits WHERE visit_id = ?1 AND revision = ?2",
+                    params![visit_id, revision],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                let extract = match forms.get(tx, &doc.form_id, doc.form_version)? {
+                    Some(form) => rules::extract(form.form(), &doc.answers),
+                    None => rules::Extract::default(),
+                };
+                let facts = facts_of(&doc, &user_id, &region_code, outcome.as_deref(), &extract, t);
+                on_ingest(tx, &facts, &extract.niks, t)?;
+            }
+            Ok::<_, DbError>(())
+        })?;
+        done += batch.len() as u64;
+    }
+}
+
+/// The facts of a stored revision.
+pub fn facts_of(
+    doc: &tepat_protocol::VisitDoc,
+    user_id: &str,
+    region_code: &str,
+    outcome: Option<&str>,
+    extract: &rules::Extract,
+    t: &SignalThresholds,
+) -> Facts {
+    let visit_id = doc.visit_id.to_string();
+    Facts {
+        household: doc
+            .assignment_id
+            .clone()
+            .unwrap_or_else(|| visit_id.clone()),
+        visit_id,
+        revision: doc.revision,
+        user_id: user_id.to_string(),
+        region_code: region_code.to_string(),
+        class: OutcomeClass::of(outcome, t),
+        started_at: doc.device_times.started_at,
+        finalised_at: doc.device_times.finalised_at,
+        day: doc.visit_date,
+        fix: extract.fix,
+        members: extract.members,
+        roster_hash: extract.roster_hash.clone(),
+    }
+}
