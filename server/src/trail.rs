@@ -11,8 +11,8 @@
 //!    positions the phone's own check names in `edited`, if any);
 //! 2. **order**: positions strictly increase, and so does the device's monotonic counter along them (else
 //!    *reordered*);
-//! 3. **links it can see**: where two events of the trail are neighbours (`seq`, `seq + 1`), the second names the
-//!    first's hash; where the server already holds a neighbour of an event (from this device's other visits, any
+//! 3. **links it can see**: where two events of the trail are neighbours (`seq`, `seq + 1`), the link is the
+//!    recomputation of 1.; where the server already holds a neighbour of an event (from this device's other visits, any
 //!    revision), the link to it must hold too, in both directions, and a position it holds must hold the same
 //!    event (else *broken link* / *rewritten*);
 //! 4. **no holes**: the positions the phone reports it no longer holds between the trail's first and last event
