@@ -215,9 +215,11 @@ mod tests {
                 old: old.map(Into::into),
                 new: new.map(Into::into),
                 prev_hash: None,
-                hash: String::new(),
+                hash: None,
             },
             prev_hash: String::new(),
+            hash: String::new(),
+            in_edited_run: false,
         }
     }
 

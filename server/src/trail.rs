@@ -4,12 +4,15 @@
 //! A device's events form one chain: position `seq` links to `seq − 1` by `prev_hash`. A visit's trail carries
 //! only that visit's events, so between two of them there are usually positions of other visits (or of the
 //! device itself: forms installed, assignments received) that this trail does not carry. The server checks:
-//! 1. **each event**: its hash recomputed from its content and `prev_hash` equals the hash the phone stored
-//!    (else *edited*);
+//! 1. **each run**: a trail carries hashes only at the ends of its runs of neighbouring positions (`prev_hash` on
+//!    a run's first event, `hash` on its last; `tepat_protocol::trail`). The server recomputes every hash of the
+//!    run from the first `prev_hash` and the events' content; the last must equal the `hash` the phone stored
+//!    (else *edited*: some event of the run is not what the phone hashed; the finding names the run and the
+//!    positions the phone's own check names in `edited`, if any);
 //! 2. **order**: positions strictly increase, and so does the device's monotonic counter along them (else
 //!    *reordered*);
-//! 3. **links it can see**: where two events of the trail are neighbours (`seq`, `seq + 1`), the second names the
-//!    first's hash; where the server already holds a neighbour of an event (from this device's other visits, any
+//! 3. **links it can see**: where two events of the trail are neighbours (`seq`, `seq + 1`), the link is the
+//!    recomputation of 1.; where the server already holds a neighbour of an event (from this device's other visits, any
 //!    revision), the link to it must hold too, in both directions, and a position it holds must hold the same
 //!    event (else *broken link* / *rewritten*);
 //! 4. **no holes**: the positions the phone reports it no longer holds between the trail's first and last event
@@ -30,7 +33,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use tepat_form::{Finding, Level, Text};
-use tepat_protocol::trail::{TrailEvent, VisitTrail, ZERO_HASH, event_hash};
+use tepat_protocol::trail::{TrailEvent, VisitTrail, ZERO_HASH, ends_run, event_hash, starts_run};
 use uuid::Uuid;
 
 use crate::db::{self, DbError};
@@ -42,11 +45,16 @@ pub const TRAIL_PATH: &str = "trail";
 /// enough to crowd out the form's findings.
 pub const MAX_FINDINGS: usize = 20;
 
-/// One event with the `prev_hash` it links with (given or implied).
+/// One event with the `prev_hash` it links with (given at a run's start, else the hash recomputed for the event
+/// before) and its hash: recomputed, except at the end of a run whose recomputation does not reach the hash sent
+/// (then the hash sent, the one the phone's chain goes on from, so the next positions still link).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Linked {
     pub event: TrailEvent,
     pub prev_hash: String,
+    pub hash: String,
+    /// The event is in a run whose hashes do not recompute (its stored hashes are not evidence).
+    pub in_edited_run: bool,
 }
 
 /// Something wrong with a trail. Stored as JSON tagged `problem` (`missing`, `edited`, …); the finding's rule is
@@ -57,9 +65,15 @@ pub enum TrailProblem {
     /// The visit came without a trail.
     #[serde(rename = "missing")]
     NoTrail,
-    /// The event's content does not give the hash the phone stored.
+    /// The run of events ending at `seq` (starting at `first`) does not recompute to the hash the phone stored
+    /// at its end: one of them was edited. `named`: the positions of the run the phone's own check names (the
+    /// first few).
     Edited {
         seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first: Option<u64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named: Vec<u64>,
         expected: String,
         found: String,
     },
@@ -108,20 +122,41 @@ impl TrailProblem {
             ),
             TrailProblem::Edited {
                 seq,
+                first,
+                named,
                 expected,
                 found,
-            } => Text::new(
-                format!(
-                    "Jejak audit diubah: peristiwa {seq} tidak cocok dengan hash-nya (dihitung {}, tersimpan {}).",
-                    short(expected),
-                    short(found)
-                ),
-                format!(
-                    "Audit trail edited: event {seq} does not match its hash (computed {}, stored {}).",
-                    short(expected),
-                    short(found)
-                ),
-            ),
+            } => {
+                let events = match first {
+                    Some(first) if first != seq => format!("{first}–{seq}"),
+                    _ => seq.to_string(),
+                };
+                let list = named
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (named_id, named_en) = if named.is_empty() {
+                    (String::new(), String::new())
+                } else {
+                    (
+                        format!(" HP menandai peristiwa {list}."),
+                        format!(" The phone names event(s) {list}."),
+                    )
+                };
+                Text::new(
+                    format!(
+                        "Jejak audit diubah: peristiwa {events} tidak cocok dengan hash-nya (dihitung {}, tersimpan {}).{named_id}",
+                        short(expected),
+                        short(found)
+                    ),
+                    format!(
+                        "Audit trail edited: event(s) {events} do not match their hash (computed {}, stored {}).{named_en}",
+                        short(expected),
+                        short(found)
+                    ),
+                )
+            }
             TrailProblem::Reordered { seq } => Text::new(
                 format!("Urutan jejak audit tidak wajar di peristiwa {seq}."),
                 format!("The audit trail is out of order at event {seq}."),
@@ -207,27 +242,34 @@ pub fn check(trail: Option<&VisitTrail>, visit_id: Uuid, revision: u32) -> Check
     };
     let mut problems = Vec::new();
     let mut events: Vec<Linked> = Vec::with_capacity(trail.events.len());
-    for event in &trail.events {
+    // Where the current run starts in `events`.
+    let mut run_start = 0;
+    for (index, event) in trail.events.iter().enumerate() {
         let before = events.last();
         if let Some(before) = before
             && (event.seq <= before.event.seq || event.device_seq <= before.event.device_seq)
         {
             problems.push(TrailProblem::Reordered { seq: event.seq });
         }
+        let first = starts_run(&trail.events, index);
+        if first {
+            run_start = index;
+        }
+        // The bounds refuse any other shape; a trail read without them is still checked, never trusted.
         let prev_hash = match (&event.prev_hash, before) {
-            (Some(given), Some(before)) if before.event.seq + 1 == event.seq => {
-                if *given != before.event.hash {
+            (Some(given), Some(before)) if !first => {
+                if *given != before.hash {
                     problems.push(TrailProblem::BrokenLink {
                         seq: event.seq,
-                        expected: before.event.hash.clone(),
+                        expected: before.hash.clone(),
                         found: given.clone(),
                     });
                 }
                 given.clone()
             }
             (Some(given), _) => given.clone(),
-            (None, Some(before)) if before.event.seq + 1 == event.seq => before.event.hash.clone(),
-            // Left out although the event before is not its neighbour: nothing to link with.
+            (None, Some(before)) if !first => before.hash.clone(),
+            // Left out at a run's start: nothing to link with.
             (None, _) => {
                 problems.push(TrailProblem::BrokenLink {
                     seq: event.seq,
@@ -237,18 +279,45 @@ pub fn check(trail: Option<&VisitTrail>, visit_id: Uuid, revision: u32) -> Check
                 String::new()
             }
         };
-        let fields = event.fields(visit_id);
-        let recomputed = event_hash(&fields, &prev_hash);
-        if recomputed != event.hash {
+        let recomputed = event_hash(&event.fields(visit_id), &prev_hash);
+        let mut hash = recomputed.clone();
+        let sent = event.hash.clone();
+        let last = ends_run(&trail.events, index);
+        if (last || sent.is_some()) && sent.as_ref() != Some(&recomputed) {
+            let found = sent.unwrap_or_default();
+            let first_seq = trail.events.get(run_start).map_or(event.seq, |e| e.seq);
             problems.push(TrailProblem::Edited {
                 seq: event.seq,
+                first: Some(first_seq),
+                named: trail
+                    .edited
+                    .iter()
+                    .copied()
+                    .filter(|p| (first_seq..=event.seq).contains(p))
+                    .take(GAP_SHOWN)
+                    .collect(),
                 expected: recomputed,
-                found: event.hash.clone(),
+                found: found.clone(),
             });
+            for linked in events.iter_mut().skip(run_start) {
+                linked.in_edited_run = true;
+            }
+            if !found.is_empty() {
+                hash = found;
+            }
+            events.push(Linked {
+                event: event.clone(),
+                prev_hash,
+                hash,
+                in_edited_run: true,
+            });
+            continue;
         }
         events.push(Linked {
             event: event.clone(),
             prev_hash,
+            hash,
+            in_edited_run: false,
         });
     }
     if !trail.missing.is_empty() {
@@ -289,15 +358,25 @@ pub fn check_and_store(
     let mut problems = Vec::new();
     let positions: HashMap<u64, &Linked> =
         checked.events.iter().map(|l| (l.event.seq, l)).collect();
-    // Events the trail's own check found edited or badly linked.
+    // Events the trail's own check found in an edited run or badly linked.
     let mut flagged: std::collections::HashSet<u64> = checked
         .problems
         .iter()
         .filter_map(|p| match p {
-            TrailProblem::Edited { seq, .. } | TrailProblem::BrokenLink { seq, .. } => Some(*seq),
+            TrailProblem::BrokenLink { seq, .. } => Some(*seq),
             _ => None,
         })
+        .chain(
+            checked
+                .events
+                .iter()
+                .filter(|l| l.in_edited_run)
+                .map(|l| l.event.seq),
+        )
         .collect();
+    // Positions whose hash differs from the one held: past the first of a stretch, the difference is inherited
+    // through the recomputed chain, so only the first is a finding.
+    let mut diverged: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let held = |seq: u64| -> Result<Option<(String, String)>, DbError> {
         Ok(tx
             .prepare_cached(
@@ -313,12 +392,16 @@ pub fn check_and_store(
         let before_here = problems.len();
         problems.extend(genesis_problem(linked));
         if let Some((_, hash)) = held(seq)? {
-            if hash != linked.event.hash {
-                problems.push(TrailProblem::Rewritten {
-                    seq,
-                    held: hash,
-                    found: linked.event.hash.clone(),
-                });
+            if hash != linked.hash {
+                let inherited = seq > 1 && diverged.contains(&(seq - 1));
+                diverged.insert(seq);
+                if !inherited {
+                    problems.push(TrailProblem::Rewritten {
+                        seq,
+                        held: hash,
+                        found: linked.hash.clone(),
+                    });
+                }
             }
             continue;
         }
@@ -335,11 +418,11 @@ pub fn check_and_store(
         }
         if !positions.contains_key(&(seq + 1))
             && let Some((after_prev, _)) = held(seq + 1)?
-            && after_prev != linked.event.hash
+            && after_prev != linked.hash
         {
             problems.push(TrailProblem::BrokenLink {
                 seq: seq + 1,
-                expected: linked.event.hash.clone(),
+                expected: linked.hash.clone(),
                 found: after_prev,
             });
         }
@@ -365,7 +448,7 @@ pub fn check_and_store(
             e.old,
             e.new,
             linked.prev_hash,
-            e.hash,
+            linked.hash,
             db::timestamp(now),
             flagged.contains(&seq),
         ])?;

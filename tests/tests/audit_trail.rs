@@ -26,9 +26,16 @@ fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
     // Someone with the phone's database file changes an answer event of the second visit, behind the app
     // (the append-only trigger lifted and put back), before it is synced.
     let db = field.enumerators[0].dir.join("device.db");
-    {
+    let edited_seq: i64 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        let seq = conn
+            .query_row(
+                "SELECT max(seq) FROM audit WHERE visit_id = ?1 AND kind = 'answer_set'",
+                [edited.visit_id.to_string()],
+                |r| r.get(0),
+            )
             .unwrap();
         let changed = conn.execute_batch(&format!(
             "DROP TRIGGER audit_no_update;
@@ -39,7 +46,8 @@ fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
             edited.visit_id
         ));
         changed.unwrap();
-    }
+        seq
+    };
     field.enumerators[0].phone.sync_until_clean(3).unwrap();
 
     let pulled = field.supervisor.pull_all().unwrap();
@@ -50,6 +58,19 @@ fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
         "the intact visit's trail verifies"
     );
     assert_eq!(trail_rules(find(edited.visit_id)), ["trail_edited"]);
+    // The trail carries hashes only at the ends of runs, so the server finds the edited run; the phone's own
+    // check names the edited position in the finding.
+    let message = &find(edited.visit_id)
+        .findings
+        .iter()
+        .find(|f| f.rule == "trail_edited")
+        .unwrap()
+        .message
+        .id;
+    assert!(
+        message.contains(&format!("HP menandai peristiwa {edited_seq}.")),
+        "{message}"
+    );
 
     // The server kept the trail and computed paradata from it.
     let server_db = field.server.data().join("tepat.db");

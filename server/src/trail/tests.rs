@@ -66,7 +66,7 @@ impl Phone {
             old: None,
             new,
             prev_hash: Some(self.last_hash.clone()),
-            hash: hash.clone(),
+            hash: Some(hash.clone()),
         };
         self.last_hash = hash;
         event
@@ -91,10 +91,34 @@ impl Phone {
             encoding: ENCODING_VERSION,
             events,
             missing: vec![],
+            edited: vec![],
         }
     }
 }
 
+/// A trail as the phone sends it: `prev_hash` only on each run's first event, `hash` only on its last (the events
+/// keep whatever the test changed in them).
+fn as_sent(mut trail: VisitTrail) -> VisitTrail {
+    let shape: Vec<(bool, bool)> = (0..trail.events.len())
+        .map(|i| {
+            (
+                tepat_protocol::trail::starts_run(&trail.events, i),
+                tepat_protocol::trail::ends_run(&trail.events, i),
+            )
+        })
+        .collect();
+    for (event, (first, last)) in trail.events.iter_mut().zip(shape) {
+        if !first {
+            event.prev_hash = None;
+        }
+        if !last {
+            event.hash = None;
+        }
+    }
+    trail
+}
+
+/// Sends `visits` with `trails` shaped as the phone sends them.
 async fn send(
     kit: &Kit,
     device: &Device,
@@ -102,7 +126,7 @@ async fn send(
     trails: Vec<VisitTrail>,
 ) -> crate::testkit::Reply {
     let mut request = Kit::sync_request(device, 0, visits);
-    request.trails = trails;
+    request.trails = trails.into_iter().map(as_sent).collect();
     kit.sync_raw(device, &request).await
 }
 
@@ -126,6 +150,26 @@ fn trail_rules(kit: &Kit, doc: &VisitDoc) -> Vec<String> {
         .collect()
 }
 
+/// The Indonesian messages of a stored visit's trail findings.
+fn trail_messages(kit: &Kit, doc: &VisitDoc) -> Vec<String> {
+    let findings: String = kit
+        .db()
+        .read(|tx| {
+            tx.query_row(
+                "SELECT findings FROM visits WHERE visit_id = ?1 AND revision = ?2",
+                rusqlite::params![doc.visit_id.to_string(), doc.revision],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    let findings: Vec<tepat_form::Finding> = serde_json::from_str(&findings).unwrap();
+    findings
+        .into_iter()
+        .filter(|f| f.path == TRAIL_PATH)
+        .map(|f| f.message.id)
+        .collect()
+}
+
 fn accepted(reply: &crate::testkit::Reply) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let response: tepat_protocol::SyncResponse = reply.json();
@@ -145,11 +189,17 @@ async fn an_intact_trail_verifies_is_kept_and_gives_paradata() {
     let mut phone = Phone::new();
     phone.event(None, 0, "assignment_added", Some("A-1"), None);
     let doc = visit(Some("A-1"));
-    let mut trail = phone.visit(&doc);
-    // As the phone sends it: a predecessor inside the trail goes without saying.
-    for event in trail.events.iter_mut().skip(1) {
-        event.prev_hash = None;
-    }
+    let trail = as_sent(phone.visit(&doc));
+    // As the phone sends it: one run, so one prev_hash and one hash.
+    assert_eq!(
+        trail
+            .events
+            .iter()
+            .filter(|e| e.prev_hash.is_some())
+            .count(),
+        1
+    );
+    assert_eq!(trail.events.iter().filter(|e| e.hash.is_some()).count(), 1);
     accepted(&send(&kit, &device, vec![doc.clone()], vec![trail.clone()]).await);
     assert_eq!(trail_rules(&kit, &doc), Vec::<String>::new());
     let (kept, paradata): (i64, String) = kit
@@ -166,7 +216,43 @@ async fn an_intact_trail_verifies_is_kept_and_gives_paradata() {
     let paradata: crate::paradata::Paradata = serde_json::from_str(&paradata).unwrap();
     assert_eq!(paradata.duration_s, Some(600));
     assert_eq!(paradata.events as usize, trail.events.len());
+    // The server keeps every event's hash, recomputed: the phone's hashes.
+    let full = phone_hashes(&doc);
+    let stored: Vec<String> = kit
+        .db()
+        .read(|tx| {
+            let mut stmt =
+                tx.prepare("SELECT hash FROM trail_events WHERE seq > 1 ORDER BY seq")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<Vec<String>, _>>()
+        })
+        .unwrap();
+    assert_eq!(stored, full);
     assert!(crate::verify::verify(kit.db()).unwrap().is_clean());
+}
+
+/// The hashes a phone whose chain begins with one assignment event stores for `doc`'s trail.
+fn phone_hashes(doc: &VisitDoc) -> Vec<String> {
+    let mut phone = Phone::new();
+    phone.event(None, 0, "assignment_added", Some("A-1"), None);
+    phone
+        .visit(doc)
+        .events
+        .into_iter()
+        .filter_map(|e| e.hash)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_trail_with_a_hash_on_every_event_the_shape_before_runs_is_refused() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    let doc = visit(Some("A-1"));
+    let mut request = Kit::sync_request(&device, 0, vec![doc.clone()]);
+    request.trails = vec![Phone::new().visit(&doc)];
+    let reply = kit.sync_raw(&device, &request).await;
+    let error = reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_trail");
+    assert!(error.message.contains("inside a run"), "{}", error.message);
 }
 
 #[tokio::test]
@@ -187,8 +273,31 @@ async fn an_edited_event_a_gap_and_a_reordering_are_findings_of_the_visit() {
     let edited = visit(Some("A-1"));
     let mut trail = phone.visit(&edited);
     trail.events[2].new = Some("\"9\"".into());
+    // The phone's own check names the edited position.
+    trail.edited = vec![trail.events[2].seq];
+    let (first, last) = (
+        trail.events[0].seq,
+        trail.events[trail.events.len() - 1].seq,
+    );
     accepted(&send(&kit, &device, vec![edited.clone()], vec![trail]).await);
     assert_eq!(trail_rules(&kit, &edited), ["trail_edited"]);
+    let message = trail_messages(&kit, &edited).join(" ");
+    assert!(
+        message.contains(&format!("{first}–{last}"))
+            && message.contains("HP menandai peristiwa 3."),
+        "{message}"
+    );
+    // The whole run is flagged (which of its stored hashes is right is unknown), so verify does not report it.
+    let flagged: i64 = kit
+        .db()
+        .read(|tx| {
+            tx.query_row("SELECT count(*) FROM trail_events WHERE flagged", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap();
+    assert_eq!(flagged as u64, last - first + 1);
+    assert!(crate::verify::verify(kit.db()).unwrap().is_clean());
 
     let gap = visit(Some("A-2"));
     let mut trail = phone.visit(&gap);
@@ -254,7 +363,13 @@ async fn links_to_events_held_from_other_visits_are_checked_both_ways() {
     let mut phone = Phone::new();
     let rewritten = phone.visit(&again);
     accepted(&send(&kit, &device, vec![again.clone()], vec![rewritten]).await);
-    assert!(trail_rules(&kit, &again).contains(&"trail_rewritten".to_string()));
+    // Named once, at the first position that differs (the later ones differ through their recomputed links).
+    let rules = trail_rules(&kit, &again);
+    assert_eq!(
+        rules.iter().filter(|r| *r == "trail_rewritten").count(),
+        1,
+        "{rules:?}"
+    );
 }
 
 #[tokio::test]

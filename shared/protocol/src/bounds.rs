@@ -602,6 +602,11 @@ impl<'de> Visitor<'de> for TrailsVisitor {
                     ),
                 ));
             }
+            if self.0.is_some()
+                && let Some(problem) = trail::shape_problem(&trail)
+            {
+                return Err(refuse(RefusalKind::InvalidTrail, None, problem));
+            }
             out.push(trail);
         }
         Ok(out)
@@ -656,7 +661,7 @@ impl<'de> Visitor<'de> for TrailEventsVisitor {
     }
 }
 
-/// `VisitTrail::missing`: under a scope, at most `max_trail_events` positions.
+/// `VisitTrail::missing` and `VisitTrail::edited`: under a scope, at most `max_trail_events` positions.
 pub fn trail_positions<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
     deserializer.deserialize_seq(PositionsVisitor(active_limits()))
 }
@@ -738,7 +743,7 @@ pub fn check_trail_event(event: &TrailEvent, limits: &BodyLimits) -> Result<(), 
         }
     }
     for (name, hash) in [
-        ("hash", Some(&event.hash)),
+        ("hash", event.hash.as_ref()),
         ("prev_hash", event.prev_hash.as_ref()),
     ] {
         if hash.is_some_and(|h| !trail::is_hash(h)) {

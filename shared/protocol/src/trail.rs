@@ -13,6 +13,15 @@
 //! (`2026-11-23T08:12:33.123456Z`, as the phone stores it). The fields: `seq`, `device_seq`, `at`, `actor`,
 //! `visit_id`, `revision`, `kind`, `path`, `old`, `new`, `prev_hash`. Nothing can be moved from one field into
 //! another without changing the bytes, and an absent value differs from an empty one.
+//!
+//! # What travels
+//! Every hash is recomputable from the events' content and the hash before them, so a trail carries hashes only at
+//! the ends of its *runs* (events at neighbouring positions `seq`, `seq + 1`, … one after the other in the trail):
+//! the first event of a run carries `prev_hash`, the last carries `hash`, and the events in between carry neither.
+//! The server recomputes the run's hashes from its first `prev_hash` and compares the last with the `hash` sent: an
+//! edited event anywhere in the run shows there. [`shape_problem`] is the rule; a trail that breaks it (e.g. a hash
+//! on every event, the shape before runs) is refused as a whole. The phone may add the positions its own check of
+//! the chain finds edited (`edited`), so a finding can name them.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +55,15 @@ pub struct VisitTrail {
         deserialize_with = "crate::bounds::trail_positions"
     )]
     pub missing: Vec<u64>,
+    /// Positions of `events` whose stored hash the phone's own check of its chain does not reproduce (an event
+    /// edited behind the app's back). Empty on an intact phone; only a hint that names them (the server finds an
+    /// edit from the hashes itself).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::bounds::trail_positions"
+    )]
+    pub edited: Vec<u64>,
 }
 
 /// One audit event of a visit with its place in the device's chain (the visit id is the trail's).
@@ -73,12 +91,13 @@ pub struct TrailEvent {
     /// The value after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
-    /// The hash of event `seq − 1`. Left out when that event is the one before in the same trail (then it is that
-    /// event's `hash`), so a visit typed in one go carries one hash per event.
+    /// The hash of event `seq − 1`, on the first event of a run only (module documentation: inside a run it is
+    /// the hash the server recomputes for the event before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_hash: Option<String>,
-    /// SHA-256 (hex) of the event's canonical encoding, as the phone stored it.
-    pub hash: String,
+    /// SHA-256 (hex) of the event's canonical encoding as the phone stored it, on the last event of a run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// The fields of one audit event that its hash covers.
@@ -160,6 +179,63 @@ pub fn canonical_hash(tag: &str, fields: &[Option<&str>]) -> String {
         }
     }
     crate::hex(&hasher.finalize())
+}
+
+/// Whether the event at `index` of `events` starts a run (the first, or not the neighbour of the one before).
+pub fn starts_run(events: &[TrailEvent], index: usize) -> bool {
+    match index.checked_sub(1).and_then(|i| events.get(i)) {
+        Some(before) => events
+            .get(index)
+            .is_none_or(|e| before.seq.checked_add(1) != Some(e.seq)),
+        None => true,
+    }
+}
+
+/// Whether the event at `index` of `events` ends a run (the last, or the one after is not its neighbour).
+pub fn ends_run(events: &[TrailEvent], index: usize) -> bool {
+    index + 1 >= events.len() || starts_run(events, index + 1)
+}
+
+/// What is wrong with the shape of a trail's hashes, if anything: `prev_hash` exactly on each run's first event,
+/// `hash` exactly on each run's last (module documentation).
+pub fn shape_problem(trail: &VisitTrail) -> Option<String> {
+    for (index, event) in trail.events.iter().enumerate() {
+        let (first, last) = (
+            starts_run(&trail.events, index),
+            ends_run(&trail.events, index),
+        );
+        match (first, event.prev_hash.is_some()) {
+            (true, false) => {
+                return Some(format!(
+                    "trail event {} starts a run of positions but has no prev_hash",
+                    event.seq
+                ));
+            }
+            (false, true) => {
+                return Some(format!(
+                    "trail event {} has a prev_hash inside a run of positions (only a run's first event carries one)",
+                    event.seq
+                ));
+            }
+            _ => {}
+        }
+        match (last, event.hash.is_some()) {
+            (true, false) => {
+                return Some(format!(
+                    "trail event {} ends a run of positions but has no hash",
+                    event.seq
+                ));
+            }
+            (false, true) => {
+                return Some(format!(
+                    "trail event {} has a hash inside a run of positions (only a run's last event carries one)",
+                    event.seq
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether `text` has the shape of a hash: 64 lower-case hex digits.
@@ -277,17 +353,74 @@ mod tests {
                 old: None,
                 new: None,
                 prev_hash: Some(ZERO_HASH.into()),
-                hash: "a".repeat(64),
+                hash: Some("a".repeat(64)),
             }],
             missing: vec![],
+            edited: vec![],
         };
         let text = serde_json::to_string(&trail).unwrap_or_default();
         assert!(
-            !text.contains("\"path\"") && !text.contains("\"missing\""),
+            !text.contains("\"path\"")
+                && !text.contains("\"missing\"")
+                && !text.contains("\"edited\""),
             "{text}"
         );
         let back: VisitTrail =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert_eq!(back, trail);
+    }
+
+    fn event(seq: u64, prev: bool, hash: bool) -> TrailEvent {
+        TrailEvent {
+            seq,
+            device_seq: seq,
+            at: DateTime::UNIX_EPOCH,
+            actor: "pkh01".into(),
+            revision: Some(1),
+            kind: "answer_set".into(),
+            path: None,
+            old: None,
+            new: None,
+            prev_hash: prev.then(|| ZERO_HASH.into()),
+            hash: hash.then(|| "a".repeat(64)),
+        }
+    }
+
+    fn trail(events: Vec<TrailEvent>) -> VisitTrail {
+        VisitTrail {
+            visit_id: Uuid::nil(),
+            revision: 1,
+            encoding: ENCODING_VERSION,
+            events,
+            missing: vec![],
+            edited: vec![],
+        }
+    }
+
+    #[test]
+    fn hashes_only_at_the_ends_of_runs_is_the_one_accepted_shape() {
+        // Runs 3–5 and 9, 10.
+        let good = trail(vec![
+            event(3, true, false),
+            event(4, false, false),
+            event(5, false, true),
+            event(9, true, false),
+            event(10, false, true),
+        ]);
+        assert_eq!(shape_problem(&good), None);
+        assert_eq!(shape_problem(&trail(vec![event(1, true, true)])), None);
+        assert_eq!(shape_problem(&trail(vec![])), None);
+        // The shape before runs: a hash on every event.
+        let every_hash = trail(vec![event(3, true, true), event(4, false, true)]);
+        assert!(
+            shape_problem(&every_hash)
+                .is_some_and(|p| p.contains("event 3") && p.contains("inside a run"))
+        );
+        let no_first_prev = trail(vec![event(3, false, false), event(4, false, true)]);
+        assert!(shape_problem(&no_first_prev).is_some_and(|p| p.contains("no prev_hash")));
+        let inner_prev = trail(vec![event(3, true, false), event(4, true, true)]);
+        assert!(shape_problem(&inner_prev).is_some_and(|p| p.contains("prev_hash inside")));
+        let no_last_hash = trail(vec![event(3, true, false), event(5, true, true)]);
+        assert!(shape_problem(&no_last_hash).is_some_and(|p| p.contains("event 3 ends a run")));
     }
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use tepat_protocol::bounds::{BodyLimits, check_trail_event};
 use tepat_protocol::trail::{
-    ENCODING_VERSION, EventFields, TrailEvent, VisitTrail, ZERO_HASH, event_hash,
+    ENCODING_VERSION, EventFields, TrailEvent, VisitTrail, ZERO_HASH, ends_run, event_hash,
+    starts_run,
 };
 
 use super::{Audit, Store, StoreError, next_seq, parse_time, parse_uuid, time_text};
@@ -179,8 +180,13 @@ pub(crate) fn visit_trail(
     }
     rows.reverse();
     let mut events: Vec<TrailEvent> = Vec::with_capacity(rows.len());
+    let mut edited = Vec::new();
     for row in rows {
-        let mut event = TrailEvent {
+        // The row checked by itself (its content and its own prev_hash against its hash): names an edited row.
+        let stored = row.hash.clone().unwrap_or_default();
+        let intact =
+            event_hash(&row.fields(), row.prev_hash.as_deref().unwrap_or_default()) == stored;
+        let event = TrailEvent {
             seq: row.seq,
             device_seq: row.device_seq,
             at: row.at,
@@ -191,19 +197,27 @@ pub(crate) fn visit_trail(
             old: row.old,
             new: row.new,
             prev_hash: row.prev_hash,
-            hash: row.hash.unwrap_or_default(),
+            hash: Some(stored),
         };
         if check_trail_event(&event, limits).is_err() {
             continue;
         }
-        // The predecessor's hash goes without saying when the predecessor is the event before in the list.
-        if let Some(before) = events.last()
-            && before.seq + 1 == event.seq
-            && event.prev_hash.as_deref() == Some(before.hash.as_str())
-        {
-            event.prev_hash = None;
+        if !intact {
+            edited.push(event.seq);
         }
         events.push(event);
+    }
+    // Hashes only at the ends of runs (`tepat_protocol::trail`): the server recomputes the rest.
+    for index in 0..events.len() {
+        let (first, last) = (starts_run(&events, index), ends_run(&events, index));
+        if let Some(event) = events.get_mut(index) {
+            if !first {
+                event.prev_hash = None;
+            }
+            if !last {
+                event.hash = None;
+            }
+        }
     }
     let missing = match (events.first(), events.last()) {
         (Some(first), Some(last)) => missing_positions(conn, first.seq, last.seq, limits)?,
@@ -215,6 +229,7 @@ pub(crate) fn visit_trail(
         encoding: ENCODING_VERSION,
         events,
         missing,
+        edited,
     })
 }
 

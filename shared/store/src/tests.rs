@@ -1525,17 +1525,31 @@ fn the_trail_travels_with_its_visit_and_names_each_predecessor_once() {
             "sent"
         ]
     );
-    // Only the first event (whose predecessor, an assignment event, is not in the trail) says its predecessor.
+    // One run: only the first event (whose predecessor, an assignment event, is not in the trail) says its
+    // predecessor, only the last carries a hash.
     assert!(trail.events[0].prev_hash.is_some());
     assert!(trail.events[1..].iter().all(|e| e.prev_hash.is_none()));
-    assert!(trail.missing.is_empty());
-    // Every hash recomputes from the event and its predecessor's hash.
+    let last = trail.events.len() - 1;
+    assert!(trail.events[..last].iter().all(|e| e.hash.is_none()));
+    assert!(trail.missing.is_empty() && trail.edited.is_empty());
+    assert_eq!(tepat_protocol::trail::shape_problem(trail), None);
+    // The hashes recompute from the events and the first predecessor's hash to the one sent last, and each is the
+    // hash stored on the phone.
+    let stored: std::collections::HashMap<u64, String> = store
+        .conn
+        .prepare("SELECT seq, hash FROM audit")
+        .unwrap()
+        .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let mut before = trail.events[0].prev_hash.clone().unwrap();
     for event in &trail.events {
         let hash = tepat_protocol::trail::event_hash(&event.fields(visit.visit_id), &before);
-        assert_eq!(hash, event.hash, "event {}", event.seq);
+        assert_eq!(Some(&hash), stored.get(&event.seq), "event {}", event.seq);
         before = hash;
     }
+    assert_eq!(trail.events[last].hash.as_ref(), Some(&before));
     // A re-sent batch carries the trail again (with what happened since).
     let again = store
         .prepare_sync(10, t0() + Duration::minutes(31))
@@ -1575,6 +1589,19 @@ fn an_audit_row_edited_behind_the_app_is_found_by_its_hash() {
         .unwrap();
     let event = trail.events.iter().find(|e| e.seq == seq as u64).unwrap();
     assert_eq!(event.new.as_deref(), Some("\"0\""));
+    // The phone names the edited position, and the hash sent at the run's end is the one stored (the server's
+    // recomputation from the edited content cannot reach it).
+    assert_eq!(trail.edited, vec![seq as u64]);
+    let last = trail.events.last().unwrap();
+    let stored: String = store
+        .conn
+        .query_row(
+            "SELECT hash FROM audit WHERE seq = ?1",
+            [last.seq as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(last.hash.as_ref(), Some(&stored));
 }
 
 #[test]
@@ -1608,6 +1635,14 @@ fn a_deleted_audit_row_is_a_missing_position_in_the_trail() {
         .find(|e| e.seq == seq as u64 + 1)
         .unwrap();
     assert!(after.prev_hash.is_some());
+    // The hole splits the run: the event before it ends one and carries its hash.
+    let before = trail
+        .events
+        .iter()
+        .find(|e| e.seq == seq as u64 - 1)
+        .unwrap();
+    assert!(before.hash.is_some());
+    assert_eq!(tepat_protocol::trail::shape_problem(&trail), None);
 }
 
 #[test]

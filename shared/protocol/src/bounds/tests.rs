@@ -204,8 +204,27 @@ fn the_scope_ends_with_the_parse() {
 fn trail_event(seq: u64) -> Value {
     json!({
         "seq": seq, "device_seq": seq + 10, "at": "2026-11-23T08:00:00Z", "actor": "pkh01", "revision": 1,
-        "kind": "answer_set", "path": "rooms", "new": "3", "hash": "a".repeat(64)
+        "kind": "answer_set", "path": "rooms", "new": "3", "prev_hash": "0".repeat(64), "hash": "a".repeat(64)
     })
+}
+
+/// Events at `positions` (neighbours), shaped as a trail sends a run: `prev_hash` on the first, `hash` on the last.
+fn trail_run(positions: std::ops::RangeInclusive<u64>) -> Vec<Value> {
+    let (first, last) = (*positions.start(), *positions.end());
+    positions
+        .map(|seq| {
+            let mut event = trail_event(seq);
+            if let Some(fields) = event.as_object_mut() {
+                if seq != first {
+                    fields.remove("prev_hash");
+                }
+                if seq != last {
+                    fields.remove("hash");
+                }
+            }
+            event
+        })
+        .collect()
 }
 
 fn batch_with_trail(events: Vec<Value>) -> Value {
@@ -218,8 +237,8 @@ fn batch_with_trail(events: Vec<Value>) -> Value {
 
 #[test]
 fn a_trail_within_the_limits_is_taken_and_an_old_request_without_one_too() {
-    let req = parse(&batch_with_trail(vec![trail_event(1), trail_event(2)]).to_string())
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let req =
+        parse(&batch_with_trail(trail_run(1..=2)).to_string()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(req.trails[0].events.len(), 2);
     let old = parse(&batch(vec![visit(json!({}))])).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(old.trails.is_empty());
@@ -227,7 +246,7 @@ fn a_trail_within_the_limits_is_taken_and_an_old_request_without_one_too() {
 
 #[test]
 fn a_trail_past_its_limits_is_refused_with_the_place() {
-    let events: Vec<Value> = (1..=4).map(trail_event).collect();
+    let events = trail_run(1..=4);
     assert_eq!(
         refused(&batch_with_trail(events).to_string()),
         (
@@ -272,6 +291,22 @@ fn a_trail_past_its_limits_is_refused_with_the_place() {
             Some(3),
             "trails[0].missing".into()
         )
+    );
+    let mut body = batch_with_trail(vec![trail_event(1)]);
+    body["trails"][0]["edited"] = json!([1, 2, 3, 4]);
+    assert_eq!(
+        refused(&body.to_string()),
+        (
+            RefusalKind::TooManyTrailEvents,
+            Some(3),
+            "trails[0].edited".into()
+        )
+    );
+    // The shape before runs (a hash on every event) is refused, not half-read.
+    let every_hash = batch_with_trail(vec![trail_event(1), trail_event(2)]);
+    assert_eq!(
+        refused(&every_hash.to_string()),
+        (RefusalKind::InvalidTrail, None, "trails".into())
     );
     let mut body = batch_with_trail(vec![]);
     let one = body["trails"][0].clone();
