@@ -508,12 +508,14 @@ async fn verify_names_a_changed_visit_a_changed_decision_and_a_deleted_ledger_ro
 
 #[test]
 fn the_migration_records_what_was_stored_before_the_ledger_and_it_verifies() {
-    use crate::db::{DB_FILE, Db, LATEST_VERSION, migrate_to};
+    use crate::db::{DB_FILE, Db, migrate_to};
+    // The schema version just before the ledger's migration (the ninth step; later steps come after it).
+    const BEFORE_LEDGER: u32 = 8;
     let dir = tempfile::tempdir().unwrap();
     let doc = visit(Some("A-1"));
     {
         let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        migrate_to(&mut conn, LATEST_VERSION - 1).unwrap();
+        migrate_to(&mut conn, BEFORE_LEDGER).unwrap();
         let json = serde_json::to_string(&doc).unwrap();
         conn.execute(
             "INSERT INTO users (user_id, name, role, created_at) VALUES ('enum1', 'E', 'enumerator', 'x')",
