@@ -23,11 +23,18 @@ fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
     let intact = field.enter_found(0, 0).unwrap();
     let edited = field.enter_found(0, 1).unwrap();
 
-    // Someone with the phone's database file changes an answer event of the second visit, behind the app
-    // (the append-only trigger lifted and put back), before it is synced.
+    // Someone with the phone's database file and its key (the database is encrypted at rest) changes an answer
+    // event of the second visit, behind the app (the append-only trigger lifted and put back), before it is synced.
     let db = field.enumerators[0].dir.join("device.db");
+    let key: String = std::fs::read(field.enumerators[0].dir.join("device.key"))
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let edited_seq: i64 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
+            .unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .unwrap();
         let seq = conn
