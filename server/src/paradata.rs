@@ -208,6 +208,7 @@ mod tests {
                 seq,
                 device_seq: seq,
                 at: start + Duration::seconds(secs),
+                mono: None,
                 actor: "pkh01".into(),
                 revision: Some(1),
                 kind: kind.into(),

@@ -17,7 +17,10 @@
 //!    event (else *broken link* / *rewritten*);
 //! 4. **no holes**: the positions the phone reports it no longer holds between the trail's first and last event
 //!    (`missing`: a row deleted behind the app's back) are a *gap*;
-//! 5. **completeness**: the trail has the `finalised` event of the revision it came with (else *incomplete*).
+//! 5. **completeness**: the trail has the `finalised` event of the revision it came with (else *incomplete*);
+//! 6. **the clock**: between two events of the trail with monotonic readings of the same boot (one after the other
+//!    in the trail), the wall clock moved as the monotonic clock did, within [`CLOCK_TOLERANCE_MS`] (else *clock
+//!    changed*: the phone's clock was set between them, e.g. back a day to make a visit look made yesterday).
 //!
 //! A link to a position the server does not hold (yet) is open, not a finding: it is checked when that
 //! position arrives with another visit (and then the finding is on that visit). A whole chain rewritten
@@ -37,6 +40,11 @@ use tepat_protocol::trail::{TrailEvent, VisitTrail, ZERO_HASH, ends_run, event_h
 use uuid::Uuid;
 
 use crate::db::{self, DbError};
+
+/// How far the wall clock may move against the monotonic clock between two events of one boot before it is a
+/// finding: a phone's network time correction moves it by seconds, a clock set by hand by minutes to days. Two
+/// minutes also covers the milliseconds between reading the two clocks.
+pub const CLOCK_TOLERANCE_MS: i64 = 120_000;
 
 /// The path and field of trail findings.
 pub const TRAIL_PATH: &str = "trail";
@@ -95,6 +103,14 @@ pub enum TrailProblem {
     Gap { first: Vec<u64>, count: u64 },
     /// The trail lacks the `finalised` event of this revision.
     Incomplete { revision: u32 },
+    /// Between the event at `after` and the one at `seq` (same boot) the wall clock moved `wall_ms` while the
+    /// monotonic clock moved `mono_ms`: the phone's clock was changed.
+    ClockChanged {
+        after: u64,
+        seq: u64,
+        wall_ms: i64,
+        mono_ms: i64,
+    },
 }
 
 /// The positions a gap finding names.
@@ -110,6 +126,7 @@ impl TrailProblem {
             TrailProblem::Rewritten { .. } => "trail_rewritten",
             TrailProblem::Gap { .. } => "trail_gap",
             TrailProblem::Incomplete { .. } => "trail_incomplete",
+            TrailProblem::ClockChanged { .. } => "trail_clock_changed",
         }
     }
 
@@ -206,6 +223,23 @@ impl TrailProblem {
                 format!("Jejak audit tidak memuat penyelesaian revisi {revision}."),
                 format!("The audit trail lacks the finalising of revision {revision}."),
             ),
+            TrailProblem::ClockChanged {
+                after,
+                seq,
+                wall_ms,
+                mono_ms,
+            } => {
+                let (wall_id, wall_en) = span(*wall_ms);
+                let (mono_id, mono_en) = span(*mono_ms);
+                Text::new(
+                    format!(
+                        "Jam HP diubah di antara peristiwa {after} dan {seq}: jam bergeser {wall_id}, padahal waktu yang berlalu {mono_id}."
+                    ),
+                    format!(
+                        "The phone's clock was changed between events {after} and {seq}: it moved {wall_en} while {mono_en} passed."
+                    ),
+                )
+            }
         };
         Finding {
             path: TRAIL_PATH.into(),
@@ -215,6 +249,62 @@ impl TrailProblem {
             message,
         }
     }
+}
+
+/// A signed duration for people, in its two largest units: `+1 hari 2 jam` / `+1 d 2 h`.
+fn span(ms: i64) -> (String, String) {
+    let sign = if ms < 0 { "−" } else { "+" };
+    let mut secs = ms.unsigned_abs().saturating_add(500) / 1000;
+    let mut id = Vec::new();
+    let mut en = Vec::new();
+    for (size, id_unit, en_unit) in [
+        (86_400, "hari", "d"),
+        (3_600, "jam", "h"),
+        (60, "menit", "min"),
+        (1, "detik", "s"),
+    ] {
+        let count = secs / size;
+        secs %= size;
+        if count > 0 && id.len() < 2 {
+            id.push(format!("{count} {id_unit}"));
+            en.push(format!("{count} {en_unit}"));
+        }
+    }
+    if id.is_empty() {
+        id.push("0 detik".into());
+        en.push("0 s".into());
+    }
+    (
+        format!("{sign}{}", id.join(" ")),
+        format!("{sign}{}", en.join(" ")),
+    )
+}
+
+/// The wall clock against the monotonic clock between events of one boot, one after the other in the trail.
+fn clock_problems(events: &[TrailEvent]) -> Vec<TrailProblem> {
+    let mut problems = Vec::new();
+    let mut before: Option<&TrailEvent> = None;
+    for event in events {
+        let Some(mono) = &event.mono else { continue };
+        if let Some(previous) = before
+            && let Some(previous_mono) = &previous.mono
+            && previous_mono.boot == mono.boot
+        {
+            let wall_ms = (event.at - previous.at).num_milliseconds();
+            let mono_ms = i128::from(mono.ms) - i128::from(previous_mono.ms);
+            let mono_ms = i64::try_from(mono_ms).unwrap_or(i64::MAX);
+            if (i128::from(wall_ms) - i128::from(mono_ms)).abs() > i128::from(CLOCK_TOLERANCE_MS) {
+                problems.push(TrailProblem::ClockChanged {
+                    after: previous.seq,
+                    seq: event.seq,
+                    wall_ms,
+                    mono_ms,
+                });
+            }
+        }
+        before = Some(event);
+    }
+    problems
 }
 
 fn short(hash: &str) -> String {
@@ -334,6 +424,7 @@ pub fn check(trail: Option<&VisitTrail>, visit_id: Uuid, revision: u32) -> Check
     if !finalised {
         problems.push(TrailProblem::Incomplete { revision });
     }
+    problems.extend(clock_problems(&trail.events));
     Checked { events, problems }
 }
 
@@ -432,8 +523,8 @@ pub fn check_and_store(
         let e = &linked.event;
         tx.prepare_cached(
             "INSERT INTO trail_events (device_id, seq, device_seq, at, actor, visit_id, revision, kind, path, old,
-                 new, prev_hash, hash, received_at, flagged)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 new, prev_hash, hash, received_at, flagged, boot, mono)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )?
         .execute(params![
             device_id,
@@ -451,6 +542,8 @@ pub fn check_and_store(
             linked.hash,
             db::timestamp(now),
             flagged.contains(&seq),
+            e.mono.as_ref().map(|m| m.boot.as_str()),
+            e.mono.as_ref().map(|m| m.ms as i64),
         ])?;
     }
     Ok(problems)

@@ -18,7 +18,7 @@ use std::fmt;
 use rusqlite::Transaction;
 use serde_json::Value;
 use tepat_protocol::VisitDoc;
-use tepat_protocol::trail::{EventFields, ZERO_HASH, event_hash};
+use tepat_protocol::trail::{EventFields, Monotonic, ZERO_HASH, event_hash};
 use uuid::Uuid;
 
 use crate::db::{self, Db, DbError};
@@ -335,7 +335,7 @@ fn check_reviews(
 fn check_trails(tx: &Transaction<'_>, report: &mut Report) -> Result<(), DbError> {
     let mut stmt = tx.prepare(
         "SELECT device_id, seq, device_seq, at, actor, visit_id, revision, kind, path, old, new, prev_hash, hash,
-             flagged
+             flagged, boot, mono
          FROM trail_events ORDER BY device_id, seq",
     )?;
     let mut rows = stmt.query([])?;
@@ -355,6 +355,15 @@ fn check_trails(tx: &Transaction<'_>, report: &mut Report) -> Result<(), DbError
         let prev_hash: String = r.get(11)?;
         let hash: String = r.get(12)?;
         let flagged: bool = r.get(13)?;
+        let boot: Option<String> = r.get(14)?;
+        let mono: Option<i64> = r.get(15)?;
+        let mono = match (boot, mono) {
+            (Some(boot), Some(ms)) => Some(Monotonic {
+                boot,
+                ms: ms as u64,
+            }),
+            _ => None,
+        };
         report.trail_events += 1;
         if flagged {
             report.trail_events_flagged += 1;
@@ -365,6 +374,7 @@ fn check_trails(tx: &Transaction<'_>, report: &mut Report) -> Result<(), DbError
                 seq,
                 device_seq,
                 at,
+                mono: mono.as_ref(),
                 actor: &actor,
                 visit_id: Some(visit),
                 revision,

@@ -1,7 +1,8 @@
 //! Issue 16: the phone's hash-chained audit trail reaches the real server. A visit's trail arrives with it and
 //! verifies (no trail finding, paradata kept); an audit row edited in the phone's database before the sync gives
-//! the visit the finding `trail_edited`; `tepat-server admin verify` (the binary) finds everything in order, then
-//! names a stored visit changed behind the server's back and exits 1.
+//! the visit the finding `trail_edited`; the phone's clock set back a day between finalising a visit and sending it
+//! gives that visit `trail_clock_changed` (its events carry the monotonic clock too); `tepat-server admin verify`
+//! (the binary) finds everything in order, then names a stored visit changed behind the server's back and exits 1.
 
 use tepat_e2e::field::Field;
 use tepat_protocol::ServerVisit;
@@ -19,7 +20,7 @@ fn trail_rules(visit: &ServerVisit) -> Vec<String> {
 fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
     let dir = tempfile::tempdir().unwrap();
     let mut field = Field::start(dir.path(), 61).unwrap();
-    field.add_enumerators(&["Sri Wahyuni"], 2, &[]).unwrap();
+    field.add_enumerators(&["Sri Wahyuni"], 3, &[]).unwrap();
     let intact = field.enter_found(0, 0).unwrap();
     let edited = field.enter_found(0, 1).unwrap();
 
@@ -93,11 +94,46 @@ fn a_visits_trail_arrives_and_verifies_and_an_edited_audit_row_is_a_finding() {
         )
         .unwrap();
     assert!(events > 10, "{events} events kept");
+    // Every event of the visit came with its monotonic reading (one boot: the phone's clock).
+    let read: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM trail_events WHERE visit_id = ?1 AND boot IS NOT NULL AND mono IS NOT NULL",
+            [intact.visit_id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(read, events);
     let paradata: serde_json::Value = serde_json::from_str(&paradata).unwrap();
     assert!(paradata["duration_s"].as_i64().is_some(), "{paradata}");
     assert!(
         paradata["gps_final"]["lat"].as_f64().is_some(),
         "{paradata}"
+    );
+
+    // The clock set back a day after a visit was finalised and before it was sent: its `sent` event is a day
+    // behind its `finalised` one by the wall clock, minutes after it by the monotonic clock.
+    let late = field.enter_found(0, 2).unwrap();
+    field.enumerators[0]
+        .clock
+        .set_by(chrono::Duration::days(-1));
+    field.enumerators[0].phone.sync_until_clean(3).unwrap();
+    let pulled = field.supervisor.pull_all().unwrap();
+    let late = pulled
+        .iter()
+        .find(|v| v.visit.visit_id == late.visit_id)
+        .unwrap();
+    assert_eq!(trail_rules(late), ["trail_clock_changed"]);
+    let message = &late
+        .findings
+        .iter()
+        .find(|f| f.rule == "trail_clock_changed")
+        .unwrap()
+        .message;
+    assert!(message.id.contains("Jam HP diubah"), "{}", message.id);
+    assert!(
+        message.en.contains("−1 d") || message.en.contains("−23 h"),
+        "{}",
+        message.en
     );
 
     // admin verify: all in order (the edited event is counted as found when it arrived), then a stored document

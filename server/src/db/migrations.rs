@@ -28,6 +28,8 @@ pub const MIGRATIONS: &[Migration] = &[
     // Issue 16 (h16a): the devices' trails, paradata, the server's ledger (`ledger.rs`).
     Migration::Rust(crate::ledger::migrate),
     Migration::Sql(SIGNAL_TABLES),
+    // Issue 16 (h16): the monotonic reading of each trail event (`trail.rs`).
+    Migration::Sql(TRAIL_READINGS),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -402,6 +404,13 @@ CREATE TRIGGER visits_prefill_review_replaced AFTER UPDATE OF doc ON visits BEGI
 END;
 UPDATE visits SET prefill_review = CASE json_type(doc, '$.prefill_review')
         WHEN 'object' THEN json_extract(doc, '$.prefill_review') END;
+";
+
+/// The monotonic reading that came with each trail event (the boot and the milliseconds since it; NULL for events
+/// without one), so `admin verify` recomputes the hashes that cover it (`crate::trail`).
+const TRAIL_READINGS: &str = "
+ALTER TABLE trail_events ADD COLUMN boot TEXT;
+ALTER TABLE trail_events ADD COLUMN mono INTEGER;
 ";
 
 /// Signals of fabrication (`crate::signals`, issue 16). What the signals need of each visit's latest revision,

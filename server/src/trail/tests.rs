@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use tepat_protocol::trail::{
-    ENCODING_VERSION, EventFields, TrailEvent, VisitTrail, ZERO_HASH, event_hash,
+    ENCODING_VERSION, EventFields, Monotonic, TrailEvent, VisitTrail, ZERO_HASH, event_hash,
 };
 use tepat_protocol::{Decision, ReceiptStatus, ReviewRequest, VisitDoc};
 
@@ -17,10 +17,14 @@ fn t0() -> DateTime<Utc> {
         .unwrap()
 }
 
-/// A phone's chain: the next position and the hash of the last event.
+/// A phone's chain: the next position and the hash of the last event; with `boot`, every event carries a
+/// monotonic reading of that boot that moves with the seconds after t0, and from `shift.0` seconds on the wall clock
+/// is off by `shift.1` (set by hand).
 struct Phone {
     seq: u64,
     last_hash: String,
+    boot: Option<String>,
+    shift: (i64, Duration),
 }
 
 impl Phone {
@@ -28,6 +32,8 @@ impl Phone {
         Phone {
             seq: 0,
             last_hash: ZERO_HASH.into(),
+            boot: None,
+            shift: (i64::MAX, Duration::zero()),
         }
     }
 
@@ -41,11 +47,19 @@ impl Phone {
         new: Option<String>,
     ) -> TrailEvent {
         self.seq += 1;
-        let at = t0() + Duration::seconds(secs);
+        let mut at = t0() + Duration::seconds(secs);
+        if secs >= self.shift.0 {
+            at += self.shift.1;
+        }
+        let mono = self.boot.as_ref().map(|boot| Monotonic {
+            boot: boot.clone(),
+            ms: 5_000_000 + secs as u64 * 1000,
+        });
         let fields = EventFields {
             seq: self.seq,
             device_seq: self.seq + 100,
             at,
+            mono: mono.as_ref(),
             actor: "enum1",
             visit_id: visit.map(|v| v.visit_id),
             revision: visit.map(|v| v.revision),
@@ -59,6 +73,7 @@ impl Phone {
             seq: self.seq,
             device_seq: self.seq + 100,
             at,
+            mono,
             actor: "enum1".into(),
             revision: visit.map(|v| v.revision),
             kind: kind.into(),
@@ -314,6 +329,91 @@ async fn an_edited_event_a_gap_and_a_reordering_are_findings_of_the_visit() {
     accepted(&send(&kit, &device, vec![reordered.clone()], vec![trail]).await);
     let rules = trail_rules(&kit, &reordered);
     assert!(rules.contains(&"trail_reordered".to_string()), "{rules:?}");
+}
+
+#[tokio::test]
+async fn a_clock_set_back_mid_visit_is_a_finding_and_a_steady_one_is_not() {
+    let kit = Kit::world();
+    let device = kit.enrol("enum1").await;
+    let mut phone = Phone::new();
+    phone.boot = Some("boot-1".into());
+    let steady = visit(Some("A-1"));
+    let trail = phone.visit(&steady);
+    assert!(trail.events.iter().all(|e| e.mono.is_some()));
+    accepted(&send(&kit, &device, vec![steady.clone()], vec![trail]).await);
+    assert_eq!(trail_rules(&kit, &steady), Vec::<String>::new());
+    // Just before finalising, the clock is set back a day (the visit then looks finished yesterday).
+    phone.shift = (600, Duration::days(-1));
+    let moved = visit(Some("A-2"));
+    let trail = phone.visit(&moved);
+    let (last_answer, finalised) = (
+        trail.events[trail.events.len() - 2].seq,
+        trail.events[trail.events.len() - 1].seq,
+    );
+    accepted(&send(&kit, &device, vec![moved.clone()], vec![trail]).await);
+    assert_eq!(trail_rules(&kit, &moved), ["trail_clock_changed"]);
+    let message = trail_messages(&kit, &moved).join(" ");
+    assert!(
+        message.contains(&format!(
+            "Jam HP diubah di antara peristiwa {last_answer} dan {finalised}: jam bergeser −23 jam"
+        )) && message.contains("padahal waktu yang berlalu +9 menit"),
+        "{message}"
+    );
+    // The readings are kept with the events, and verify recomputes the hashes that cover them.
+    let readings: i64 = kit
+        .db()
+        .read(|tx| {
+            tx.query_row(
+                "SELECT count(*) FROM trail_events WHERE boot = 'boot-1' AND mono >= 5000000",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert!(readings > 4, "{readings}");
+    assert!(crate::verify::verify(kit.db()).unwrap().is_clean());
+}
+
+fn reading(boot: &str, ms: u64) -> Option<Monotonic> {
+    Some(Monotonic {
+        boot: boot.into(),
+        ms,
+    })
+}
+
+#[test]
+fn the_clock_check_compares_readings_of_one_boot_within_the_tolerance() {
+    let mut phone = Phone::new();
+    phone.boot = Some("boot-1".into());
+    let doc = visit(Some("A-1"));
+    let honest = phone.visit(&doc).events;
+    assert!(clock_problems(&honest).is_empty());
+    let mut events = honest.clone();
+    let n = events.len();
+    // The wall clock 119 s ahead of the monotonic one at the last event: within the tolerance; 121 s: not.
+    events[n - 1].at += Duration::seconds(119);
+    assert!(clock_problems(&events).is_empty());
+    events[n - 1].at += Duration::seconds(2);
+    let problems = clock_problems(&events);
+    assert!(
+        matches!(
+            problems.as_slice(),
+            [TrailProblem::ClockChanged { wall_ms, mono_ms, .. }] if wall_ms - mono_ms == 121_000
+        ),
+        "{problems:?}"
+    );
+    // The phone restarted (another boot) and its clock was set meanwhile: nothing to compare across boots.
+    events[n - 1].mono = reading("boot-2", 1_000);
+    assert!(clock_problems(&events).is_empty());
+    // An event without a reading between two of one boot: they still compare.
+    let mut events = honest;
+    events[n - 2].mono = None;
+    events[n - 1].at -= Duration::hours(3);
+    assert_eq!(clock_problems(&events).len(), 1);
+    // The monotonic clock going back within one boot (never on a phone) shows too.
+    events[n - 1].at += Duration::hours(3);
+    events[n - 1].mono = reading("boot-1", 1_000);
+    assert_eq!(clock_problems(&events).len(), 1);
 }
 
 #[tokio::test]

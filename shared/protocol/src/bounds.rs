@@ -26,7 +26,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use super::trail::{self, TrailEvent, VisitTrail};
+use super::trail::{self, TrailEvent, VisitTrail, WireEvent};
 use super::{Answers, VisitDoc};
 
 // The rules for any text a person types, applied by the form engine while typing and here while parsing.
@@ -49,7 +49,7 @@ pub struct BodyLimits {
     /// Warning notes of one visit.
     pub max_notes: usize,
     /// Characters of a key in the answers (a field id) or the notes (a finding's path); also of a trail event's
-    /// actor, kind and path.
+    /// actor, kind, path and the boot of its monotonic reading.
     pub max_key_chars: usize,
     /// Audit events in one visit's trail (`SyncRequest::trails`); also the most `missing` positions it may name.
     pub max_trail_events: usize,
@@ -613,8 +613,8 @@ impl<'de> Visitor<'de> for TrailsVisitor {
     }
 }
 
-/// `VisitTrail::events`: under a scope, at most `max_trail_events`, each event checked as soon as it is read
-/// ([`check_trail_event`]).
+/// `VisitTrail::events`: the wire events ([`trail::WireEvent`]) decoded one after the other ([`trail::Decoder`]);
+/// under a scope, at most `max_trail_events`, each event checked as soon as it is decoded ([`check_trail_event`]).
 pub fn trail_events<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<TrailEvent>, D::Error> {
@@ -631,16 +631,20 @@ impl<'de> Visitor<'de> for TrailEventsVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut decoder = trail::Decoder::default();
         let Some(limits) = self.0 else {
             let mut out = Vec::new();
-            while let Some(Object(event)) = seq.next_element::<Object<TrailEvent>>()? {
+            while let Some(Object(wire)) = seq.next_element::<Object<WireEvent>>()? {
+                let event = decoder
+                    .decode(wire, &out)
+                    .map_err(<A::Error as de::Error>::custom)?;
                 out.push(event);
             }
             return Ok(out);
         };
         let max = limits.max_trail_events;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(max).min(1024));
-        while let Some(Object(event)) = seq.next_element::<Object<TrailEvent>>()? {
+        while let Some(Object(wire)) = seq.next_element::<Object<WireEvent>>()? {
             if out.len() == max {
                 return Err(refuse(
                     RefusalKind::TooManyTrailEvents,
@@ -648,6 +652,9 @@ impl<'de> Visitor<'de> for TrailEventsVisitor {
                     format!("more than {max} events in one visit's trail"),
                 ));
             }
+            let event = decoder
+                .decode(wire, &out)
+                .map_err(|problem| refuse::<A::Error>(RefusalKind::InvalidTrail, None, problem))?;
             if let Err(refusal) = check_trail_event(&event, &limits) {
                 return Err(refuse(
                     refusal.kind,
@@ -692,8 +699,8 @@ impl<'de> Visitor<'de> for PositionsVisitor {
     }
 }
 
-/// Whether one trail event keeps the limits: actor, kind and path as keys are ([`BodyLimits::max_key_chars`], no
-/// hidden characters), `old` and `new` at most [`BodyLimits::max_trail_value_chars`] (they are JSON texts of stored
+/// Whether one trail event keeps the limits: actor, kind, path and the reading's boot as keys are
+/// ([`BodyLimits::max_key_chars`], no hidden characters), `old` and `new` at most [`BodyLimits::max_trail_value_chars`] (they are JSON texts of stored
 /// values, whatever those hold, so only their length is bounded), hashes of the right shape. The phone leaves an
 /// event that fails this out of the trail it sends (the server then sees a position without its event), so one
 /// odd event can never block a sync.
@@ -707,6 +714,7 @@ pub fn check_trail_event(event: &TrailEvent, limits: &BodyLimits) -> Result<(), 
         ("actor", Some(event.actor.as_str())),
         ("kind", Some(event.kind.as_str())),
         ("path", event.path.as_deref()),
+        ("boot", event.mono.as_ref().map(|m| m.boot.as_str())),
     ] {
         let Some(key) = key else { continue };
         if longer_than(key, limits.max_key_chars) {

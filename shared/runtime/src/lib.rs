@@ -334,7 +334,16 @@ impl Inner {
                     Vec::new()
                 }
                 Effect::Time(mut request) => {
-                    let resolved = state.core.resolve(&mut request, self.clock.now());
+                    // The monotonic reading goes to the store with the time it was read with: the audit events
+                    // of this moment carry both (tepat_store's chain).
+                    let (now, mono) = self.clock.reading();
+                    if let Err(e) = state
+                        .store
+                        .note_clock(now.with_timezone(&chrono::Utc), mono.as_ref())
+                    {
+                        log::warn!("the monotonic reading could not be noted: {e}");
+                    }
+                    let resolved = state.core.resolve(&mut request, now);
                     Inner::resolved(state, "time", resolved)
                 }
                 Effect::Store(mut request) => {

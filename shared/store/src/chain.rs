@@ -1,6 +1,11 @@
 //! The audit trail as a hash chain (`tepat_protocol::trail`): every event is appended at the next chain position
 //! (`audit.seq`: 1, 2, 3, …, never reused, no gaps) with the hash of the event before it, and the segment of a
 //! visit that goes with it to the server is read from here.
+//!
+//! Each event also keeps the monotonic reading taken with its wall-clock time, when the runtime took one
+//! ([`Store::note_clock`]): the boot it belongs to and the milliseconds since that boot. The reading is kept for
+//! this connection only (a temporary table: it is never written to the file) and goes to the events stamped with
+//! exactly that wall-clock time, so an event never pairs one clock's reading with another moment of the other.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -8,8 +13,8 @@ use uuid::Uuid;
 
 use tepat_protocol::bounds::{BodyLimits, check_trail_event};
 use tepat_protocol::trail::{
-    ENCODING_VERSION, EventFields, TrailEvent, VisitTrail, ZERO_HASH, ends_run, event_hash,
-    starts_run,
+    ENCODING_VERSION, EventFields, Monotonic, TrailEvent, VisitTrail, ZERO_HASH, ends_run,
+    event_hash, starts_run,
 };
 
 use super::{Audit, Store, StoreError, next_seq, parse_time, parse_uuid, time_text};
@@ -34,10 +39,12 @@ pub(crate) fn append(
     let seq = last_seq + 1;
     // The time is hashed as it is stored (microseconds), so the hash can be recomputed from the row.
     let at = parse_time(&time_text(at))?;
+    let mono = reading_at(tx, at)?;
     let fields = EventFields {
         seq: seq as u64,
         device_seq,
         at,
+        mono: mono.as_ref(),
         actor,
         visit_id: event.visit_id,
         revision: event.revision,
@@ -48,8 +55,9 @@ pub(crate) fn append(
     };
     let hash = event_hash(&fields, &prev_hash);
     tx.prepare_cached(
-        "INSERT INTO audit (seq, at, device_seq, actor, visit_id, revision, kind, path, old, new, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO audit (seq, at, device_seq, actor, visit_id, revision, kind, path, old, new, prev_hash, hash,
+             boot, mono)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         seq,
@@ -64,8 +72,32 @@ pub(crate) fn append(
         event.new,
         prev_hash,
         hash,
+        mono.as_ref().map(|m| m.boot.as_str()),
+        mono.as_ref().map(|m| m.ms as i64),
     ])?;
     Ok(device_seq)
+}
+
+/// The temporary table of the monotonic reading that goes with a wall-clock time ([`Store::note_clock`]).
+pub(crate) const CLOCK_READING: &str = "CREATE TEMP TABLE IF NOT EXISTS clock_reading (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    at   TEXT    NOT NULL,
+    boot TEXT    NOT NULL,
+    ms   INTEGER NOT NULL
+)";
+
+/// The monotonic reading noted with exactly the wall-clock time `at`, if any.
+fn reading_at(tx: &Transaction<'_>, at: DateTime<Utc>) -> Result<Option<Monotonic>, StoreError> {
+    let reading = tx
+        .prepare_cached("SELECT boot, ms FROM temp.clock_reading WHERE id = 1 AND at = ?1")?
+        .query_row(params![time_text(at)], |r| {
+            Ok(Monotonic {
+                boot: r.get(0)?,
+                ms: r.get::<_, i64>(1)? as u64,
+            })
+        })
+        .optional()?;
+    Ok(reading)
 }
 
 /// One stored audit row.
@@ -73,6 +105,7 @@ struct Row {
     seq: u64,
     device_seq: u64,
     at: DateTime<Utc>,
+    mono: Option<Monotonic>,
     actor: String,
     visit_id: Option<Uuid>,
     revision: Option<u32>,
@@ -84,19 +117,32 @@ struct Row {
     hash: Option<String>,
 }
 
-const ROW_COLUMNS: &str =
-    "seq, at, device_seq, actor, visit_id, revision, kind, path, old, new, prev_hash, hash";
+const ROW_COLUMNS: &str = "seq, at, device_seq, actor, visit_id, revision, kind, path, old, new, prev_hash, hash, boot, mono";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Row, StoreError>> {
     let seq: i64 = r.get(0)?;
     let at: String = r.get(1)?;
     let device_seq: i64 = r.get(2)?;
     let visit_id: Option<String> = r.get(4)?;
+    let boot: Option<String> = r.get(12)?;
+    let mono: Option<i64> = r.get(13)?;
     let row = (|| -> Result<Row, StoreError> {
         Ok(Row {
             seq: seq as u64,
             device_seq: device_seq as u64,
             at: parse_time(&at)?,
+            mono: match (boot, mono) {
+                (Some(boot), Some(ms)) => Some(Monotonic {
+                    boot,
+                    ms: ms as u64,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "an audit reading without its boot or time".into(),
+                    ));
+                }
+            },
             actor: r.get(3)?,
             visit_id: visit_id.as_deref().map(parse_uuid).transpose()?,
             revision: r.get(5)?,
@@ -117,6 +163,7 @@ impl Row {
             seq: self.seq,
             device_seq: self.device_seq,
             at: self.at,
+            mono: self.mono.as_ref(),
             actor: &self.actor,
             visit_id: self.visit_id,
             revision: self.revision,
@@ -133,7 +180,12 @@ impl Row {
 pub(crate) fn chain_existing_events(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch("DROP TRIGGER audit_no_update;")?;
     let rows = {
-        let mut stmt = tx.prepare(&format!("SELECT {ROW_COLUMNS} FROM audit ORDER BY seq"))?;
+        // Schema 6 has no readings yet (they come with 7).
+        let mut stmt = tx.prepare(
+            "SELECT seq, at, device_seq, actor, visit_id, revision, kind, path, old, new, prev_hash, hash, NULL,
+                 NULL
+             FROM audit ORDER BY seq",
+        )?;
         let rows = stmt.query_map([], read_row)?;
         let mut out = Vec::new();
         for row in rows {
@@ -190,6 +242,7 @@ pub(crate) fn visit_trail(
             seq: row.seq,
             device_seq: row.device_seq,
             at: row.at,
+            mono: row.mono,
             actor: row.actor,
             revision: row.revision,
             kind: row.kind,
@@ -282,6 +335,31 @@ pub enum ChainProblem {
 }
 
 impl Store {
+    /// Notes the monotonic reading taken with the wall-clock time `at` (the runtime, whenever it reads the
+    /// clock for the App): audit events stamped with exactly `at` carry it, until the next note. `None`: no
+    /// reading could be taken, and events carry none.
+    pub fn note_clock(
+        &mut self,
+        at: DateTime<Utc>,
+        reading: Option<&Monotonic>,
+    ) -> Result<(), StoreError> {
+        match reading {
+            Some(reading) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO temp.clock_reading (id, at, boot, ms) VALUES (1, ?1, ?2, ?3)",
+                    )?
+                    .execute(params![time_text(at), reading.boot, reading.ms as i64])?;
+            }
+            None => {
+                self.conn
+                    .prepare_cached("DELETE FROM temp.clock_reading")?
+                    .execute([])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the whole audit chain of this database: every row's hash recomputed, every link, every position.
     pub fn check_chain(&self) -> Result<Vec<ChainProblem>, StoreError> {
         let mut stmt = self

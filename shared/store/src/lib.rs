@@ -98,6 +98,7 @@ impl Store {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")?;
         schema::migrate(&mut conn)?;
+        conn.execute_batch(chain::CLOCK_READING)?;
         if durability == Durability::Balanced {
             conn.execute_batch("PRAGMA synchronous = NORMAL")?;
         }

@@ -176,6 +176,11 @@ const V5: &str = "ALTER TABLE visits ADD COLUMN supervisor_field TEXT;";
 const V6_CHAIN: &str =
     "ALTER TABLE audit ADD COLUMN prev_hash TEXT; ALTER TABLE audit ADD COLUMN hash TEXT;";
 
+/// Version 7: each audit event keeps the monotonic reading taken with its wall-clock time (`store/src/chain.rs`):
+/// the boot and the milliseconds since it; none for the events before.
+const V7_READINGS: &str =
+    "ALTER TABLE audit ADD COLUMN boot TEXT; ALTER TABLE audit ADD COLUMN mono INTEGER;";
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -207,10 +212,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: V6_CHAIN,
         rust: Some(super::chain::chain_existing_events),
     },
+    Migration {
+        version: 7,
+        sql: V7_READINGS,
+        rust: None,
+    },
 ];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 6;
+pub const CURRENT_VERSION: u32 = 7;
 
 /// The schema of one version, for upgrade tests: a database built with `migrate_to(conn, 1)` is what version 1 of the
 /// app left behind.

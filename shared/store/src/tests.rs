@@ -1676,6 +1676,57 @@ fn an_event_past_the_bounds_is_left_out_of_the_trail_and_the_newest_are_kept() {
 }
 
 #[test]
+fn events_carry_the_monotonic_reading_noted_with_their_time_and_their_hash_covers_it() {
+    let mut store = store();
+    let reading = tepat_protocol::trail::Monotonic {
+        boot: "boot-1".into(),
+        ms: 90_000,
+    };
+    store.note_clock(t0(), Some(&reading)).unwrap();
+    let visit = start(&mut store, "A-1").summary;
+    set(&mut store, &visit, "outcome", json!("1"));
+    // Finalised at another time than the one noted: no reading rather than one of another moment.
+    finalise(&mut store, &visit);
+    let trail = store
+        .visit_trail(
+            visit.visit_id,
+            1,
+            &tepat_protocol::bounds::BodyLimits::default(),
+        )
+        .unwrap();
+    let (last, before) = trail.events.split_last().unwrap();
+    assert_eq!(last.kind, "finalised");
+    assert_eq!(last.mono, None);
+    assert!(before.len() >= 3);
+    assert!(before.iter().all(|e| e.mono.as_ref() == Some(&reading)));
+    assert_eq!(store.check_chain().unwrap(), vec![]);
+    // No reading noted: none kept.
+    store.note_clock(t0(), None).unwrap();
+    let other = start(&mut store, "A-2").summary;
+    let trail = store
+        .visit_trail(
+            other.visit_id,
+            1,
+            &tepat_protocol::bounds::BodyLimits::default(),
+        )
+        .unwrap();
+    assert!(trail.events.iter().all(|e| e.mono.is_none()));
+    // The hash covers the reading: another time since boot in the row is an edited event.
+    tamper(
+        &store,
+        &format!(
+            "UPDATE audit SET mono = mono + 1 WHERE visit_id = '{}' AND kind = 'visit_started'",
+            visit.visit_id
+        ),
+    );
+    let problems = store.check_chain().unwrap();
+    assert!(
+        matches!(problems.as_slice(), [ChainProblem::Edited { .. }]),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_version_5_database_has_its_audit_chained_once_by_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v5.db");

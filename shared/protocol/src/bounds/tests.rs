@@ -201,10 +201,11 @@ fn the_scope_ends_with_the_parse() {
     assert!(active_limits().is_none());
 }
 
+/// One event in the wire form (`trail::WireEvent`), everything written out.
 fn trail_event(seq: u64) -> Value {
     json!({
-        "seq": seq, "device_seq": seq + 10, "at": "2026-11-23T08:00:00Z", "actor": "pkh01", "revision": 1,
-        "kind": "answer_set", "path": "rooms", "new": "3", "prev_hash": "0".repeat(64), "hash": "a".repeat(64)
+        "s": seq, "d": 10, "a": "2026-11-23T08:00:00Z", "u": "pkh01", "r": 1, "k": "answer_set", "p": "rooms",
+        "n": "3", "b": "boot-1", "c": 5, "ph": "0".repeat(64), "h": "a".repeat(64)
     })
 }
 
@@ -216,10 +217,10 @@ fn trail_run(positions: std::ops::RangeInclusive<u64>) -> Vec<Value> {
             let mut event = trail_event(seq);
             if let Some(fields) = event.as_object_mut() {
                 if seq != first {
-                    fields.remove("prev_hash");
+                    fields.remove("ph");
                 }
                 if seq != last {
-                    fields.remove("hash");
+                    fields.remove("h");
                 }
             }
             event
@@ -230,7 +231,7 @@ fn trail_run(positions: std::ops::RangeInclusive<u64>) -> Vec<Value> {
 fn batch_with_trail(events: Vec<Value>) -> Value {
     let mut body: Value = serde_json::from_str(&batch(vec![visit(json!({}))])).unwrap_or_default();
     body["trails"] = json!([{
-        "visit_id": "00000000-0000-0000-0000-000000000000", "revision": 1, "encoding": 1, "events": events
+        "visit_id": "00000000-0000-0000-0000-000000000000", "revision": 1, "encoding": 2, "events": events
     }]);
     body
 }
@@ -240,6 +241,15 @@ fn a_trail_within_the_limits_is_taken_and_an_old_request_without_one_too() {
     let req =
         parse(&batch_with_trail(trail_run(1..=2)).to_string()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(req.trails[0].events.len(), 2);
+    let second = &req.trails[0].events[1];
+    assert_eq!(
+        (second.seq, second.device_seq, second.path.as_deref()),
+        (2, 12, Some("rooms"))
+    );
+    assert_eq!(
+        second.mono.as_ref().map(|m| (m.boot.as_str(), m.ms)),
+        Some(("boot-1", 1_795_420_800_010))
+    );
     let old = parse(&batch(vec![visit(json!({}))])).unwrap_or_else(|e| panic!("{e:?}"));
     assert!(old.trails.is_empty());
 }
@@ -256,31 +266,52 @@ fn a_trail_past_its_limits_is_refused_with_the_place() {
         )
     );
     let mut long = trail_event(1);
-    long["new"] = json!("x".repeat(9));
+    long["n"] = json!("x".repeat(9));
     assert_eq!(
         refused(&batch_with_trail(vec![long]).to_string()),
         (RefusalKind::TextTooLong, Some(8), "trails[0].events".into())
     );
     let mut path = trail_event(1);
-    path["path"] = json!("p".repeat(13));
+    path["p"] = json!("p".repeat(13));
     assert_eq!(
         refused(&batch_with_trail(vec![path]).to_string()).0,
         RefusalKind::KeyTooLong
     );
     let mut hidden = trail_event(1);
-    hidden["actor"] = json!("pkh\u{202E}01");
+    hidden["u"] = json!("pkh\u{202E}01");
     assert_eq!(
         refused(&batch_with_trail(vec![hidden]).to_string()).0,
         RefusalKind::InvalidText
     );
+    let mut boot = trail_event(1);
+    boot["b"] = json!("b".repeat(13));
+    assert_eq!(
+        refused(&batch_with_trail(vec![boot]).to_string()).0,
+        RefusalKind::KeyTooLong
+    );
+    // A wire event the events before it do not complete is refused as a trail, with its place.
+    let mut no_position = trail_event(1);
+    if let Some(fields) = no_position.as_object_mut() {
+        fields.remove("s");
+    }
+    assert_eq!(
+        refused(&batch_with_trail(vec![no_position]).to_string()),
+        (RefusalKind::InvalidTrail, None, "trails[0].events".into())
+    );
+    let mut unknown_path = trail_event(1);
+    unknown_path["p"] = json!(3);
+    assert_eq!(
+        refused(&batch_with_trail(vec![unknown_path]).to_string()).0,
+        RefusalKind::InvalidTrail
+    );
     let mut hash = trail_event(1);
-    hash["hash"] = json!("A".repeat(64));
+    hash["h"] = json!("A".repeat(64));
     assert_eq!(
         refused(&batch_with_trail(vec![hash]).to_string()).0,
         RefusalKind::InvalidTrail
     );
     let mut body = batch_with_trail(vec![trail_event(1)]);
-    body["trails"][0]["encoding"] = json!(2);
+    body["trails"][0]["encoding"] = json!(1);
     assert_eq!(refused(&body.to_string()).0, RefusalKind::InvalidTrail);
     let mut body = batch_with_trail(vec![trail_event(1)]);
     body["trails"][0]["missing"] = json!([1, 2, 3, 4]);
@@ -319,8 +350,11 @@ fn a_trail_past_its_limits_is_refused_with_the_place() {
 
 #[test]
 fn the_phone_checks_an_event_with_the_same_rule() {
-    let event: crate::trail::TrailEvent =
-        serde_json::from_value(trail_event(1)).unwrap_or_else(|e| panic!("{e}"));
+    let event = crate::trail::decode(vec![
+        serde_json::from_value(trail_event(1)).unwrap_or_else(|e| panic!("{e}")),
+    ])
+    .unwrap_or_default()
+    .remove(0);
     assert!(check_trail_event(&event, &limits()).is_ok());
     let long = crate::trail::TrailEvent {
         old: Some("x".repeat(9)),

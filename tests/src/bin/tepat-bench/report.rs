@@ -352,6 +352,18 @@ pub fn wire(f: &Wire) -> Figure {
                 bytes(f.json_bytes)
             ),
             format!(
+                "- Of that, the visits' audit trails (`shared/README.md`, \"The audit chain\"; as the phone held them \
+                 just before the sync, without the batch's `sent` events): {} events, {} as JSON, {} gzipped alone \
+                 ({:.1} B an event); every field of every event written out, as before the wire form, they would \
+                 be {} as JSON, {} gzipped.",
+                f.trails.events,
+                bytes(f.trails.json),
+                bytes(f.trails.gzip),
+                f.trails.gzip as f64 / f.trails.events.max(1) as f64,
+                bytes(f.trails.verbose_json),
+                bytes(f.trails.verbose_gzip)
+            ),
+            format!(
                 "- OpenRosa (ODK Collect → ODK Central), built byte for byte from the same visits: per visit a `HEAD` \
                  to `/submission` (`204` + `X-OpenRosa-Accept-Content-Length`) and a `multipart/form-data` POST of \
                  the XForms instance (`<data id=\"dtsen_groundcheck\" version=\"1\">`, sections as groups, one \

@@ -2,8 +2,12 @@
 //! and the real server: request and response, headers and gzipped bodies), against an ODK Collect-style OpenRosa
 //! upload of the same visits (see [`crate::openrosa`]).
 
+use std::io::Write;
+
 use tepat_e2e::field::Field;
 use tepat_protocol::VisitDoc;
+use tepat_protocol::bounds::BodyLimits;
+use tepat_protocol::trail::VisitTrail;
 
 use crate::household;
 use crate::memory::DAY;
@@ -21,7 +25,40 @@ pub struct Wire {
     pub body_down: u64,
     /// The same visits as uncompressed JSON (what gzip saved).
     pub json_bytes: u64,
+    /// The day's trails as the phone held them just before the sync (without the batch's `sent` events).
+    pub trails: TrailBytes,
     pub odk: Upload,
+}
+
+/// What the trails alone weigh.
+#[derive(Debug, Default)]
+pub struct TrailBytes {
+    pub events: u64,
+    /// In the wire form (encoding 2), JSON and gzipped.
+    pub json: u64,
+    pub gzip: u64,
+    /// Every field of every event written out (the encoding before), JSON and gzipped.
+    pub verbose_json: u64,
+    pub verbose_gzip: u64,
+}
+
+fn gzip_len(bytes: &[u8]) -> u64 {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = encoder.write_all(bytes);
+    encoder.finish().map_or(0, |b| b.len() as u64)
+}
+
+fn trail_bytes(trails: &[VisitTrail]) -> Result<TrailBytes, String> {
+    let json = serde_json::to_vec(trails).map_err(|e| e.to_string())?;
+    let verbose: Vec<_> = trails.iter().map(|t| &t.events).collect();
+    let verbose = serde_json::to_vec(&verbose).map_err(|e| e.to_string())?;
+    Ok(TrailBytes {
+        events: trails.iter().map(|t| t.events.len() as u64).sum(),
+        json: json.len() as u64,
+        gzip: gzip_len(&json),
+        verbose_json: verbose.len() as u64,
+        verbose_gzip: gzip_len(&verbose),
+    })
 }
 
 impl Wire {
@@ -55,6 +92,13 @@ pub fn run(field: &mut Field) -> Result<Wire, String> {
         sent.push(enumerator.phone.enter(id, doc).map_err(e)?);
     }
     let _ = field.proxy.set_offline(false);
+    let limits = BodyLimits::default();
+    let trails = enumerator.phone.runtime().inspect_store(|store| {
+        sent.iter()
+            .map(|d| store.visit_trail(d.visit_id, d.revision, &limits))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let trails = trail_bytes(&trails.map_err(|e| e.to_string())?)?;
     let before = field.proxy.stats();
     let wire_before = enumerator.phone.wire();
     enumerator.phone.sync_until_clean(1).map_err(e)?;
@@ -80,6 +124,7 @@ pub fn run(field: &mut Field) -> Result<Wire, String> {
         body_up: wire_after.bytes_up - wire_before.bytes_up,
         body_down: wire_after.bytes_down - wire_before.bytes_down,
         json_bytes,
+        trails,
         odk: openrosa::upload(&form, &sent, &host),
     })
 }
