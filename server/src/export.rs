@@ -220,6 +220,98 @@ pub fn status_codebook_rows(table: &str) -> Vec<Vec<String>> {
     .collect()
 }
 
+/// A text of the codebook in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CodebookText {
+    pub id: String,
+    pub en: String,
+}
+
+/// One code of a coded column, with its labels.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CodebookCode {
+    pub code: String,
+    pub label: CodebookText,
+}
+
+/// One column of an export: its table, its type and question label, and for a coded column every code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CodebookColumn {
+    /// `households`, `members`, `findings` or `both` (the key columns of the households and members files).
+    pub table: String,
+    pub column: String,
+    /// The field's type (`select_one`, `integer`, …), `fixed` for the key and visit columns, `prefill_review`,
+    /// `paradata`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub label: CodebookText,
+    /// Empty for a column without codes.
+    pub codes: Vec<CodebookCode>,
+}
+
+/// The codebook as JSON (`codebook.json`): the content of the CSV codebook, one entry per column with its codes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Codebook {
+    pub form_id: String,
+    pub columns: Vec<CodebookColumn>,
+}
+
+/// The JSON codebook from the CSV codebook's rows (`console::pages::codebook`: a header row, then rows of table,
+/// column, type, label_id, label_en, code, code_label_id, code_label_en). A code row goes to its column's entry,
+/// which a column row before it opened (or, should none have, one opened with an empty type and label).
+pub fn codebook_json(form_id: &str, rows: &[Vec<String>]) -> Codebook {
+    let mut columns: Vec<CodebookColumn> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let cell = |row: &[String], i: usize| row.get(i).cloned().unwrap_or_default();
+    let body = match rows.first() {
+        Some(first) if first.first().map(String::as_str) == Some("table") => &rows[1..],
+        _ => rows,
+    };
+    for row in body {
+        let key = (cell(row, 0), cell(row, 1));
+        let at = *index.entry(key.clone()).or_insert_with(|| {
+            columns.push(CodebookColumn {
+                table: key.0.clone(),
+                column: key.1.clone(),
+                kind: String::new(),
+                label: CodebookText {
+                    id: String::new(),
+                    en: String::new(),
+                },
+                codes: Vec::new(),
+            });
+            columns.len() - 1
+        });
+        let Some(entry) = columns.get_mut(at) else {
+            continue;
+        };
+        let code = cell(row, 5);
+        if code.is_empty() {
+            if entry.kind.is_empty() {
+                entry.kind = cell(row, 2);
+            }
+            if entry.label.id.is_empty() && entry.label.en.is_empty() {
+                entry.label = CodebookText {
+                    id: cell(row, 3),
+                    en: cell(row, 4),
+                };
+            }
+        } else {
+            entry.codes.push(CodebookCode {
+                code,
+                label: CodebookText {
+                    id: cell(row, 6),
+                    en: cell(row, 7),
+                },
+            });
+        }
+    }
+    Codebook {
+        form_id: form_id.to_string(),
+        columns,
+    }
+}
+
 /// Rules the form engine and the server raise by themselves (no constraint of the form names them).
 const BUILT_IN_RULES: &[(&str, &str, &str)] = &[
     ("required", "Wajib diisi", "Required"),
@@ -978,6 +1070,85 @@ fn is_plain_number(text: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_json_codebook_holds_each_column_once_with_its_codes() {
+        let row = |cells: [&str; 8]| cells.map(String::from).to_vec();
+        let rows = vec![
+            row([
+                "table",
+                "column",
+                "type",
+                "label_id",
+                "label_en",
+                "code",
+                "code_label_id",
+                "code_label_en",
+            ]),
+            row([
+                "households",
+                "sex",
+                "select_one",
+                "Jenis kelamin",
+                "Sex",
+                "",
+                "",
+                "",
+            ]),
+            row(["households", "sex", "", "", "", "1", "Laki-laki", "Male"]),
+            row(["households", "sex", "", "", "", "2", "Perempuan", "Female"]),
+            row(["members", "age", "integer", "Umur", "Age", "", "", ""]),
+            // A code before any column row opens the column; a later column row labels it.
+            row([
+                "households",
+                "signals",
+                "",
+                "",
+                "",
+                "gps_cluster",
+                "Titik GPS",
+                "GPS points",
+            ]),
+            row([
+                "households",
+                "signals",
+                "fixed",
+                "Sinyal",
+                "Signals",
+                "",
+                "",
+                "",
+            ]),
+        ];
+        let book = codebook_json("f", &rows);
+        assert_eq!(book.form_id, "f");
+        let summary: Vec<(&str, &str, &str, &str, usize)> = book
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.table.as_str(),
+                    c.column.as_str(),
+                    c.kind.as_str(),
+                    c.label.en.as_str(),
+                    c.codes.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("households", "sex", "select_one", "Sex", 2),
+                ("members", "age", "integer", "Age", 0),
+                ("households", "signals", "fixed", "Signals", 1),
+            ]
+        );
+        assert_eq!(book.columns[0].codes[1].code, "2");
+        assert_eq!(book.columns[0].codes[1].label.id, "Perempuan");
+        let json = serde_json::to_value(&book).unwrap_or_default();
+        assert_eq!(json["columns"][0]["type"], "select_one");
+        assert_eq!(json["columns"][0]["codes"][0]["label"]["en"], "Male");
+    }
 
     #[test]
     fn cells_flatten_answers() {

@@ -10,8 +10,9 @@
 //! 3. The form id/version must be published (`unknown_form`).
 //! 4. A revision is 1 for a new visit, else the successor of the latest revision, which must have been returned
 //!    for correction (`bad_revision`).
-//! 5. An enumerator submits only for an assignment of theirs, on that assignment's form; an assessor may start a
-//!    new case without one, inside their own regions (`not_assigned`).
+//! 5. A visit with an assignment is submitted only by its assignee, on that assignment's form; a visit without one
+//!    (a new case) only by a role its form names in `start_without_assignment` (assessors by default; the 6T
+//!    monitoring also enumerators), inside their own regions (`not_assigned`).
 //! 6. The visit is re-validated with the shared form engine; its findings are stored and error-level ones counted
 //!    in the receipt: a visit with errors is kept and flagged, never dropped. A visit date outside the plausible
 //!    window ([`dates`]) is one more such error.
@@ -64,6 +65,8 @@ struct Validated {
     published_at: DateTime<Utc>,
     /// What the signals of fabrication read of the answers (`crate::signals`).
     signal_facts: signals::rules::Extract,
+    /// The field roles the form lets start a visit without an assignment (`start_without_assignment`).
+    starters: Vec<tepat_form::FieldRole>,
 }
 
 /// Checks what can be checked without the writer and re-validates each visit with its form.
@@ -213,6 +216,7 @@ fn validate(
         exported,
         published_at,
         signal_facts: signals::rules::extract(definition, &doc.answers),
+        starters: definition.start_without_assignment.clone(),
     })
 }
 
@@ -378,7 +382,7 @@ fn apply_visit(
     if let Some(reject) = check_revision(doc, latest.as_ref()) {
         return Ok(reject);
     }
-    let assignment_region = match check_assignment(tx, caller, doc)? {
+    let assignment_region = match check_assignment(tx, caller, doc, &validated.starters)? {
         Ok(region) => region,
         Err(reject) => return Ok(reject),
     };
@@ -690,21 +694,58 @@ fn check_revision(doc: &VisitDoc, latest: Option<&Latest>) -> Option<Receipt> {
     None
 }
 
+/// A field role as the API names roles (`enumerator`, `assessor`).
+fn role_name(role: tepat_form::FieldRole) -> &'static str {
+    match role {
+        tepat_form::FieldRole::Enumerator => "enumerator",
+        tepat_form::FieldRole::Assessor => "assessor",
+    }
+}
+
+fn caller_role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Supervisor => "supervisor",
+        Role::Enumerator => "enumerator",
+        Role::Assessor => "assessor",
+    }
+}
+
 /// The assignment's village when the visit may be submitted under it; a rejection otherwise.
+/// A visit without an assignment (a new case) may be submitted by the roles its form names in
+/// `start_without_assignment` (assessors when it names none).
 fn check_assignment(
     tx: &Transaction<'_>,
     caller: &Caller,
     doc: &VisitDoc,
+    starters: &[tepat_form::FieldRole],
 ) -> Result<Result<Option<String>, Receipt>, DbError> {
     let Some(assignment_id) = &doc.assignment_id else {
-        return Ok(match caller.role {
-            Role::Assessor => Ok(None),
-            _ => Err(rejected(
-                doc,
-                RejectCode::NotAssigned,
-                "a visit without an assignment: only assessors may start new cases".to_string(),
-            )),
-        });
+        let may_start = caller
+            .role
+            .field_role()
+            .is_some_and(|role| starters.contains(&role));
+        if may_start {
+            return Ok(Ok(None));
+        }
+        let who = if starters.is_empty() {
+            "no role: it is filled only for an assignment".to_string()
+        } else {
+            starters
+                .iter()
+                .map(|r| role_name(*r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Ok(Err(rejected(
+            doc,
+            RejectCode::NotAssigned,
+            format!(
+                "a visit without an assignment: form {:?} may be started without one only by: {who} (your role: {})",
+                doc.form_id,
+                caller_role_name(caller.role)
+            ),
+        )));
     };
     let row: Option<(String, String, String)> = tx
         .query_row(

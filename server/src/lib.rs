@@ -31,6 +31,7 @@ pub mod forms;
 pub mod ingest;
 pub mod ledger;
 pub mod media;
+pub mod monitoring;
 pub mod names;
 pub mod paradata;
 pub mod progress;

@@ -116,7 +116,7 @@ impl Field {
     fn start_with(dir: &Path, seed: u64, tls: Option<TlsFiles>) -> Result<Field, Error> {
         let data = dir.join("server");
         let admin = Admin::new(&data);
-        for form in ["dtsen_groundcheck", "ppks_asesmen"] {
+        for form in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t"] {
             admin.publish_form(&form_file(form))?;
         }
         admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;

@@ -124,6 +124,9 @@ pub enum RouteId {
     UploadHead,
     UploadPatch,
     Media,
+    ExportCodebookJson,
+    DistributionPoints,
+    ExportDistributionPoints,
 }
 
 #[derive(Debug, Clone)]
@@ -137,7 +140,7 @@ const fn route(id: RouteId, method: Method, path: &'static str) -> Route {
     Route { id, method, path }
 }
 
-pub const ROUTES: [Route; 16] = [
+pub const ROUTES: [Route; 19] = [
     route(RouteId::Health, Method::GET, "/healthz"),
     route(RouteId::Enrol, Method::POST, "/api/v1/enrol"),
     route(RouteId::Me, Method::GET, "/api/v1/me"),
@@ -190,6 +193,21 @@ pub const ROUTES: [Route; 16] = [
         "/api/v1/uploads/{sha256}",
     ),
     route(RouteId::Media, Method::GET, "/api/v1/media/{sha256}"),
+    route(
+        RouteId::ExportCodebookJson,
+        Method::GET,
+        "/api/v1/supervisor/export/codebook.json",
+    ),
+    route(
+        RouteId::DistributionPoints,
+        Method::GET,
+        "/api/v1/supervisor/progress/distribution-points",
+    ),
+    route(
+        RouteId::ExportDistributionPoints,
+        Method::GET,
+        "/api/v1/supervisor/export/distribution-points.csv",
+    ),
 ];
 
 /// The handler of a route, answering the route's method only (others get 405).
@@ -213,6 +231,9 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         RouteId::UploadHead => on(method, media::head),
         RouteId::UploadPatch => on(method, media::patch),
         RouteId::Media => on(method, media::download),
+        RouteId::ExportCodebookJson => on(method, supervisor::export_codebook_json),
+        RouteId::DistributionPoints => on(method, supervisor::distribution_points),
+        RouteId::ExportDistributionPoints => on(method, supervisor::export_distribution_points),
     }
 }
 

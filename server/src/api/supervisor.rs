@@ -209,6 +209,115 @@ pub async fn export_codebook(
     .await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct PointsQuery {
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+/// The 6T monitoring per distribution point (`crate::monitoring`): each point's KPM interviewed and how many met
+/// each of the six criteria, over the supervisor's regions, `limit` points (at most the page size) from `offset`.
+pub async fn distribution_points(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PointsQuery>,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "progress")?;
+    let limits = state.limits().clone();
+    let limit = query.limit.unwrap_or(limits.default_page_size as u64);
+    if limit == 0 {
+        return Err(Failure::bad_request(
+            "bad_query",
+            "limit: must be at least 1",
+        ));
+    }
+    if limit > limits.max_page_size as u64 {
+        return Err(Failure::too_large(
+            "page_too_large",
+            format!(
+                "limit: {limit} is above the maximum page size of {}",
+                limits.max_page_size
+            ),
+            limits.max_page_size as u64,
+        ));
+    }
+    let offset = usize::try_from(query.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let gzip = accepts_gzip(&headers);
+    blocking(&state, move |app| {
+        let page = app.db.read(|tx| {
+            Ok::<_, Failure>(crate::monitoring::distribution_points(
+                tx,
+                &app.forms,
+                &caller.user_id,
+                offset,
+                limit as usize,
+            )?)
+        })?;
+        json_response(&page, gzip)
+    })
+    .await
+}
+
+/// The 6T monitoring as CSV, one row per KPM interviewed with its distribution point's columns on the row and its
+/// six results (`crate::monitoring::write_kpm_csv`).
+pub async fn export_distribution_points(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "export")?;
+    blocking(&state, move |app| {
+        let body = app.db.read(|tx| {
+            let mut body = Vec::new();
+            crate::monitoring::write_kpm_csv(tx, &app.forms, &caller.user_id, &mut body).map_err(
+                |e| {
+                    tracing::error!(error = %e, "distribution points export");
+                    Failure::internal()
+                },
+            )?;
+            Ok::<_, Failure>(body)
+        })?;
+        let mut response = Response::new(Body::from(body));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"monitoring_6t_kpm.csv\""),
+        );
+        Ok(response)
+    })
+    .await
+}
+
+/// The codebook as JSON: the content of `codebook.csv`, one entry per column (table, column, type, labels in
+/// Bahasa Indonesia and English) with every code of a coded column and its labels (`export::Codebook`).
+pub async fn export_codebook_json(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "export")?;
+    let gzip = accepts_gzip(&headers);
+    let form_id = query.form_id;
+    blocking(&state, move |app| {
+        let rows = app
+            .db
+            .read(|tx| Ok::<_, Failure>(crate::console::pages::codebook(tx, &form_id)?))?;
+        let Some(rows) = rows else {
+            return Err(Failure::not_found(
+                "unknown_form",
+                format!("form_id: no version of {form_id:?} is published"),
+            ));
+        };
+        json_response(&export::codebook_json(&form_id, &rows), gzip)
+    })
+    .await
+}
+
 /// Bytes buffered before a chunk goes to the client.
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the writer waits for a slow client instead of filling memory.

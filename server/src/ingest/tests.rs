@@ -245,6 +245,57 @@ fn an_assessor_cannot_file_a_new_case_outside_their_regions() {
 }
 
 #[test]
+fn the_form_says_which_roles_may_file_a_visit_without_an_assignment() {
+    let kit = Kit::world();
+    // The test form says nothing: assessors only, as before the key existed.
+    let pkh = caller_of("enum1", Role::Enumerator, &["17.71.01"]);
+    let receipts = send(&kit, &pkh, vec![visit(None)]);
+    assert_eq!(
+        verdict(&receipts[0]),
+        (ReceiptStatus::Rejected, Some(RejectCode::NotAssigned))
+    );
+    let reason = receipts[0].reason.as_deref().unwrap_or_default();
+    assert_eq!(
+        reason,
+        "a visit without an assignment: form \"hh_check\" may be started without one only by: assessor (your \
+         role: enumerator)"
+    );
+    assert_eq!(count(&kit, "visits"), 0, "nothing stored");
+    // A form that lets pendamping PKH start it (as the 6T monitoring does) takes their visit.
+    let open = crate::testkit::TEST_FORM.replacen(
+        r#""id": "hh_check","#,
+        r#""id": "hh_open", "start_without_assignment": ["enumerator", "assessor"],"#,
+        1,
+    );
+    kit.publish(&open);
+    let mut monitoring = visit(None);
+    monitoring.form_id = "hh_open".into();
+    let receipts = send(&kit, &pkh, vec![monitoring]);
+    assert_eq!(verdict(&receipts[0]), (ReceiptStatus::Accepted, None));
+    // A form filled only for an assignment takes nobody's visit without one, an assessor's neither.
+    let assigned_only = crate::testkit::TEST_FORM.replacen(
+        r#""id": "hh_check","#,
+        r#""id": "hh_closed", "start_without_assignment": [],"#,
+        1,
+    );
+    kit.publish(&assigned_only);
+    let tksk = caller_of("tksk", Role::Assessor, &["17.71"]);
+    let mut case = visit(None);
+    case.form_id = "hh_closed".into();
+    let receipts = send(&kit, &tksk, vec![case]);
+    assert_eq!(
+        verdict(&receipts[0]),
+        (ReceiptStatus::Rejected, Some(RejectCode::NotAssigned))
+    );
+    let reason = receipts[0].reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("\"hh_closed\"") && reason.contains("filled only for an assignment"),
+        "{reason}"
+    );
+    assert_eq!(count(&kit, "visits"), 1);
+}
+
+#[test]
 fn another_users_visit_id_is_refused_as_an_unknown_assignment_and_nothing_is_kept() {
     let kit = Kit::world();
     let enum1 = caller_of("enum1", Role::Enumerator, &["17.71.01"]);

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc, Weekday};
 
 use super::effects::TransportErrorKind;
-use tepat_form::{Lang, RegionLevel};
+use tepat_form::{FieldRole, Lang, RegionLevel};
 use tepat_protocol::Role;
 use tepat_records::StoreError;
 
@@ -51,6 +51,14 @@ pub fn role(lang: Lang, role: Role) -> String {
         Role::Supervisor => say(lang, "Supervisor", "Supervisor"),
         Role::Enumerator => say(lang, "Pendamping PKH", "PKH companion"),
         Role::Assessor => say(lang, "TKSK (asesor)", "TKSK assessor"),
+    }
+}
+
+/// A field role as a form names it (`start_without_assignment`), in the words of [`role`].
+pub fn field_role(lang: Lang, role: FieldRole) -> String {
+    match role {
+        FieldRole::Enumerator => self::role(lang, Role::Enumerator),
+        FieldRole::Assessor => self::role(lang, Role::Assessor),
     }
 }
 

@@ -11,7 +11,6 @@ use super::visit::{OpenVisit, Waiting, blocked_reason};
 use super::{DAILY_TARGET, Model, Showing, TransportErrorKind};
 use tepat_form::paths::parse_path;
 use tepat_form::{Field, FieldType, Finding, Lang, Level, RegionLevel, Requirement, region};
-use tepat_protocol::Role;
 use tepat_records::{TodayItem, VisitState, VisitSummary};
 
 pub fn view(model: &Model) -> ViewModel {
@@ -297,20 +296,21 @@ fn today_view(model: &Model) -> TodayView {
             }
         })
         .collect();
-    let may_start_cases = model
-        .identity
-        .as_ref()
-        .is_none_or(|i| i.role != Role::Enumerator);
+    // Only the forms this user's role may start without an assignment (each form says which roles may), each
+    // by its newest version (listed first).
     let mut case_forms: Vec<FormChoiceView> = Vec::new();
-    if may_start_cases {
-        for form in &model.forms {
-            if !case_forms.iter().any(|f| f.form_id == form.form_id) {
-                case_forms.push(FormChoiceView {
-                    form_id: form.form_id.clone(),
-                    version: form.version,
-                    title: form.title.get(lang).to_string(),
-                });
-            }
+    let mut seen: Vec<&str> = Vec::new();
+    for form in &model.forms {
+        if seen.contains(&form.form_id.as_str()) {
+            continue;
+        }
+        seen.push(&form.form_id);
+        if crate::visit::may_start_without_assignment(model, form) {
+            case_forms.push(FormChoiceView {
+                form_id: form.form_id.clone(),
+                version: form.version,
+                title: form.title.get(lang).to_string(),
+            });
         }
     }
     let c = today.counts;

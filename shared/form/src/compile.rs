@@ -286,6 +286,7 @@ pub(crate) fn compile(form: Form) -> Result<Compiled, LoadErrors> {
         check_field_shape(&form, loc, &mut problems);
     }
     check_outcome(&form, &fields, &by_id, &mut problems);
+    check_starters(&form, &mut problems);
 
     // 2. Types of calculations, which other expressions need: iterate to a fixed point (cycles stay `Any`).
     infer_calculation_types(&mut fields, &located, &by_id);
@@ -377,6 +378,19 @@ fn check_outcome(
             ),
         ),
         Some(_) => {}
+    }
+}
+
+/// `start_without_assignment` names each role once (a role named twice is a typo's sign, not a wish).
+fn check_starters(form: &Form, problems: &mut Problems) {
+    let roles = &form.start_without_assignment;
+    for (i, role) in roles.iter().enumerate() {
+        if roles[..i].contains(role) {
+            problems.push(
+                format!("start_without_assignment[{i}]"),
+                format!("start_without_assignment names {role:?} twice"),
+            );
+        }
     }
 }
 

@@ -57,10 +57,41 @@ pub struct Form {
     /// [`Form::outcome_field`], which also serves forms written before this key existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// The field roles that may start a visit of this form without an assignment (a new case, a monitoring
+    /// visit): the phone offers the form in its "new case" menu only to them, and the server refuses an
+    /// unassigned visit of this form from anyone else. Default: assessors only (TKSK, the PPKS asesmen);
+    /// `[]`: only with an assignment. Read it through [`Form::may_start_without_assignment`].
+    #[serde(
+        default = "FieldRole::default_starters",
+        skip_serializing_if = "FieldRole::is_default_starters"
+    )]
+    pub start_without_assignment: Vec<FieldRole>,
     /// Named choice lists referenced by `select_one` / `select_multiple` fields.
     #[serde(default)]
     pub choices: BTreeMap<String, Vec<Choice>>,
     pub sections: Vec<Section>,
+}
+
+/// The roles that make visits in the field, as a form names them in `start_without_assignment` (the protocol's
+/// `Role` maps onto it; supervisors and admins make no visits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldRole {
+    /// Pendamping PKH: ground checks of assigned households, monitoring visits.
+    Enumerator,
+    /// TKSK officer: PPKS asesmen, new cases.
+    Assessor,
+}
+
+impl FieldRole {
+    /// Who may start a form without an assignment when the form does not say: assessors, as before the key.
+    pub fn default_starters() -> Vec<FieldRole> {
+        vec![FieldRole::Assessor]
+    }
+
+    fn is_default_starters(roles: &[FieldRole]) -> bool {
+        roles == Self::default_starters().as_slice()
+    }
 }
 
 /// Field ids that name the outcome of a form without an `outcome` key, in order of preference: the convention
@@ -68,6 +99,11 @@ pub struct Form {
 pub const CONVENTIONAL_OUTCOME_FIELDS: [&str; 2] = ["visit_outcome", "outcome"];
 
 impl Form {
+    /// Whether `role` may start a visit of this form without an assignment (`start_without_assignment`).
+    pub fn may_start_without_assignment(&self, role: FieldRole) -> bool {
+        self.start_without_assignment.contains(&role)
+    }
+
     /// The field whose answer is a visit's outcome. The one definition the phone and the server share:
     /// - a form with an `outcome` key: the field it names (the loader checks it is a top-level `select_one`);
     /// - a form without the key (published before it existed): a top-level `select_one` named `visit_outcome`,
@@ -418,6 +454,52 @@ mod tests {
         // A conventional name on a field that is not a select_one is no outcome.
         let text = r#"{"id": "outcome", "type": "text", "label": {"id": "x", "en": "x"}}"#;
         assert_eq!(outcome_of(&form("", text)), None);
+    }
+
+    #[test]
+    fn who_may_start_a_form_without_an_assignment_is_the_form_s_to_say() {
+        use super::FieldRole::{Assessor, Enumerator};
+        // Without the key: assessors only, as before the key existed; the key is not written back.
+        let fields = select("kind");
+        let plain = load(&form("", &fields)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plain.form().start_without_assignment, vec![Assessor]);
+        assert!(plain.form().may_start_without_assignment(Assessor));
+        assert!(!plain.form().may_start_without_assignment(Enumerator));
+        let written = serde_json::to_value(plain.form()).unwrap_or_default();
+        assert!(written.get("start_without_assignment").is_none());
+        assert!(!PPKS.contains("start_without_assignment"));
+        // Both field roles; none (assignments only).
+        let both = r#""start_without_assignment": ["enumerator", "assessor"],"#;
+        let both = load(&form(both, &fields)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(both.form().may_start_without_assignment(Enumerator));
+        assert!(both.form().may_start_without_assignment(Assessor));
+        let written = serde_json::to_value(both.form()).unwrap_or_default();
+        assert_eq!(
+            written["start_without_assignment"],
+            serde_json::json!(["enumerator", "assessor"])
+        );
+        let none = load(&form(r#""start_without_assignment": [],"#, &fields))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!none.form().may_start_without_assignment(Assessor));
+        // A role that makes no visits, and a role named twice, are load-time problems.
+        let errors = load(&form(
+            r#""start_without_assignment": ["supervisor"],"#,
+            &fields,
+        ))
+        .unwrap_err();
+        assert!(errors.to_string().contains("supervisor"), "{errors}");
+        let errors = load(&form(
+            r#""start_without_assignment": ["assessor", "assessor"],"#,
+            &fields,
+        ))
+        .unwrap_err();
+        assert!(
+            errors
+                .0
+                .iter()
+                .any(|e| e.path == "start_without_assignment[1]"),
+            "{errors}"
+        );
     }
 
     #[test]

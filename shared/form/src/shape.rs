@@ -79,6 +79,7 @@ pub(crate) fn problems(v: &Json) -> Vec<LoadError> {
         "title",
         "description",
         "outcome",
+        "start_without_assignment",
         "choices",
         "sections",
     ];
@@ -99,6 +100,9 @@ pub(crate) fn problems(v: &Json) -> Vec<LoadError> {
     }
     if let Some(outcome) = o.get("outcome") {
         try_as::<String>(outcome, "outcome", &mut out);
+    }
+    if let Some(roles) = o.get("start_without_assignment") {
+        try_as::<Vec<crate::FieldRole>>(roles, "start_without_assignment", &mut out);
     }
     for key in ["title", "description"] {
         if let Some(t) = o.get(key) {

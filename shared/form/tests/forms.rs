@@ -41,10 +41,18 @@ fn ppks() -> &'static CompiledForm {
     })
 }
 
+fn monitoring() -> &'static CompiledForm {
+    static FORM: OnceLock<CompiledForm> = OnceLock::new();
+    FORM.get_or_init(|| {
+        form::load(&read("schemas/forms/monitoring_6t.json")).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 fn form_of(doc: &VisitDoc) -> &'static CompiledForm {
     match doc.form_id.as_str() {
         "dtsen_groundcheck" => dtsen(),
         "ppks_asesmen" => ppks(),
+        "monitoring_6t" => monitoring(),
         other => panic!("unknown form {other}"),
     }
 }
@@ -92,6 +100,7 @@ fn both_forms_load_with_no_problem() {
     for path in [
         "schemas/forms/dtsen_groundcheck.json",
         "schemas/forms/ppks_asesmen.json",
+        "schemas/forms/monitoring_6t.json",
     ] {
         if let Err(e) = form::load(&read(path)) {
             panic!(
@@ -163,6 +172,7 @@ fn both_forms_match_the_form_schema() {
     for path in [
         "schemas/forms/dtsen_groundcheck.json",
         "schemas/forms/ppks_asesmen.json",
+        "schemas/forms/monitoring_6t.json",
     ] {
         let value = json_file(path);
         if let Err(e) = check_form_schema(&value) {
@@ -174,7 +184,7 @@ fn both_forms_match_the_form_schema() {
 #[test]
 fn the_form_schema_documents_what_the_code_writes() {
     // The Rust model serialised back (defaults omitted) must match the schema too: the two describe one format.
-    for form in [dtsen().form(), ppks().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
         let value = serde_json::to_value(form).unwrap_or_default();
         check_form_schema(&value).unwrap_or_else(|e| panic!("{}: {e}", form.id));
     }
@@ -288,7 +298,7 @@ fn typed_schemas() -> &'static TypedSchemas {
         let mut compiler = compiler();
         let mut schemas = boon::Schemas::new();
         let mut by_form = BTreeMap::new();
-        for form in [dtsen().form(), ppks().form()] {
+        for form in [dtsen().form(), ppks().form(), monitoring().form()] {
             let url = format!(
                 "https://tepat.example/schemas/visit-{}.schema.json",
                 form.id
@@ -342,6 +352,12 @@ fn generated_visits_match_the_visit_schema() {
         let case = g.ppks_case("17.71").unwrap_or_else(|e| panic!("{e}"));
         docs.push(g.ppks_followup(&case, 21));
         docs.push(case);
+    }
+    for _ in 0..40 {
+        docs.push(
+            g.monitoring_visit("17.71")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
     }
     for doc in &docs {
         check_visit_schema(doc)
@@ -1261,7 +1277,7 @@ fn question_numbers_do_not_collide() {
 #[test]
 fn every_text_is_bilingual_and_every_constraint_named_and_documented() {
     let readme = read("schemas/README.md");
-    for form in [dtsen().form(), ppks().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
         let mut texts = vec![&form.title];
         for section in &form.sections {
             texts.push(&section.title);
@@ -2169,7 +2185,7 @@ fn no_finding_message_repeats_its_question_s_label() {
     assert!(repeats_label("Mobil", "Mobil tidak boleh negatif"));
     assert!(repeats_label("NIK (R26a)", "Tanggal lahir di NIK berbeda"));
     assert!(!repeats_label("Mobil", "Tidak boleh negatif"));
-    for form in [dtsen().form(), ppks().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
         for field in fields_of(form) {
             let messages = field
                 .constraints
@@ -2239,7 +2255,7 @@ fn no_two_questions_share_a_number() {
         question_numbers("Status keluarga (R16)", None),
         [(None, "R16".to_string())]
     );
-    for form in [dtsen().form(), ppks().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
         // Number → (block, field) of every question that carries it.
         let mut seen: BTreeMap<String, Vec<(Option<String>, String)>> = BTreeMap::new();
         for section in &form.sections {

@@ -51,6 +51,22 @@ impl Role {
             Role::Assessor | Role::Supervisor | Role::Admin => None,
         }
     }
+
+    /// The role as a form names it in `start_without_assignment`; `None` for roles that make no visits.
+    pub fn field_role(self) -> Option<tepat_form::FieldRole> {
+        match self {
+            Role::Enumerator => Some(tepat_form::FieldRole::Enumerator),
+            Role::Assessor => Some(tepat_form::FieldRole::Assessor),
+            Role::Supervisor | Role::Admin => None,
+        }
+    }
+
+    /// Whether this role may start a visit of `form` without an assignment (the form's
+    /// `start_without_assignment`; never a supervisor or an admin).
+    pub fn may_start_without_assignment(self, form: &tepat_form::Form) -> bool {
+        self.field_role()
+            .is_some_and(|role| form.may_start_without_assignment(role))
+    }
 }
 
 /// Device times of a visit: the wall clock may be wrong, the sequence is the device's own monotonic order.
@@ -511,6 +527,37 @@ impl ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_field_roles_may_start_a_form_without_an_assignment_and_only_as_it_says() {
+        let form = |starters: &str| {
+            let json = format!(
+                r#"{{"id": "f", "version": 1, "title": {{"id": "F", "en": "F"}}, {starters}
+                  "sections": [{{"id": "s", "title": {{"id": "S", "en": "S"}},
+                    "fields": [{{"id": "x", "type": "text", "label": {{"id": "X", "en": "X"}}}}]}}]}}"#
+            );
+            tepat_form::load(&json)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .form()
+                .clone()
+        };
+        let default = form("");
+        let both = form(r#""start_without_assignment": ["enumerator", "assessor"],"#);
+        let allowed = |f: &tepat_form::Form| {
+            [
+                Role::Admin,
+                Role::Supervisor,
+                Role::Enumerator,
+                Role::Assessor,
+            ]
+            .into_iter()
+            .filter(|r| r.may_start_without_assignment(f))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(&default), vec![Role::Assessor]);
+        assert_eq!(allowed(&both), vec![Role::Enumerator, Role::Assessor]);
+        assert_eq!(allowed(&form(r#""start_without_assignment": [],"#)), vec![]);
+    }
 
     #[test]
     fn only_pendamping_pkh_have_a_daily_target() {

@@ -107,6 +107,8 @@ pub struct FormInfo {
     pub form_id: String,
     pub version: u32,
     pub title: tepat_form::Text,
+    /// The field roles that may start this form without an assignment (the form's `start_without_assignment`).
+    pub start_without_assignment: Vec<tepat_form::FieldRole>,
 }
 
 /// What installing a form did.

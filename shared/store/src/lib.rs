@@ -278,6 +278,7 @@ impl Store {
                 form_id: form.id,
                 version: form.version,
                 title: form.title,
+                start_without_assignment: form.start_without_assignment,
             });
         }
         Ok(forms)

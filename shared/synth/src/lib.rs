@@ -11,12 +11,14 @@
 //! - [`Generator::assignments`] / [`Generator::visit_for`]: assignments with prefill, and their visits;
 //! - [`Generator::broken`]: a visit with one §4 rule broken and the finding it must produce ([`Rule`]);
 //! - [`Generator::ppks_case`]: a PPKS asesmen.
+//! - [`Generator::monitoring_visit`]: a 6T monitoring of aid distribution at a distribution point ([`monitoring`]).
 //!
 //! Crate `tepat-synth`: depends on `tepat-form` and `tepat-protocol`; used only as a dev-dependency and by the tools,
 //! the end-to-end tests, the demo and the benchmarks, never by the phone library or the server.
 
 pub mod family;
 pub mod geo;
+pub mod monitoring;
 pub mod names;
 mod ppks;
 mod rules;
@@ -34,6 +36,7 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 pub use family::{Family, Person, Variety};
+pub use monitoring::Lapse;
 pub use ppks::carried_referrals;
 pub use rules::{Expected, Rule};
 pub use visit::Outcome;
@@ -44,6 +47,7 @@ use tepat_protocol::{Assignment, DeviceTimes, VisitDoc};
 /// The form ids and versions the generator fills.
 pub const DTSEN_FORM: (&str, u32) = ("dtsen_groundcheck", 1);
 pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 2);
+pub const MONITORING_FORM: (&str, u32) = ("monitoring_6t", 1);
 
 /// The default region: Kota Bengkulu.
 pub const DEFAULT_REGION: &str = "17.71";

@@ -509,3 +509,111 @@ async fn the_codebook_route_labels_every_exported_column_in_both_languages() {
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
 }
+
+#[tokio::test]
+async fn the_json_codebook_has_the_csv_codebook_s_content_column_by_column() {
+    let world = world().await;
+    let get = |format: &'static str| {
+        let kit = &world.kit;
+        let token = world.sup.token.clone();
+        async move {
+            kit.get(
+                &format!("/api/v1/supervisor/export/codebook.{format}?form_id=dtsen_groundcheck"),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let reply = get("json").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let book: Value = reply.json();
+    assert_eq!(book["form_id"], "dtsen_groundcheck");
+    let columns = book["columns"].as_array().cloned().unwrap_or_default();
+    // The CSV's rows, as (table, column) → (type, label_id, label_en) and the codes under it.
+    let csv_text = get("csv").await.text();
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for r in &rows {
+        let key = (r[0].clone(), r[1].clone());
+        if !expected.contains(&key) {
+            expected.push(key);
+        }
+    }
+    let got: Vec<(String, String)> = columns
+        .iter()
+        .map(|c| {
+            (
+                c["table"].as_str().unwrap_or_default().to_string(),
+                c["column"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "every column once, in the CSV's order");
+    let code_rows = rows.iter().filter(|r| !r[5].is_empty()).count();
+    let codes: usize = columns
+        .iter()
+        .map(|c| c["codes"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(codes, code_rows, "every code of the CSV");
+    // A select: its type, both labels of the question, each code with both labels.
+    let outcome = columns
+        .iter()
+        .find(|c| c["table"] == "households" && c["column"] == "visit_outcome")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(outcome["type"], "select_one");
+    assert!(
+        outcome["label"]["id"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert!(
+        outcome["label"]["en"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let dtsen: tepat_form::Form = serde_json::from_str(DTSEN).unwrap();
+    let codes: Vec<&str> = outcome["codes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    let choices: Vec<&str> = dtsen.choices["visit_outcome"]
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect();
+    assert_eq!(codes, choices);
+    // Every column is labelled in both languages.
+    for c in &columns {
+        assert!(
+            c["label"]["id"].as_str().is_some_and(|t| !t.is_empty())
+                && c["label"]["en"].as_str().is_some_and(|t| !t.is_empty()),
+            "{c}"
+        );
+    }
+
+    // Supervisors only, and a published form.
+    let enum1 = world.kit.enrol("enum1").await;
+    let reply = world
+        .kit
+        .get(
+            "/api/v1/supervisor/export/codebook.json?form_id=dtsen_groundcheck",
+            Some(&enum1.token),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = world
+        .kit
+        .get(
+            "/api/v1/supervisor/export/codebook.json?form_id=nothing_here",
+            Some(&world.sup.token),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text());
+}

@@ -5,6 +5,7 @@ mod bad_input;
 mod concurrency;
 mod enrol;
 mod export;
+mod monitoring;
 mod routes;
 mod signals;
 mod supervisor;

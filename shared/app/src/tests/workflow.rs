@@ -202,7 +202,8 @@ fn nonsense_gets_a_clear_message_and_changes_nothing() {
     });
     assert_eq!(
         h.notice(),
-        "Kasus baru tanpa penugasan hanya untuk asesor (TKSK)."
+        "Formulir uji: kasus baru tanpa penugasan hanya dapat dimulai oleh TKSK (asesor); Anda masuk sebagai \
+         Pendamping PKH."
     );
     h.send(UiEvent::OpenAssignment {
         assignment_id: "A-1".into(),
@@ -378,4 +379,108 @@ fn each_typed_field_names_its_keyboard_from_its_type_and_format_rule() {
     for (field, expected) in cases {
         assert_eq!(crate::view::keyboard(&field), expected, "{}", field.id);
     }
+}
+
+const MONITORING_6T: &str = include_str!("../../../../schemas/forms/monitoring_6t.json");
+const PPKS_ASESMEN: &str = include_str!("../../../../schemas/forms/ppks_asesmen.json");
+
+/// A phone of `role` with the test form, the PPKS asesmen and the 6T monitoring installed.
+fn with_field_forms(role: Role) -> Harness {
+    let mut h = Harness::with(role);
+    for json in [PPKS_ASESMEN, MONITORING_6T] {
+        h.send(UiEvent::InstallForm { json: json.into() });
+        h.send(UiEvent::DismissNotice);
+    }
+    h
+}
+
+fn case_form_ids(h: &Harness) -> Vec<String> {
+    h.today()
+        .case_forms
+        .iter()
+        .map(|f| f.form_id.clone())
+        .collect()
+}
+
+#[test]
+fn a_pendamping_starts_a_6t_monitoring_but_not_a_ppks_asesmen() {
+    let mut h = with_field_forms(Role::Enumerator);
+    // The new-case menu lists only what the role may start: the monitoring declares pendamping PKH.
+    assert_eq!(case_form_ids(&h), vec!["monitoring_6t"]);
+    h.send(UiEvent::StartNewCase {
+        form_id: "ppks_asesmen".into(),
+    });
+    assert_eq!(
+        h.notice(),
+        "Asesmen PPKS: kasus baru tanpa penugasan hanya dapat dimulai oleh TKSK (asesor); Anda masuk sebagai \
+         Pendamping PKH."
+    );
+    assert!(h.today().cases.is_empty());
+    h.send(UiEvent::DismissNotice);
+    h.send(UiEvent::StartNewCase {
+        form_id: "monitoring_6t".into(),
+    });
+    let visit = h.visit();
+    let summary = h
+        .store
+        .visit_summary(visit.visit_id.parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        (summary.form_id.as_str(), summary.assignment_id),
+        ("monitoring_6t", None)
+    );
+    // The region choice starts in the pendamping's own area, as an assessor's new case does.
+    assert_eq!(
+        h.stored_answers().get("work_area"),
+        Some(&serde_json::json!("17.71"))
+    );
+    h.send(UiEvent::CloseVisit);
+    assert_eq!(h.today().cases.len(), 1);
+}
+
+#[test]
+fn an_assessor_starts_both_field_forms_and_in_english_is_told_why_not_otherwise() {
+    let mut h = with_field_forms(Role::Assessor);
+    assert_eq!(
+        case_form_ids(&h),
+        vec!["monitoring_6t", "ppks_asesmen", "uji"]
+    );
+    h.send(UiEvent::StartNewCase {
+        form_id: "monitoring_6t".into(),
+    });
+    assert_eq!(h.visit().title, "Kasus baru");
+    h.send(UiEvent::CloseVisit);
+    // A form that is filled only for an assignment is offered to nobody and refused in words.
+    let assigned_only = FORM.replacen(
+        r#""version": 1,"#,
+        r#""version": 2, "start_without_assignment": [],"#,
+        1,
+    );
+    h.send(UiEvent::InstallForm {
+        json: assigned_only,
+    });
+    h.send(UiEvent::DismissNotice);
+    assert_eq!(case_form_ids(&h), vec!["monitoring_6t", "ppks_asesmen"]);
+    h.send(UiEvent::SetLanguage { lang: Lang::En });
+    h.send(UiEvent::StartNewCase {
+        form_id: "uji".into(),
+    });
+    assert_eq!(
+        h.notice(),
+        "Test form: this form is filled only for an assignment; it cannot be started as a new case."
+    );
+}
+
+#[test]
+fn supervisors_start_nothing_and_an_unenrolled_training_phone_anything() {
+    let h = with_field_forms(Role::Supervisor);
+    assert!(case_form_ids(&h).is_empty());
+    let mut h = Harness::empty();
+    for json in [FORM, PPKS_ASESMEN, MONITORING_6T] {
+        h.send(UiEvent::InstallForm { json: json.into() });
+    }
+    assert_eq!(
+        case_form_ids(&h),
+        vec!["monitoring_6t", "ppks_asesmen", "uji"]
+    );
 }

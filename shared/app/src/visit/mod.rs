@@ -33,7 +33,7 @@ pub use finish::{
 pub use navigate::{
     close_member, confirm_page, go_to_section, next_section, open_member, prefill_confirmed, review,
 };
-pub(crate) use open::{load_form, prefill};
+pub(crate) use open::{load_form, may_start_without_assignment, prefill};
 pub use open::{load_visit, open_assignment, open_visit, opened, start_new_case};
 pub use phone::{capture_location, location_received, photo_received, take_photo};
 

@@ -17,8 +17,8 @@ use crate::view_model::NoticeLevel;
 use crate::{Cmd, Model, Showing, at_now, failed, notice, reload_today};
 use tepat_form::FieldType;
 use tepat_form::paths::flatten;
-use tepat_protocol::{Answers, Assignment, Role};
-use tepat_records::{NewVisit, VisitState, VisitSummary};
+use tepat_protocol::{Answers, Assignment};
+use tepat_records::{FormInfo, NewVisit, VisitState, VisitSummary};
 
 use super::OpenVisit;
 
@@ -107,22 +107,65 @@ pub fn open_visit(model: &mut Model, visit_id: &str) -> Cmd {
     }
 }
 
+/// Whether the phone's user may start `form` without an assignment: the form says which field roles may
+/// (`start_without_assignment`: assessors by default; the 6T monitoring also pendamping PKH). A phone nobody
+/// enrolled yet (training) may start any form.
+pub(crate) fn may_start_without_assignment(model: &Model, form: &FormInfo) -> bool {
+    model.identity.as_ref().is_none_or(|identity| {
+        identity
+            .role
+            .field_role()
+            .is_some_and(|role| form.start_without_assignment.contains(&role))
+    })
+}
+
 pub fn start_new_case(model: &mut Model, form_id: &str) -> Cmd {
     let lang = model.lang;
-    if model
-        .identity
-        .as_ref()
-        .is_some_and(|i| i.role == Role::Enumerator)
+    // `forms()` lists the newest version of each form first: its roles are the ones that count.
+    let newest = model.forms.iter().find(|f| f.form_id == form_id);
+    if let Some(form) = newest
+        && !may_start_without_assignment(model, form)
     {
-        let text = say(
-            lang,
-            "Kasus baru tanpa penugasan hanya untuk asesor (TKSK).",
-            "New cases without an assignment are for assessors (TKSK) only.",
-        );
+        let role = model
+            .identity
+            .as_ref()
+            .map(|i| crate::text::role(lang, i.role))
+            .unwrap_or_default();
+        let who: Vec<String> = form
+            .start_without_assignment
+            .iter()
+            .map(|r| crate::text::field_role(lang, *r))
+            .collect();
+        let text = if who.is_empty() {
+            say(
+                lang,
+                &format!(
+                    "{}: formulir ini hanya diisi dengan penugasan, tidak dapat dimulai sebagai kasus baru.",
+                    form.title.get(lang)
+                ),
+                &format!(
+                    "{}: this form is filled only for an assignment; it cannot be started as a new case.",
+                    form.title.get(lang)
+                ),
+            )
+        } else {
+            say(
+                lang,
+                &format!(
+                    "{}: kasus baru tanpa penugasan hanya dapat dimulai oleh {}; Anda masuk sebagai {role}.",
+                    form.title.get(lang),
+                    who.join(" / ")
+                ),
+                &format!(
+                    "{}: only {} may start a new case without an assignment; you are signed in as {role}.",
+                    form.title.get(lang),
+                    who.join(" / ")
+                ),
+            )
+        };
         notice(model, NoticeLevel::Warning, text);
         return render();
     }
-    // `forms()` lists the newest version of each form first.
     let Some(version) = model
         .forms
         .iter()
