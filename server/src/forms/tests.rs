@@ -109,7 +109,11 @@ fn key_fields_are_found_by_type() {
 #[test]
 fn the_real_forms_publish() {
     let (_dir, db) = db();
-    for file in ["dtsen_groundcheck.json", "ppks_asesmen.json"] {
+    for file in [
+        "dtsen_groundcheck.json",
+        "ppks_asesmen.json",
+        "satgas_laporan.json",
+    ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../schemas/forms")
             .join(file);
