@@ -555,7 +555,12 @@ fn assignment_csv_import() {
     ] {
         tepat_server::admin::create_user(&db, user, "Nama Uji", role, &["17.71".into()]).unwrap();
     }
-    for form in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t"] {
+    for form in [
+        "dtsen_groundcheck",
+        "ppks_asesmen",
+        "monitoring_6t",
+        "satgas_laporan",
+    ] {
         tepat_server::admin::publish_form(&db, &forms_dir().join(format!("{form}.json"))).unwrap();
     }
     let count = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
@@ -611,7 +616,12 @@ static EXPRESSIONS: LazyLock<Vec<String>> = LazyLock::new(|| {
         }
     }
     let mut out = Vec::new();
-    for name in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t"] {
+    for name in [
+        "dtsen_groundcheck",
+        "ppks_asesmen",
+        "monitoring_6t",
+        "satgas_laporan",
+    ] {
         let text = std::fs::read_to_string(forms_dir().join(format!("{name}.json"))).unwrap();
         walk(&serde_json::from_str(&text).unwrap(), None, &mut out);
     }

@@ -113,6 +113,7 @@ fn the_real_forms_publish() {
         "dtsen_groundcheck.json",
         "ppks_asesmen.json",
         "monitoring_6t.json",
+        "satgas_laporan.json",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../schemas/forms")

@@ -217,7 +217,7 @@ fn case_id_field(meta: &FormMeta) -> Option<String> {
 }
 
 /// An answer as the text a prefill record holds (codes, dates, text; several codes separated by spaces).
-fn as_prefill_text(value: &Value) -> Option<String> {
+pub(crate) fn as_prefill_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -45,6 +45,12 @@ pub enum UiEvent {
     FollowUpCase {
         visit_id: String,
     },
+    /// Assessors: from a listed, finalised report (`visit_id`) whose answer asks for an asesmen, the asesmen of the
+    /// same person, opened with the report's data (the asesmen form's `prefill` keys name the report's fields)
+    /// and linked to the report (`laporan_id`).
+    StartAsesmenFromReport {
+        visit_id: String,
+    },
     GoToSection {
         index: u32,
     },
@@ -127,6 +133,11 @@ pub enum Event {
         key: (String, u32),
         result: StoreOutput,
         then: Box<Event>,
+    },
+    /// A report's form read for today's list (its urgency labels, whether it opens an asesmen).
+    ListFormLoaded {
+        key: (String, u32),
+        result: StoreOutput,
     },
     VisitOpened {
         now: DateTime<FixedOffset>,

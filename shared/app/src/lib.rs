@@ -10,6 +10,7 @@ mod effects;
 mod engine;
 mod event;
 mod form_meta;
+mod report;
 mod sync;
 mod text;
 mod view;
@@ -107,7 +108,8 @@ impl crux_core::App for App {
                         if model.visit.is_none() {
                             model.showing = Showing::Today;
                         }
-                        render()
+                        // Reports on the list show their urgency in words: their forms are read once.
+                        Command::all([render(), report::read_list_forms(model)])
                     }
                     other => failed(model, other),
                 }
@@ -130,6 +132,7 @@ impl crux_core::App for App {
                 },
                 other => failed(model, other),
             },
+            Event::ListFormLoaded { key, result } => report::list_form_loaded(model, key, result),
             Event::VisitOpened { now, result, label } => visit::opened(model, now, result, label),
             Event::AnswersSaved { token, result } => visit::answers_saved(model, token, result),
             Event::NoteSaved { path, note, result } => visit::note_saved(model, path, note, result),
@@ -263,6 +266,9 @@ fn update_ui(event: UiEvent, model: &mut Model) -> Cmd {
         UiEvent::OpenVisit { visit_id } => visit::open_visit(model, &visit_id),
         UiEvent::StartNewCase { form_id } => visit::start_new_case(model, &form_id),
         UiEvent::FollowUpCase { visit_id } => case::follow_up_case(model, &visit_id),
+        UiEvent::StartAsesmenFromReport { visit_id } => {
+            report::start_asesmen_from_report(model, &visit_id)
+        }
         UiEvent::GoToSection { index } => visit::go_to_section(model, index),
         UiEvent::NextSection => visit::next_section(model, 1),
         UiEvent::PreviousSection => visit::next_section(model, -1),

@@ -273,26 +273,59 @@ fn today_view(model: &Model) -> TodayView {
         .map(|v| {
             let status = item_status(Some(v));
             let (status_text, action) = status_words(lang, status, Some(v));
-            let can_follow_up = v.state.is_finalised() && v.state != VisitState::Returned;
-            let action_text = if can_follow_up {
+            let report = crate::report::report_line(model, today, v);
+            let is_final = v.state.is_finalised() && v.state != VisitState::Returned;
+            // A report is not followed up: the asesmen it asks for follows it.
+            let can_follow_up = is_final && report.is_none();
+            let can_start_asesmen = is_final
+                && report
+                    .as_ref()
+                    .is_some_and(|r| r.opens.is_some() && !r.assessed);
+            let action_text = if can_start_asesmen {
+                say(lang, "Mulai asesmen", "Start the asesmen")
+            } else if can_follow_up {
                 say(lang, "Kunjungan lanjutan", "Follow-up visit")
             } else {
                 action
             };
+            let form_title = form_title(model, &v.form_id, v.form_version);
+            let name = today.case_names.get(&v.visit_id).cloned();
+            let title = match &report {
+                Some(r) => {
+                    let name =
+                        name.unwrap_or_else(|| say(lang, "nama tidak diketahui", "name not known"));
+                    match &r.urgency {
+                        Some(urgency) => format!(
+                            "{form_title}: {name}, {} {}",
+                            say(lang, "urgensi", "urgency"),
+                            urgency.to_lowercase()
+                        ),
+                        None => format!("{form_title}: {name}"),
+                    }
+                }
+                None => name.unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+            };
+            let asesmen_text = report.as_ref().map(|r| match (&r.opens, r.assessed) {
+                (_, true) => say(lang, "Asesmen sudah dimulai", "Asesmen started"),
+                (Some(_), false) => say(
+                    lang,
+                    "Perlu asesmen, belum dimulai",
+                    "Asesmen needed, not started",
+                ),
+                (None, false) => say(lang, "Tidak perlu asesmen", "No asesmen needed"),
+            });
             CaseView {
                 visit_id: v.visit_id.to_string(),
-                title: today
-                    .case_names
-                    .get(&v.visit_id)
-                    .cloned()
-                    .unwrap_or_else(|| say(lang, "Kasus baru", "New case")),
+                title,
                 date: text::date(v.visit_date),
-                form_title: form_title(model, &v.form_id, v.form_version),
+                form_title,
                 status,
                 status_text,
                 action_text,
                 can_follow_up,
                 supervisor_comment: v.supervisor_comment.clone(),
+                asesmen_text,
+                can_start_asesmen,
             }
         })
         .collect();

@@ -145,6 +145,11 @@ pub struct CaseView {
     /// The latest visit is final (not returned): `UiEvent::FollowUpCase` starts the case's follow-up visit.
     pub can_follow_up: bool,
     pub supervisor_comment: Option<String>,
+    /// A report (Satgas): whether it asks for an asesmen and whether one was started ("Perlu asesmen, belum
+    /// dimulai", "Asesmen sudah dimulai", "Tidak perlu asesmen"); `None` for other cases.
+    pub asesmen_text: Option<String>,
+    /// A final report that asks for an asesmen not started yet: `UiEvent::StartAsesmenFromReport` starts it.
+    pub can_start_asesmen: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -98,6 +98,10 @@ pub enum FieldEvent {
     CloseVisit,
     SyncNow,
     DismissNotice,
+    /// Assessors: the asesmen of the person a listed, final report is about, opened with the report's data.
+    StartAsesmenFromReport {
+        visit_id: String,
+    },
 }
 
 impl TryFrom<FieldEvent> for UiEvent {
@@ -148,6 +152,9 @@ impl TryFrom<FieldEvent> for UiEvent {
             FieldEvent::CloseVisit => UiEvent::CloseVisit,
             FieldEvent::SyncNow => UiEvent::SyncNow,
             FieldEvent::DismissNotice => UiEvent::DismissNotice,
+            FieldEvent::StartAsesmenFromReport { visit_id } => {
+                UiEvent::StartAsesmenFromReport { visit_id }
+            }
         })
     }
 }

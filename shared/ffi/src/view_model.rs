@@ -169,6 +169,8 @@ pub struct CaseView {
     pub action_text: String,
     pub can_follow_up: bool,
     pub supervisor_comment: Option<String>,
+    pub asesmen_text: Option<String>,
+    pub can_start_asesmen: bool,
 }
 
 #[uniffi::remote(Record)]

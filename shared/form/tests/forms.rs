@@ -1,4 +1,4 @@
-//! The two real forms (`schemas/forms/*.json`) against the engine, the JSON Schemas and the synthetic households:
+//! The real forms (`schemas/forms/*.json`: DTSEN ground check, PPKS asesmen, Satgas report) against the engine, the JSON Schemas and the synthetic households:
 //! they load cleanly, match `schemas/form.schema.json`, every DOMAIN.md §4 rule they express fires exactly when
 //! broken, 10,000 generated households raise no error, and the flows that end a visit early hide (and drop from
 //! export) everything after them.
@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 use tepat_form::{self as form, CompiledForm, Field, FieldType, Form, Level};
 use tepat_protocol::{Answers, VisitDoc};
-use tepat_synth::{Generator, Outcome, Rule};
+use tepat_synth::{Generator, Outcome, Rule, SatgasRule};
 
 fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,6 +45,10 @@ fn monitoring() -> &'static CompiledForm {
     static FORM: OnceLock<CompiledForm> = OnceLock::new();
     FORM.get_or_init(|| {
         form::load(&read("schemas/forms/monitoring_6t.json")).unwrap_or_else(|e| panic!("{e}"))
+fn satgas() -> &'static CompiledForm {
+    static FORM: OnceLock<CompiledForm> = OnceLock::new();
+    FORM.get_or_init(|| {
+        form::load(&read("schemas/forms/satgas_laporan.json")).unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
@@ -53,6 +57,7 @@ fn form_of(doc: &VisitDoc) -> &'static CompiledForm {
         "dtsen_groundcheck" => dtsen(),
         "ppks_asesmen" => ppks(),
         "monitoring_6t" => monitoring(),
+        "satgas_laporan" => satgas(),
         other => panic!("unknown form {other}"),
     }
 }
@@ -101,6 +106,7 @@ fn both_forms_load_with_no_problem() {
         "schemas/forms/dtsen_groundcheck.json",
         "schemas/forms/ppks_asesmen.json",
         "schemas/forms/monitoring_6t.json",
+        "schemas/forms/satgas_laporan.json",
     ] {
         if let Err(e) = form::load(&read(path)) {
             panic!(
@@ -115,7 +121,9 @@ fn both_forms_load_with_no_problem() {
     assert_eq!(dtsen().form().id, "dtsen_groundcheck");
     assert_eq!(dtsen().form().version, 1);
     assert_eq!(ppks().form().id, "ppks_asesmen");
-    assert_eq!(ppks().form().version, 2);
+    assert_eq!(ppks().form().version, 3);
+    assert_eq!(satgas().form().id, "satgas_laporan");
+    assert_eq!(satgas().form().version, 1);
 }
 
 struct SchemaSet {
@@ -173,6 +181,7 @@ fn both_forms_match_the_form_schema() {
         "schemas/forms/dtsen_groundcheck.json",
         "schemas/forms/ppks_asesmen.json",
         "schemas/forms/monitoring_6t.json",
+        "schemas/forms/satgas_laporan.json",
     ] {
         let value = json_file(path);
         if let Err(e) = check_form_schema(&value) {
@@ -184,7 +193,7 @@ fn both_forms_match_the_form_schema() {
 #[test]
 fn the_form_schema_documents_what_the_code_writes() {
     // The Rust model serialised back (defaults omitted) must match the schema too: the two describe one format.
-    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
         let value = serde_json::to_value(form).unwrap_or_default();
         check_form_schema(&value).unwrap_or_else(|e| panic!("{}: {e}", form.id));
     }
@@ -298,7 +307,7 @@ fn typed_schemas() -> &'static TypedSchemas {
         let mut compiler = compiler();
         let mut schemas = boon::Schemas::new();
         let mut by_form = BTreeMap::new();
-        for form in [dtsen().form(), ppks().form(), monitoring().form()] {
+        for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
             let url = format!(
                 "https://tepat.example/schemas/visit-{}.schema.json",
                 form.id
@@ -1277,7 +1286,7 @@ fn question_numbers_do_not_collide() {
 #[test]
 fn every_text_is_bilingual_and_every_constraint_named_and_documented() {
     let readme = read("schemas/README.md");
-    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
         let mut texts = vec![&form.title];
         for section in &form.sections {
             texts.push(&section.title);
@@ -2185,7 +2194,7 @@ fn no_finding_message_repeats_its_question_s_label() {
     assert!(repeats_label("Mobil", "Mobil tidak boleh negatif"));
     assert!(repeats_label("NIK (R26a)", "Tanggal lahir di NIK berbeda"));
     assert!(!repeats_label("Mobil", "Tidak boleh negatif"));
-    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
         for field in fields_of(form) {
             let messages = field
                 .constraints
@@ -2255,7 +2264,7 @@ fn no_two_questions_share_a_number() {
         question_numbers("Status keluarga (R16)", None),
         [(None, "R16".to_string())]
     );
-    for form in [dtsen().form(), ppks().form(), monitoring().form()] {
+    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
         // Number → (block, field) of every question that carries it.
         let mut seen: BTreeMap<String, Vec<(Option<String>, String)>> = BTreeMap::new();
         for section in &form.sections {
@@ -2301,4 +2310,280 @@ fn no_two_questions_share_a_number() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The Satgas Tanggap Cepat report (`satgas_laporan`) and the asesmen that follows it
+
+#[test]
+fn generated_satgas_reports_raise_no_finding_and_match_the_visit_schema() {
+    let mut g = Generator::new(91);
+    let mut suspected = BTreeSet::new();
+    let mut urgencies = BTreeSet::new();
+    let (mut unnamed, mut with_nik, mut no_asesmen, mut help_none) = (0, 0, 0, 0);
+    for _ in 0..600 {
+        let doc = g.satgas_report("17.71").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&doc), vec![], "{:#?}", doc.answers);
+        check_visit_schema(&doc).unwrap_or_else(|e| panic!("{e}"));
+        let a = &doc.answers;
+        for code in a["ppks_suspected"].as_array().into_iter().flatten() {
+            suspected.insert(code.as_str().unwrap_or("").to_string());
+        }
+        urgencies.insert(a["urgency"].as_str().unwrap_or("").to_string());
+        unnamed += usize::from(a["name_known"] == json!("2"));
+        with_nik += usize::from(a.contains_key("nik"));
+        no_asesmen += usize::from(a["asesmen_needed"] == json!("2"));
+        help_none += usize::from(a["first_help"] == json!(["0"]));
+        if a["urgency"] == json!("1") {
+            assert_eq!(a["asesmen_needed"], json!("1"), "an emergency is assessed");
+        }
+    }
+    assert_eq!(
+        suspected.len(),
+        26,
+        "every PPKS type is reported: {suspected:?}"
+    );
+    assert_eq!(urgencies.len(), 3, "{urgencies:?}");
+    assert!(unnamed > 40, "{unnamed} reports without a name");
+    assert!(with_nik > 100, "{with_nik} reports with a NIK");
+    assert!(no_asesmen > 60, "{no_asesmen} reports needing no asesmen");
+    assert!(
+        help_none > 100,
+        "{help_none} reports with no help given yet"
+    );
+}
+
+#[test]
+fn every_satgas_rule_broken_raises_exactly_its_finding() {
+    for seed in 0..6 {
+        let mut g = Generator::new(300 + seed);
+        let clean = g.clean_satgas_report();
+        assert_eq!(findings(&clean), vec![], "the clean report is clean");
+        for rule in SatgasRule::ALL {
+            let (doc, expected) = g.satgas_broken(rule);
+            let found = findings(&doc);
+            let got: Vec<(&str, Level, &str)> = found
+                .iter()
+                .map(|f| (f.rule.as_str(), f.level, f.path.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                vec![(expected.rule, expected.level, expected.path.as_str())],
+                "seed {seed}, {rule:?}"
+            );
+            assert!(
+                !found[0].message.id.is_empty() && !found[0].message.en.is_empty(),
+                "{rule:?}: bilingual message"
+            );
+        }
+    }
+    // Every constraint and `missing` rule of the form is broken by some SatgasRule.
+    let mut g = Generator::new(7);
+    let broken: BTreeSet<&str> = SatgasRule::ALL
+        .iter()
+        .map(|r| g.satgas_broken(*r).1.rule)
+        .collect();
+    for f in fields_of(satgas().form()) {
+        let rules = f
+            .constraints
+            .iter()
+            .filter_map(|c| c.rule.as_deref())
+            .chain(f.missing.iter().filter_map(|m| m.rule.as_deref()));
+        for rule in rules {
+            assert!(broken.contains(rule), "{}: {rule} is never broken", f.id);
+        }
+    }
+}
+
+/// A clean report's answers with `changes` applied (`null` removes an answer).
+fn report_with(changes: Value) -> Answers {
+    let mut g = Generator::new(12);
+    let mut a = g.clean_satgas_report().answers;
+    for (key, value) in changes.as_object().into_iter().flatten() {
+        if value.is_null() {
+            a.remove(key);
+        } else {
+            a.insert(key.clone(), value.clone());
+        }
+    }
+    a
+}
+
+#[test]
+fn a_report_asks_only_what_the_reporter_knows() {
+    let date = Generator::default_visit_date();
+    let kept = |a: &Answers| -> BTreeSet<String> {
+        satgas().relevant_answers(a, date).keys().cloned().collect()
+    };
+    // Name not known: a name typed before is hidden, dropped, and not asked.
+    let a = report_with(json!({"name_known": "2"}));
+    assert!(!kept(&a).contains("full_name"));
+    assert_eq!(satgas().validate(&a, date), vec![]);
+    // NIK not known (or no NIK): the NIK is not asked; known: asked but may stay empty.
+    for has_nik in ["2", "9"] {
+        let a = report_with(json!({"has_nik": has_nik}));
+        assert!(!kept(&a).contains("nik"), "{has_nik}");
+        assert_eq!(satgas().validate(&a, date), vec![]);
+    }
+    let a = report_with(json!({"has_nik": "1", "nik": null}));
+    assert_eq!(satgas().validate(&a, date), vec![]);
+    // Sex not known: no NIK check against it; an approximate age may be left empty.
+    let a = report_with(json!({"sex": "9", "age_estimate": null}));
+    assert_eq!(satgas().validate(&a, date), vec![]);
+    // "Other" reporter names who; only then.
+    let a = report_with(json!({"reporter_relation": "9", "reporter_relation_other": "Guru SD"}));
+    assert_eq!(satgas().validate(&a, date), vec![]);
+    let a = report_with(json!({"reporter_relation": "2", "reporter_relation_other": "Guru SD"}));
+    assert!(!kept(&a).contains("reporter_relation_other"));
+    // No asesmen: why; "other" reason: in words; an asesmen needed drops both.
+    let a = report_with(json!({"asesmen_needed": "2", "no_asesmen_reason": "9"}));
+    let rules: Vec<(String, String)> = satgas()
+        .validate(&a, date)
+        .into_iter()
+        .map(|f| (f.rule, f.path))
+        .collect();
+    assert_eq!(
+        rules,
+        [("required".to_string(), "no_asesmen_notes".to_string())]
+    );
+    let a = report_with(
+        json!({"asesmen_needed": "1", "no_asesmen_reason": "9", "no_asesmen_notes": "x"}),
+    );
+    let kept_now = kept(&a);
+    assert!(!kept_now.contains("no_asesmen_reason") && !kept_now.contains("no_asesmen_notes"));
+    // The phone number is optional, and a number as people write it is stored as one.
+    let a = report_with(json!({"reporter_phone": null}));
+    assert_eq!(satgas().validate(&a, date), vec![]);
+    let session = satgas()
+        .session(Answers::new(), date)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        session
+            .parse_input("reporter_phone", "+62 812-3456-7890")
+            .ok(),
+        Some(json!("081234567890"))
+    );
+}
+
+#[test]
+fn the_report_fits_in_two_minutes() {
+    // Under two minutes on a phone: few questions, most of them one tap. The questions a clean report asks
+    // (relevant, not calculated or fixed): 19, of which 14 must be answered, and of those only 4 typed (the
+    // reporter's name, the address or landmark, the person's name, the problem); the rest are taps (choices,
+    // GPS, the village picked from the assessor's area).
+    let date = Generator::default_visit_date();
+    let a = report_with(json!({}));
+    let session = satgas()
+        .session(a, date)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let asked: Vec<&Field> = fields_of(satgas().form())
+        .into_iter()
+        .filter(|f| session.is_relevant(&f.id).unwrap_or(false) && !f.read_only)
+        .filter(|f| !matches!(f.kind, FieldType::Note | FieldType::Calculate))
+        .collect();
+    let required: Vec<&&Field> = asked
+        .iter()
+        .filter(|f| f.required == form::Requirement::Always(true))
+        .collect();
+    let typed: Vec<&str> = required
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FieldType::Text | FieldType::Integer | FieldType::Nik
+            )
+        })
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(asked.len() <= 19, "{} questions", asked.len());
+    assert!(required.len() <= 14, "{} required", required.len());
+    assert_eq!(
+        typed,
+        [
+            "reporter_name",
+            "address",
+            "full_name",
+            "problem_description"
+        ]
+    );
+}
+
+#[test]
+fn the_report_and_the_asesmen_share_the_ppks_codes() {
+    let report = satgas().form();
+    let asesmen = ppks().form();
+    assert_eq!(report.choices["ppks_type"], asesmen.choices["ppks_type"]);
+    assert_eq!(codes(report, "ppks_type"), seq(1..=26));
+    assert_eq!(codes(report, "urgency"), ["1", "2", "3"]);
+    assert_eq!(codes(report, "first_help")[0], "0", "belum ada");
+}
+
+#[test]
+fn every_prefill_key_of_the_asesmen_names_a_report_field_or_an_assignment_key() {
+    // The report → asesmen mapping is declared in the asesmen: a field's `prefill` key names the report's field
+    // (by id, or by that field's own prefill key). Keys the phone itself fills are the rest.
+    let report_keys: BTreeSet<&str> = fields_of(satgas().form())
+        .into_iter()
+        .flat_map(|f| std::iter::once(f.id.as_str()).chain(f.prefill.as_deref()))
+        .collect();
+    let phone_keys = ["case_id", "laporan_id", "referrals", "work_area"];
+    let mut from_report = BTreeSet::new();
+    for f in fields_of(ppks().form()) {
+        let Some(key) = f.prefill.as_deref() else {
+            continue;
+        };
+        if report_keys.contains(key) {
+            from_report.insert(f.id.as_str());
+        } else {
+            assert!(
+                phone_keys.contains(&key) || f.read_only || key.starts_with("referral_"),
+                "{} prefills from {key}, which no report field gives",
+                f.id
+            );
+        }
+    }
+    for id in [
+        "full_name",
+        "sex",
+        "has_nik",
+        "nik",
+        "age_estimate",
+        "region",
+        "address",
+        "gps",
+        "ppks_types",
+        "problem_description",
+    ] {
+        assert!(
+            from_report.contains(id),
+            "{id} is not prefilled from the report"
+        );
+    }
+    let laporan = field(ppks().form(), "laporan_id");
+    assert!(laporan.read_only && laporan.prefill.as_deref() == Some("laporan_id"));
+}
+
+#[test]
+fn generated_asesmen_after_reports_name_their_report_and_raise_no_finding() {
+    let mut g = Generator::new(92);
+    for _ in 0..150 {
+        let report = g
+            .urgent_satgas_report("17.71")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&report), vec![], "{:#?}", report.answers);
+        let asesmen = g
+            .asesmen_for_report(&report)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&asesmen), vec![], "{:#?}", asesmen.answers);
+        check_visit_schema(&asesmen).unwrap_or_else(|e| panic!("{e}"));
+        let a = &asesmen.answers;
+        assert_eq!(a["laporan_id"], json!(report.visit_id.to_string()));
+        assert_eq!(a["ppks_types"], report.answers["ppks_suspected"]);
+        assert_eq!(a["region"], report.answers["region"]);
+        assert_eq!(a["urgency"], json!("1"));
+    }
+    let stranger = Generator::new(1)
+        .satgas_report("17.71")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(g.asesmen_for_report(&stranger).is_err());
 }

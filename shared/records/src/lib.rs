@@ -214,6 +214,17 @@ pub const CASE_NAME_FIELD: &str = "full_name";
 /// the PPKS asesmen, filled in by the phone). A case is its first visit and every visit naming it here.
 pub const CASE_ID_FIELD: &str = "case_id";
 
+/// The answer of an asesmen that names the report it follows (`laporan_id` in the PPKS asesmen): the report's
+/// visit id, filled in by the phone (the field's `prefill` key) when the asesmen is opened from the report.
+pub const REPORT_LINK_FIELD: &str = "laporan_id";
+
+/// A report's urgency (`urgency` in the Satgas report), shown on the case list.
+pub const REPORT_URGENCY_FIELD: &str = "urgency";
+
+/// A report's answer whether a full asesmen is needed (`asesmen_needed` in the Satgas report): a case with it is a
+/// report; the choice answered says, by its `attrs.opens`, which form the asesmen is.
+pub const REPORT_ASESMEN_FIELD: &str = "asesmen_needed";
+
 /// Today's list as stored.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Today {
@@ -224,6 +235,11 @@ pub struct Today {
     /// The client's name of each listed case visit ([`CASE_NAME_FIELD`]), when answered.
     pub case_names: BTreeMap<Uuid, String>,
     pub counts: TodayCounts,
+    /// A listed report's urgency and asesmen answers (codes, by field id: [`REPORT_URGENCY_FIELD`],
+    /// [`REPORT_ASESMEN_FIELD`]), by visit id.
+    pub case_details: BTreeMap<Uuid, BTreeMap<String, String>>,
+    /// Reports an asesmen was started from ([`REPORT_LINK_FIELD`]): the report's visit id → the first asesmen.
+    pub reports_assessed: BTreeMap<Uuid, Uuid>,
 }
 
 /// A finalised visit waiting for a receipt.

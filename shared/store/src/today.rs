@@ -1,12 +1,14 @@
 //! Today's list and its counts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rusqlite::params;
 use uuid::Uuid;
 
-use tepat_records::{CASE_ID_FIELD, CASE_NAME_FIELD};
+use tepat_records::{
+    CASE_ID_FIELD, CASE_NAME_FIELD, REPORT_ASESMEN_FIELD, REPORT_LINK_FIELD, REPORT_URGENCY_FIELD,
+};
 
 use super::visits::{VISIT_COLUMNS, read_visit};
 use super::{
@@ -14,8 +16,18 @@ use super::{
     read_assignment,
 };
 
-/// Names and linked case ids of case visits, by visit id.
-type CaseAnswers = (HashMap<Uuid, String>, HashMap<Uuid, String>);
+/// What the case list reads of the visits without an assignment.
+#[derive(Default)]
+struct CaseAnswers {
+    /// The client's name, by visit id.
+    names: HashMap<Uuid, String>,
+    /// The case a follow-up names, by visit id.
+    case_ids: HashMap<Uuid, String>,
+    /// A report's urgency and whether it asks for an asesmen (codes by field id), by visit id.
+    details: HashMap<Uuid, BTreeMap<String, String>>,
+    /// The report each asesmen names (`laporan_id`) → the first such asesmen.
+    assessed: BTreeMap<Uuid, Uuid>,
+}
 
 impl Store {
     /// Every assignment with its latest visit, new cases that still matter today, and the counts, for the local
@@ -88,7 +100,12 @@ impl Store {
                 visit_count,
             });
         }
-        let (names, case_ids) = self.case_answers()?;
+        let CaseAnswers {
+            names,
+            case_ids,
+            mut details,
+            assessed,
+        } = self.case_answers()?;
         // One line per case: its latest visit (visits arrive in `started_seq` order, so the last one wins).
         let mut by_case: HashMap<String, VisitSummary> = HashMap::new();
         for visit in cases {
@@ -106,24 +123,37 @@ impl Store {
             .iter()
             .filter_map(|v| Some((v.visit_id, names.get(&v.visit_id)?.clone())))
             .collect();
+        let case_details = cases
+            .iter()
+            .filter_map(|v| Some((v.visit_id, details.remove(&v.visit_id)?)))
+            .collect();
         Ok(Today {
             items,
             cases,
             case_names,
             counts,
+            case_details,
+            reports_assessed: assessed,
         })
     }
 
-    /// The client's name ([`CASE_NAME_FIELD`]) and the case linked to ([`CASE_ID_FIELD`]) of every visit without
-    /// an assignment that has them, by visit id.
+    /// The client's name ([`CASE_NAME_FIELD`]), the case linked to ([`CASE_ID_FIELD`]), a report's urgency and
+    /// asesmen answers ([`REPORT_URGENCY_FIELD`], [`REPORT_ASESMEN_FIELD`]) and the report an asesmen follows
+    /// ([`REPORT_LINK_FIELD`]) of every visit without an assignment that has them.
     fn case_answers(&self) -> Result<CaseAnswers, StoreError> {
-        let mut names = HashMap::new();
-        let mut case_ids = HashMap::new();
+        let mut out = CaseAnswers::default();
         let mut stmt = self.conn.prepare(
             "SELECT a.visit_id, a.path, a.value FROM answers a JOIN visits v ON v.visit_id = a.visit_id \
-             WHERE v.assignment_id IS NULL AND a.kind = 0 AND a.path IN (?1, ?2)",
+             WHERE v.assignment_id IS NULL AND a.kind = 0 AND a.path IN (?1, ?2, ?3, ?4, ?5) \
+             ORDER BY v.started_seq",
         )?;
-        let mut rows = stmt.query(params![CASE_NAME_FIELD, CASE_ID_FIELD])?;
+        let mut rows = stmt.query(params![
+            CASE_NAME_FIELD,
+            CASE_ID_FIELD,
+            REPORT_LINK_FIELD,
+            REPORT_URGENCY_FIELD,
+            REPORT_ASESMEN_FIELD
+        ])?;
         while let Some(row) = rows.next()? {
             let (visit_id, path, value): (String, String, String) =
                 (row.get(0)?, row.get(1)?, row.get(2)?);
@@ -138,12 +168,24 @@ impl Store {
             if text.is_empty() {
                 continue;
             }
-            if path == CASE_NAME_FIELD {
-                names.insert(visit_id, text);
-            } else {
-                case_ids.insert(visit_id, text);
+            match path.as_str() {
+                CASE_NAME_FIELD => {
+                    out.names.insert(visit_id, text);
+                }
+                CASE_ID_FIELD => {
+                    out.case_ids.insert(visit_id, text);
+                }
+                REPORT_LINK_FIELD => {
+                    if let Ok(report) = Uuid::parse_str(&text) {
+                        out.assessed.entry(report).or_insert(visit_id);
+                    }
+                }
+                other => {
+                    let field = other.to_string();
+                    out.details.entry(visit_id).or_default().insert(field, text);
+                }
             }
         }
-        Ok((names, case_ids))
+        Ok(out)
     }
 }

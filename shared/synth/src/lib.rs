@@ -12,6 +12,8 @@
 //! - [`Generator::broken`]: a visit with one §4 rule broken and the finding it must produce ([`Rule`]);
 //! - [`Generator::ppks_case`]: a PPKS asesmen.
 //! - [`Generator::monitoring_visit`]: a 6T monitoring of aid distribution at a distribution point ([`monitoring`]).
+//! - [`Generator::satgas_report`]: a Satgas Tanggap Cepat report; [`Generator::asesmen_for_report`]: the asesmen
+//!   that follows it.
 //!
 //! Crate `tepat-synth`: depends on `tepat-form` and `tepat-protocol`; used only as a dev-dependency and by the tools,
 //! the end-to-end tests, the demo and the benchmarks, never by the phone library or the server.
@@ -22,6 +24,7 @@ pub mod monitoring;
 pub mod names;
 mod ppks;
 mod rules;
+mod satgas;
 pub mod visit;
 
 #[cfg(test)]
@@ -39,6 +42,7 @@ pub use family::{Family, Person, Variety};
 pub use monitoring::Lapse;
 pub use ppks::carried_referrals;
 pub use rules::{Expected, Rule};
+pub use satgas::{Reported, SatgasRule};
 pub use visit::Outcome;
 
 use tepat_form::{identity, region};
@@ -46,8 +50,9 @@ use tepat_protocol::{Assignment, DeviceTimes, VisitDoc};
 
 /// The form ids and versions the generator fills.
 pub const DTSEN_FORM: (&str, u32) = ("dtsen_groundcheck", 1);
-pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 2);
 pub const MONITORING_FORM: (&str, u32) = ("monitoring_6t", 1);
+pub const PPKS_FORM: (&str, u32) = ("ppks_asesmen", 3);
+pub const SATGAS_FORM: (&str, u32) = ("satgas_laporan", 1);
 
 /// The default region: Kota Bengkulu.
 pub const DEFAULT_REGION: &str = "17.71";
@@ -59,6 +64,8 @@ pub enum SynthError {
     UnknownRegion(String),
     #[error("assignment {0:?} was not made by this generator")]
     UnknownAssignment(String),
+    #[error("report {0} was not made by this generator")]
+    UnknownReport(Uuid),
 }
 
 /// A deterministic source of synthetic visits.
@@ -72,6 +79,8 @@ pub struct Generator {
     families: BTreeMap<String, (Family, String)>,
     /// Assignments made by [`Generator::registered_assignments`]: their members come with the assignment.
     registered: std::collections::BTreeSet<String>,
+    /// The people behind the Satgas reports made, by the report's visit id.
+    reported: BTreeMap<Uuid, Reported>,
 }
 
 impl Generator {
@@ -83,6 +92,7 @@ impl Generator {
             seq: 0,
             families: BTreeMap::new(),
             registered: Default::default(),
+            reported: BTreeMap::new(),
         }
     }
 
@@ -470,6 +480,144 @@ impl Generator {
             revision: 1,
             form_id: PPKS_FORM.0.to_string(),
             form_version: PPKS_FORM.1,
+            assignment_id: None,
+            visit_date: self.visit_date,
+            answers,
+            warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
+            device_times: times,
+        }
+    }
+
+    /// A Satgas Tanggap Cepat report about a person in a village under `region` (a new case, no assignment): a
+    /// person of one of the 26 PPKS types, known to the reporter more or less (name, sex, age, NIK), the urgency
+    /// the type calls for, the first help given, and mostly an asesmen needed (always for an emergency).
+    pub fn satgas_report(&mut self, region: &str) -> Result<VisitDoc, SynthError> {
+        region::regions()
+            .get(region)
+            .ok_or_else(|| SynthError::UnknownRegion(region.to_string()))?;
+        let kind = ppks::pick_type(&mut self.rng);
+        let age = self.rng.random_range(kind.ages.0..=kind.ages.1);
+        let village = self.village(region)?;
+        let (visit_id, times) = self.identity_and_times();
+        let (answers, person) = satgas::report(
+            &mut self.rng,
+            kind,
+            age,
+            &village,
+            &regency_of(region),
+            self.visit_date,
+            &visit_id.to_string(),
+        );
+        self.reported.insert(visit_id, person);
+        Ok(self.satgas_doc(visit_id, times, answers))
+    }
+
+    /// A report as [`Generator::satgas_report`], urgent ("darurat": acted on today) and asking for an asesmen.
+    pub fn urgent_satgas_report(&mut self, region: &str) -> Result<VisitDoc, SynthError> {
+        let mut doc = self.satgas_report(region)?;
+        let a = &mut doc.answers;
+        a.insert("urgency".into(), serde_json::json!("1"));
+        a.insert("asesmen_needed".into(), serde_json::json!("1"));
+        a.remove("no_asesmen_reason");
+        a.remove("no_asesmen_notes");
+        Ok(doc)
+    }
+
+    /// The clean report [`Generator::satgas_broken`] breaks rules on (no finding at all): the reporter (a
+    /// neighbour) with a phone number, the person's name, sex, approximate age (45) and NIK known, one kind of
+    /// first help given, urgency "segera", an asesmen needed, a GPS point.
+    pub fn clean_satgas_report(&mut self) -> VisitDoc {
+        let kind = &ppks::TYPES[23];
+        let village = self
+            .village(DEFAULT_REGION)
+            .unwrap_or_else(|_| "17.71.01.1001".to_string());
+        let (visit_id, times) = self.identity_and_times();
+        let (mut a, person) = satgas::report(
+            &mut self.rng,
+            kind,
+            45,
+            &village,
+            DEFAULT_REGION,
+            self.visit_date,
+            &visit_id.to_string(),
+        );
+        let sex = person.sex.code();
+        a.insert("reporter_phone".into(), serde_json::json!("081234567890"));
+        a.insert("reporter_relation".into(), serde_json::json!("1"));
+        a.remove("reporter_relation_other");
+        a.insert("name_known".into(), serde_json::json!("1"));
+        a.insert("full_name".into(), serde_json::json!(person.name));
+        a.insert("sex".into(), serde_json::json!(sex));
+        a.insert("age_estimate".into(), serde_json::json!(45));
+        a.insert("has_nik".into(), serde_json::json!("1"));
+        a.insert("nik".into(), serde_json::json!(person.nik.clone()));
+        a.insert("urgency".into(), serde_json::json!("2"));
+        a.insert("first_help".into(), serde_json::json!(["1"]));
+        a.insert("asesmen_needed".into(), serde_json::json!("1"));
+        a.remove("no_asesmen_reason");
+        a.remove("no_asesmen_notes");
+        self.reported.insert(visit_id, person);
+        self.satgas_doc(visit_id, times, a)
+    }
+
+    /// A clean report (see [`Generator::clean_satgas_report`]) with exactly `rule` broken, and the finding that
+    /// must follow.
+    pub fn satgas_broken(&mut self, rule: SatgasRule) -> (VisitDoc, Expected) {
+        let mut doc = self.clean_satgas_report();
+        let expected = satgas::break_rule(&mut self.rng, rule, &mut doc.answers, self.visit_date);
+        (doc, expected)
+    }
+
+    /// The PPKS asesmen that follows `report` (made by this generator): the same person, on the same day, the
+    /// report's data in it as the phone prefills them, `laporan_id` the report's visit id.
+    pub fn asesmen_for_report(&mut self, report: &VisitDoc) -> Result<VisitDoc, SynthError> {
+        let person = self
+            .reported
+            .get(&report.visit_id)
+            .cloned()
+            .ok_or(SynthError::UnknownReport(report.visit_id))?;
+        let work_area = report
+            .answers
+            .get("work_area")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(DEFAULT_REGION)
+            .to_string();
+        let (visit_id, times) = self.identity_and_times();
+        let answers = satgas::asesmen_after(
+            &mut self.rng,
+            &report.answers,
+            &report.visit_id.to_string(),
+            &person,
+            &work_area,
+            self.visit_date,
+            &visit_id.to_string(),
+        );
+        Ok(VisitDoc {
+            visit_id,
+            revision: 1,
+            form_id: PPKS_FORM.0.to_string(),
+            form_version: PPKS_FORM.1,
+            assignment_id: None,
+            visit_date: self.visit_date,
+            answers,
+            warning_notes: BTreeMap::new(),
+            prefill_review: BTreeMap::new(),
+            device_times: times,
+        })
+    }
+
+    fn satgas_doc(
+        &self,
+        visit_id: Uuid,
+        times: DeviceTimes,
+        answers: tepat_protocol::Answers,
+    ) -> VisitDoc {
+        VisitDoc {
+            visit_id,
+            revision: 1,
+            form_id: SATGAS_FORM.0.to_string(),
+            form_version: SATGAS_FORM.1,
             assignment_id: None,
             visit_date: self.visit_date,
             answers,

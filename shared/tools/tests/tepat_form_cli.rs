@@ -227,7 +227,12 @@ fn repo_file(path: &str) -> PathBuf {
 #[test]
 fn export_then_import_gives_the_same_form() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t"] {
+    for name in [
+        "dtsen_groundcheck",
+        "ppks_asesmen",
+        "monitoring_6t",
+        "satgas_laporan",
+    ] {
         let json = repo_file(&format!("schemas/forms/{name}.json"));
         let xlsx = dir.path().join(format!("{name}.xlsx"));
         let out = run(&[

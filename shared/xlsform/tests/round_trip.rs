@@ -213,6 +213,14 @@ fn cases(form: &Form, seed: u64) -> Vec<(Answers, NaiveDate)> {
             real.push(generator.ppks_case("17.71").unwrap().answers);
         }
     }
+    if form.id == tepat_synth::SATGAS_FORM.0 {
+        for _ in 0..120 {
+            real.push(generator.satgas_report("17.71").unwrap().answers);
+        }
+        for rule in tepat_synth::SatgasRule::ALL {
+            real.push(generator.satgas_broken(rule).0.answers);
+        }
+    }
     for rule in Rule::ALL {
         if rule.form_id() == form.id {
             real.push(generator.broken(rule).0.answers);

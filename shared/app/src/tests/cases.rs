@@ -117,7 +117,7 @@ fn finalised_case(h: &mut Harness, answers: tepat_protocol::Answers) -> String {
         .start_visit(
             &NewVisit {
                 form_id: "ppks_asesmen".into(),
-                form_version: 2,
+                form_version: tepat_synth::PPKS_FORM.1,
                 assignment_id: None,
                 visit_date: date,
                 answers: answers.clone(),

@@ -4,6 +4,7 @@
 
 mod cases;
 mod finalise;
+mod reports;
 mod sync;
 mod visit;
 mod workflow;

@@ -125,6 +125,17 @@ impl Session {
                 visit_id: case.visit_id.clone(),
             }));
         }
+        if is(word, &["asesmen-dari", "asesmen-from"]) {
+            let which = arg(&say(lang, "nomor kasus laporan", "a report's case number"))?;
+            let Screen::Today(today) = &view.screen else {
+                return Err(not_here(lang));
+            };
+            let case = number(&which, today.cases.len(), lang)
+                .and_then(|i| today.cases.get(i).ok_or_else(|| out_of_range(lang)))?;
+            return Ok(rt.dispatch(UiEvent::StartAsesmenFromReport {
+                visit_id: case.visit_id.clone(),
+            }));
+        }
         if is(word, &["kasus-baru", "new-case"]) {
             let form = arg(&say(lang, "kode formulir", "a form id"))?;
             let Screen::Today(today) = &view.screen else {

@@ -67,7 +67,9 @@ pub(crate) fn print_today(text: &mut String, view: &ViewModel, today: &TodayView
     if !today.cases.is_empty() {
         text.push_str(&format!("{}:\n", say(lang, "Kasus", "Cases")));
         for (i, case) in today.cases.iter().enumerate() {
-            let follow_up = if case.can_follow_up {
+            let follow_up = if case.can_start_asesmen {
+                say(lang, " → asesmen-dari", " → asesmen-from")
+            } else if case.can_follow_up {
                 say(lang, " → lanjutan", " → follow-up")
             } else {
                 String::new()
@@ -80,6 +82,9 @@ pub(crate) fn print_today(text: &mut String, view: &ViewModel, today: &TodayView
                 case.form_title,
                 case.status_text
             ));
+            if let Some(asesmen) = &case.asesmen_text {
+                text.push_str(&format!("       {asesmen}\n"));
+            }
             if let Some(comment) = &case.supervisor_comment {
                 text.push_str(&format!(
                     "       {}: {comment}\n",
@@ -339,6 +344,7 @@ Perintah (Bahasa Indonesia / English):
   kasus N | case N              buka kasus nomor N
   lanjutan N | follow-up N      kunjungan lanjutan kasus N (rujukannya dibawa, ubah statusnya)
   kasus-baru F | new-case F     mulai kasus baru dengan formulir F (asesor)
+  asesmen-dari N | asesmen-from N  asesmen orang yang dilaporkan di laporan Satgas N (dibuka dengan data laporan)
   N TEKS                        jawab pertanyaan nomor N (pilihan: kode; wilayah: kode; GPS: lintang bujur akurasi)
   jawab JALUR TEKS | set PATH TEXT  jawab menurut jalur, mis. members[2].sex (untuk skrip; N juga boleh jalur)
   pilih N KODE | choose N CODE  pilih / batalkan pilihan (pilihan ganda) atau wilayah
@@ -361,6 +367,7 @@ Commands (English / Bahasa Indonesia):
   case N | kasus N              open case N
   follow-up N | lanjutan N      follow-up visit of case N (its referrals carried: update their status)
   new-case F | kasus-baru F     start a new case with form F (assessors)
+  asesmen-from N | asesmen-dari N  the asesmen of the person Satgas report N is about (opened with its data)
   N TEXT                        answer question N (selects: a code; regions: a code; GPS: lat lon accuracy)
   set PATH TEXT | jawab JALUR TEKS  answer by path, e.g. members[2].sex (for scripts; N may be a path too)
   choose N CODE | pilih N KODE  choose / unchoose (multiple choice) or pick a region

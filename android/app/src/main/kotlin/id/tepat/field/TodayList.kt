@@ -195,11 +195,21 @@ class RowView(context: Context) : LinearLayout(context) {
                 show(status, case.statusText)
                 status.setTextColor(color(statusColour(case.status)))
                 show(comment, case.supervisorComment?.let { string(R.string.supervisor_comment, it) })
-                show(withdrawn, null)
+                // A Satgas report says whether its asesmen is needed and started.
+                show(withdrawn, case.asesmenText)
                 val open = FieldEvent.OpenVisit(case.visitId)
-                // A finalised case is followed up (its referrals carried); the row itself still opens it to read.
+                // A finalised case is followed up (its referrals carried); a finalised report opens the asesmen it
+                // asks for, with its data; the row itself still opens it to read.
                 show(action, case.actionText)
-                action.setOnClickListener { send(if (case.canFollowUp) FieldEvent.FollowUpCase(case.visitId) else open) }
+                action.setOnClickListener {
+                    send(
+                        when {
+                            case.canStartAsesmen -> FieldEvent.StartAsesmenFromReport(case.visitId)
+                            case.canFollowUp -> FieldEvent.FollowUpCase(case.visitId)
+                            else -> open
+                        },
+                    )
+                }
                 setOnClickListener { send(open) }
             }
             is TodayRow.CaseForm -> {
