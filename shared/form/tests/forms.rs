@@ -45,6 +45,9 @@ fn monitoring() -> &'static CompiledForm {
     static FORM: OnceLock<CompiledForm> = OnceLock::new();
     FORM.get_or_init(|| {
         form::load(&read("schemas/forms/monitoring_6t.json")).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 fn satgas() -> &'static CompiledForm {
     static FORM: OnceLock<CompiledForm> = OnceLock::new();
     FORM.get_or_init(|| {
@@ -193,7 +196,12 @@ fn both_forms_match_the_form_schema() {
 #[test]
 fn the_form_schema_documents_what_the_code_writes() {
     // The Rust model serialised back (defaults omitted) must match the schema too: the two describe one format.
-    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
+    for form in [
+        dtsen().form(),
+        ppks().form(),
+        monitoring().form(),
+        satgas().form(),
+    ] {
         let value = serde_json::to_value(form).unwrap_or_default();
         check_form_schema(&value).unwrap_or_else(|e| panic!("{}: {e}", form.id));
     }
@@ -307,7 +315,12 @@ fn typed_schemas() -> &'static TypedSchemas {
         let mut compiler = compiler();
         let mut schemas = boon::Schemas::new();
         let mut by_form = BTreeMap::new();
-        for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
+        for form in [
+            dtsen().form(),
+            ppks().form(),
+            monitoring().form(),
+            satgas().form(),
+        ] {
             let url = format!(
                 "https://tepat.example/schemas/visit-{}.schema.json",
                 form.id
@@ -1286,7 +1299,12 @@ fn question_numbers_do_not_collide() {
 #[test]
 fn every_text_is_bilingual_and_every_constraint_named_and_documented() {
     let readme = read("schemas/README.md");
-    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
+    for form in [
+        dtsen().form(),
+        ppks().form(),
+        monitoring().form(),
+        satgas().form(),
+    ] {
         let mut texts = vec![&form.title];
         for section in &form.sections {
             texts.push(&section.title);
@@ -2194,7 +2212,12 @@ fn no_finding_message_repeats_its_question_s_label() {
     assert!(repeats_label("Mobil", "Mobil tidak boleh negatif"));
     assert!(repeats_label("NIK (R26a)", "Tanggal lahir di NIK berbeda"));
     assert!(!repeats_label("Mobil", "Tidak boleh negatif"));
-    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
+    for form in [
+        dtsen().form(),
+        ppks().form(),
+        monitoring().form(),
+        satgas().form(),
+    ] {
         for field in fields_of(form) {
             let messages = field
                 .constraints
@@ -2264,7 +2287,12 @@ fn no_two_questions_share_a_number() {
         question_numbers("Status keluarga (R16)", None),
         [(None, "R16".to_string())]
     );
-    for form in [dtsen().form(), ppks().form(), monitoring().form(), satgas().form()] {
+    for form in [
+        dtsen().form(),
+        ppks().form(),
+        monitoring().form(),
+        satgas().form(),
+    ] {
         // Number → (block, field) of every question that carries it.
         let mut seen: BTreeMap<String, Vec<(Option<String>, String)>> = BTreeMap::new();
         for section in &form.sections {
