@@ -281,6 +281,9 @@ fn the_six_criteria_are_calculated_as_the_form_documents_them() {
         };
         assert_eq!(results(&answers, on, 0), expected, "{what}");
         let out = exported(&answers, on);
+        let count = |code: char| expected.chars().filter(|c| *c == code).count().to_string();
+        assert_eq!(text(out["kpm"][0].get("t_met")), count('1'), "{what}");
+        assert_eq!(text(out["kpm"][0].get("t_not_met")), count('2'), "{what}");
         let all_met = if expected == "111111" { "1" } else { "0" };
         assert_eq!(text(out["kpm"][0].get("kpm_all_met")), all_met, "{what}");
         assert_eq!(
