@@ -30,6 +30,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(SIGNAL_TABLES),
     // Issue 16 (h16): the monotonic reading of each trail event (`trail.rs`).
     Migration::Sql(TRAIL_READINGS),
+    // Issue 16 (h16): each enumerator's visits and "not found" visits per village, kept as visits are stored.
+    Migration::Sql(SIGNAL_VILLAGE_COUNTS),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -411,6 +413,22 @@ UPDATE visits SET prefill_review = CASE json_type(doc, '$.prefill_review')
 const TRAIL_READINGS: &str = "
 ALTER TABLE trail_events ADD COLUMN boot TEXT;
 ALTER TABLE trail_events ADD COLUMN mono INTEGER;
+";
+
+/// The counts behind "many not found compared with the village" (`crate::signals::store::not_found_rate`), kept
+/// per enumerator and village as facts are stored, so a visit reads its village's enumerators instead of counting
+/// every visit of the village; filled from the facts already stored.
+const SIGNAL_VILLAGE_COUNTS: &str = "
+CREATE TABLE signal_village_counts (
+    region_code TEXT    NOT NULL,
+    user_id     TEXT    NOT NULL,
+    visits      INTEGER NOT NULL,
+    not_found   INTEGER NOT NULL,
+    PRIMARY KEY (region_code, user_id)
+) WITHOUT ROWID;
+INSERT INTO signal_village_counts (region_code, user_id, visits, not_found)
+    SELECT region_code, user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
+    GROUP BY region_code, user_id;
 ";
 
 /// Signals of fabrication (`crate::signals`, issue 16). What the signals need of each visit's latest revision,

@@ -142,7 +142,7 @@ pub fn on_ingest(
         .execute([&f.visit_id])?;
     tx.prepare_cached("DELETE FROM visit_signals WHERE other = ?1")?
         .execute([&f.visit_id])?;
-    store_facts(tx, f, niks)?;
+    store_facts(tx, f, old.as_ref(), niks)?;
     let mut changed: BTreeSet<String> = BTreeSet::new();
 
     for (kind, detail) in [
@@ -285,7 +285,18 @@ pub fn on_ingest(
     bump(tx, &changed)
 }
 
-fn store_facts(tx: &Transaction<'_>, f: &Facts, niks: &[String]) -> Result<(), DbError> {
+fn store_facts(
+    tx: &Transaction<'_>,
+    f: &Facts,
+    old: Option<&Facts>,
+    niks: &[String],
+) -> Result<(), DbError> {
+    // The village's counts move with the visit: out of the enumerator's and village's counts as it was stored,
+    // into those it is stored with now (`not_found_rate` reads them instead of counting the village's visits).
+    if let Some(old) = old {
+        count_in_village(tx, old, -1)?;
+    }
+    count_in_village(tx, f, 1)?;
     let cell = f.fix.map(|fix| fix.cell());
     tx.prepare_cached(
         "INSERT INTO signal_facts (visit_id, revision, user_id, household, region_code, outcome_class, started_at,
@@ -324,6 +335,22 @@ fn store_facts(tx: &Transaction<'_>, f: &Facts, niks: &[String]) -> Result<(), D
     for nik in niks {
         insert.execute(params![nik, f.visit_id])?;
     }
+    Ok(())
+}
+
+/// Adds `by` (1 or −1) to the visits, and the "not found" visits, of the visit's enumerator in its village.
+fn count_in_village(tx: &Transaction<'_>, f: &Facts, by: i64) -> Result<(), DbError> {
+    let not_found = if f.class == OutcomeClass::NotFound {
+        by
+    } else {
+        0
+    };
+    tx.prepare_cached(
+        "INSERT INTO signal_village_counts (region_code, user_id, visits, not_found) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (region_code, user_id) DO UPDATE SET visits = visits + excluded.visits,
+             not_found = not_found + excluded.not_found",
+    )?
+    .execute(params![f.region_code, f.user_id, by, not_found])?;
     Ok(())
 }
 
@@ -393,10 +420,12 @@ fn not_found_rate(
     if region_code.is_empty() {
         return Ok(BTreeSet::new());
     }
+    // The counts kept per enumerator and village (`count_in_village`): one row per enumerator, however many visits
+    // the village has.
     let counts: Vec<VillageCounts> = tx
         .prepare_cached(
-            "SELECT user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
-             WHERE region_code = ?1 GROUP BY user_id",
+            "SELECT user_id, visits, not_found FROM signal_village_counts
+             WHERE region_code = ?1 AND visits > 0 ORDER BY user_id",
         )?
         .query_map([region_code], |r| {
             Ok(VillageCounts {

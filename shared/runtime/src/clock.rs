@@ -18,7 +18,7 @@ pub trait Clock: Send + Sync {
 }
 
 /// The system clock in the system's time zone; on Linux and Android with `CLOCK_BOOTTIME` as its monotonic clock
-/// ([`boot_reading`]).
+/// ([`boot_reading_ns`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -28,11 +28,25 @@ impl Clock for SystemClock {
     }
 
     fn reading(&self) -> (DateTime<FixedOffset>, Option<Monotonic>) {
-        (self.now(), boot_reading())
+        let now = Local::now();
+        let mono = boot_reading_ns().and_then(|(boot, ns)| {
+            // Both clocks read one after the other to the nanosecond; each rounded down to the millisecond by
+            // itself, their distance would wobble by a millisecond from reading to reading. So the reading is
+            // the wall clock's millisecond plus the distance between the two clocks, rounded: the same distance
+            // every time while the two advance together (the trail then sends no change for it).
+            let wall_ns = i128::from(now.timestamp_nanos_opt()?);
+            let distance_ms = (ns - wall_ns + 500_000).div_euclid(1_000_000);
+            let ms = wall_ns.div_euclid(1_000_000) + distance_ms;
+            Some(Monotonic {
+                boot,
+                ms: u64::try_from(ms).ok()?,
+            })
+        });
+        (now.fixed_offset(), mono)
     }
 }
 
-/// The monotonic clock of the audit trail: `CLOCK_BOOTTIME` in milliseconds, with the boot it counts from.
+/// The monotonic clock of the audit trail: `CLOCK_BOOTTIME` (here in nanoseconds), with the boot it counts from.
 ///
 /// Why this clock: it counts the time the phone sleeps (`CLOCK_MONOTONIC`, behind `std::time::Instant` on Linux,
 /// stops while the phone sleeps, which is most of a field day between answers, so it would drift from the wall
@@ -41,15 +55,12 @@ impl Clock for SystemClock {
 /// `/proc/sys/kernel/random/boot_id`; where an app may not read it, by an id drawn once per app process (a process
 /// never outlives its boot, so readings under one id still compare; only fewer of them do). `None` on systems
 /// without `CLOCK_BOOTTIME` (the tools on macOS or Windows): their events carry no reading.
-pub fn boot_reading() -> Option<Monotonic> {
+fn boot_reading_ns() -> Option<(String, i128)> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
-        let ms = i128::from(now.tv_sec) * 1000 + i128::from(now.tv_nsec) / 1_000_000;
-        Some(Monotonic {
-            boot: boot_id().to_string(),
-            ms: u64::try_from(ms).ok()?,
-        })
+        let ns = i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec);
+        Some((boot_id().to_string(), ns))
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -198,5 +209,16 @@ mod tests {
             (uptime * 1000.0 - second.ms as f64).abs() < 5_000.0,
             "{uptime} s up, {second:?}"
         );
+        // The reading's distance to the wall clock stays the same from reading to reading.
+        let distance = |(now, mono): (DateTime<FixedOffset>, Option<Monotonic>)| {
+            mono.map(|m| m.ms as i64 - now.timestamp_millis())
+        };
+        let first = distance(SystemClock.reading());
+        let steady = (0..50)
+            .filter(|_| distance(SystemClock.reading()) == first)
+            .count();
+        assert!(steady >= 45, "{steady} of 50 readings at the same distance");
+        let raw = boot_reading_ns().map_or(0, |(_, ns)| (ns / 1_000_000) as u64);
+        assert!(raw.abs_diff(second.ms) < 5_000);
     }
 }

@@ -7,7 +7,7 @@
 //! this connection only (a temporary table: it is never written to the file) and goes to the events stamped with
 //! exactly that wall-clock time, so an event never pairs one clock's reading with another moment of the other.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -37,8 +37,9 @@ pub(crate) fn append(
         None => (0, ZERO_HASH.to_string()),
     };
     let seq = last_seq + 1;
-    // The time is hashed as it is stored (microseconds), so the hash can be recomputed from the row.
-    let at = parse_time(&time_text(at))?;
+    // The time is kept to the millisecond (an audit needs no finer, and the trail's time differences stay short
+    // on the wire) and hashed as it is stored, so the hash can be recomputed from the row.
+    let at = at.trunc_subsecs(3);
     let mono = reading_at(tx, at)?;
     let fields = EventFields {
         seq: seq as u64,
@@ -336,8 +337,8 @@ pub enum ChainProblem {
 
 impl Store {
     /// Notes the monotonic reading taken with the wall-clock time `at` (the runtime, whenever it reads the
-    /// clock for the App): audit events stamped with exactly `at` carry it, until the next note. `None`: no
-    /// reading could be taken, and events carry none.
+    /// clock for the App): audit events stamped with `at` (to the millisecond, as the audit keeps times) carry it,
+    /// until the next note. `None`: no reading could be taken, and events carry none.
     pub fn note_clock(
         &mut self,
         at: DateTime<Utc>,
@@ -349,7 +350,11 @@ impl Store {
                     .prepare_cached(
                         "INSERT OR REPLACE INTO temp.clock_reading (id, at, boot, ms) VALUES (1, ?1, ?2, ?3)",
                     )?
-                    .execute(params![time_text(at), reading.boot, reading.ms as i64])?;
+                    .execute(params![
+                        time_text(at.trunc_subsecs(3)),
+                        reading.boot,
+                        reading.ms as i64
+                    ])?;
             }
             None => {
                 self.conn

@@ -501,6 +501,29 @@ async fn many_not_found_against_the_rest_of_the_village_is_flagged_with_configur
     for id in &found {
         assert_eq!(signals_of(&page, id), vec![]);
     }
+    // The village's counts, kept as the visits arrived, are the counts of the stored facts.
+    let counts = |sql: &str| -> Vec<(String, String, i64, i64)> {
+        w.kit
+            .db()
+            .read(|tx| {
+                let mut stmt = tx.prepare(sql)?;
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap()
+    };
+    let kept = counts(
+        "SELECT region_code, user_id, visits, not_found FROM signal_village_counts WHERE visits > 0 ORDER BY 1, 2",
+    );
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(
+        kept,
+        counts(
+            "SELECT region_code, user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
+             GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    );
 }
 
 #[tokio::test]
@@ -536,7 +559,7 @@ async fn visits_stored_before_the_signals_get_them_when_the_server_starts() {
         .write(|tx| {
             tx.execute_batch(
                 "DELETE FROM visit_signals; DELETE FROM signal_facts; DELETE FROM signal_niks;
-                 DELETE FROM signal_village_flags;",
+                 DELETE FROM signal_village_flags; DELETE FROM signal_village_counts;",
             )
         })
         .unwrap();

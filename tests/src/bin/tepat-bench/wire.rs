@@ -40,6 +40,30 @@ pub struct TrailBytes {
     /// Every field of every event written out (the encoding before), JSON and gzipped.
     pub verbose_json: u64,
     pub verbose_gzip: u64,
+    /// In the wire form, gzipped, with the times of a real clock instead of the bench's (see [`jittered`]).
+    pub jittered_gzip: u64,
+}
+
+/// The trails with the times a phone's clock would give: the bench's clock moves exactly one second per reading,
+/// which the wire form's time differences compress to almost nothing; a phone's readings lie milliseconds apart at
+/// random. Each event's time moves on by a further 0–3 s (seeded, to the millisecond, as the audit keeps times),
+/// and its monotonic reading with it (`SystemClock` keeps their distance steady while the clock is untouched).
+fn jittered(trails: &[VisitTrail]) -> Vec<VisitTrail> {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(16);
+    let mut trails = trails.to_vec();
+    for trail in &mut trails {
+        let mut drift = 0i64;
+        for event in &mut trail.events {
+            drift += rng.random_range(0..3_000);
+            event.at += chrono::Duration::milliseconds(drift);
+            if let Some(mono) = &mut event.mono {
+                mono.ms = mono.ms.saturating_add(u64::try_from(drift).unwrap_or(0));
+            }
+        }
+    }
+    trails
 }
 
 fn gzip_len(bytes: &[u8]) -> u64 {
@@ -58,6 +82,7 @@ fn trail_bytes(trails: &[VisitTrail]) -> Result<TrailBytes, String> {
         gzip: gzip_len(&json),
         verbose_json: verbose.len() as u64,
         verbose_gzip: gzip_len(&verbose),
+        jittered_gzip: gzip_len(&serde_json::to_vec(&jittered(trails)).map_err(|e| e.to_string())?),
     })
 }
 
