@@ -1,6 +1,7 @@
 //! The supervisor's progress view, over the latest revision of each visit in their regions: visits per
-//! enumerator per day per form against the daily target, with the outcome mix of the form's own outcome field,
-//! and per village the assignments, visits, approvals and returns.
+//! enumerator per day per form against the daily target of the user's role (`Role::daily_target`: 12 for a
+//! pendamping PKH, none for a TKSK assessor), with the outcome mix of the form's own outcome field, and per village
+//! the assignments, visits, approvals and returns.
 //!
 //! The day is the visit's `progress_date`: the device's visit date, or the day the server received the visit
 //! when that date is implausible (see `ingest::dates`), so a wrong clock never invents a day.
@@ -11,6 +12,7 @@ use chrono::NaiveDate;
 use rusqlite::{Transaction, params};
 use tepat_protocol::{EnumeratorDay, ProgressResponse, VillageProgress};
 
+use crate::auth::parse_role;
 use crate::config::DAILY_TARGET;
 use crate::db::DbError;
 use crate::forms;
@@ -32,7 +34,7 @@ fn enumerator_days(
     supervisor_id: &str,
 ) -> Result<Vec<EnumeratorDay>, DbError> {
     let sql = format!(
-        "SELECT v.user_id, u.name, coalesce(v.progress_date, v.visit_date), v.form_id, v.form_version, coalesce(v.outcome, ''), count(*)
+        "SELECT v.user_id, u.name, coalesce(v.progress_date, v.visit_date), v.form_id, v.form_version, coalesce(v.outcome, ''), count(*), u.role
          FROM visits v JOIN users u ON u.user_id = v.user_id
          WHERE v.is_latest = 1 AND {}
          GROUP BY v.user_id, 3, v.form_id, v.form_version, v.outcome
@@ -49,13 +51,17 @@ fn enumerator_days(
             r.get::<_, u32>(4)?,
             r.get::<_, String>(5)?,
             r.get::<_, u32>(6)?,
+            r.get::<_, String>(7)?,
         ))
     })?;
     // Whether each form version declares an outcome (a handful of versions, each read once per call).
     let mut has_outcome: HashMap<(String, u32), bool> = HashMap::new();
     let mut days: Vec<EnumeratorDay> = Vec::new();
     for row in rows {
-        let (user_id, name, date, form_id, version, outcome, count) = row?;
+        let (user_id, name, date, form_id, version, outcome, count, role) = row?;
+        // The target is the role's: a TKSK's asesmen has none (a case takes what it takes).
+        let role = parse_role(&role)
+            .ok_or_else(|| DbError::Corrupt(format!("user {user_id} has role {role:?}")))?;
         let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
             .map_err(|e| DbError::Corrupt(format!("progress date {date:?}: {e}")))?;
         let key = (form_id, version);
@@ -84,7 +90,7 @@ fn enumerator_days(
                 date,
                 form_id,
                 visits: 0,
-                target: DAILY_TARGET,
+                target: role.daily_target(),
                 by_outcome: BTreeMap::new(),
             });
         }
@@ -236,5 +242,12 @@ mod tests {
                 ("hh_check", 1, vec![("1", 1)]),
             ]
         );
+        // The visits are a TKSK's (assessor): no daily target, where a pendamping PKH's day has 12.
+        assert!(
+            progress.enumerator_days.iter().all(|d| d.target.is_none()),
+            "{:?}",
+            progress.enumerator_days
+        );
+        assert_eq!(progress.daily_target, 12);
     }
 }

@@ -26,6 +26,14 @@ pub const REGION: &str = "17.71";
 /// The supervisor's user id.
 pub const SUPERVISOR: &str = "korkab1771";
 
+/// One TKSK assessor: their user, phone and clock.
+pub struct Assessor {
+    pub user_id: String,
+    pub name: String,
+    pub phone: Phone,
+    pub clock: Arc<FixedClock>,
+}
+
 /// One enumerator: their user, assignments, phone and clock.
 pub struct Enumerator {
     pub user_id: String,
@@ -116,7 +124,7 @@ impl Field {
     fn start_with(dir: &Path, seed: u64, tls: Option<TlsFiles>) -> Result<Field, Error> {
         let data = dir.join("server");
         let admin = Admin::new(&data);
-        for form in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t"] {
+        for form in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t", "satgas_laporan"] {
             admin.publish_form(&form_file(form))?;
         }
         admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;
@@ -211,6 +219,29 @@ impl Field {
             });
         }
         Ok(())
+    }
+
+    /// Adds a TKSK assessor (role `assessor`, in [`REGION`] like the enumerators, no assignments: they start
+    /// cases), their phone enrolled through the proxy and synced once (the forms arrive).
+    pub fn add_assessor(&mut self, user_id: &str, name: &str) -> Result<Assessor, Error> {
+        self.admin
+            .create_user(user_id, name, "assessor", &[REGION])?;
+        let clock = Arc::new(FixedClock::new(morning(self.generator.visit_date())?));
+        let dir = self.dir.join(user_id);
+        let phone = Phone::open_pinned(
+            &dir,
+            &self.phone_url(),
+            self.ca_pem(),
+            clock.clone() as Arc<dyn Clock>,
+        )?;
+        phone.enrol(&self.admin.enrol_code(user_id)?, &format!("HP {name}"))?;
+        phone.sync_until_clean(5)?;
+        Ok(Assessor {
+            user_id: user_id.to_string(),
+            name: name.to_string(),
+            phone,
+            clock,
+        })
     }
 
     /// The server's address as the phones see it: through the proxy, `https://` when the server speaks TLS.

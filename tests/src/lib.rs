@@ -9,8 +9,10 @@
 //! - [`photos`]: a day of photos and the check that each arrived once, byte for byte;
 //! - [`supervisor`]: pull, review, progress, exports;
 //! - [`field`]: a whole set-up (server, proxy, users, forms, assignments, phones) in one directory;
-//! - [`photo_day`]: a 2G field day with photos (the demo's and its test's).
+//! - [`photo_day`]: a 2G field day with photos (the demo's and its test's);
+//! - [`assessor_day`]: a TKSK's day, a Satgas report and the asesmen opened from it (the demo's and its test's).
 
+pub mod assessor_day;
 pub mod field;
 pub mod phone;
 pub mod photo_day;

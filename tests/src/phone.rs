@@ -164,6 +164,25 @@ impl Phone {
         self.finalise(visit_id)
     }
 
+    /// Starts a visit without an assignment with `start` (`StartNewCase`, or `StartAsesmenFromReport` for the
+    /// asesmen of a report), enters `doc`'s answers and notes through the screens (a prefilled answer that already
+    /// holds the value is kept and confirmed, as a person does) and finalises. The document frozen in the outbox.
+    pub fn start_and_enter(&self, start: UiEvent, doc: &VisitDoc) -> Result<VisitDoc, Error> {
+        self.runtime.dispatch(UiEvent::ShowToday);
+        let view = self.runtime.dispatch(start.clone());
+        let Screen::Visit(visit) = &view.screen else {
+            return Err(Error::Phone(format!(
+                "{start:?} opened no visit: {:?}",
+                view.notice
+            )));
+        };
+        let visit_id: Uuid = visit.visit_id.parse().map_err(phone_error)?;
+        self.typist()
+            .type_in(visit_id, doc, |_| Ok(()))
+            .map_err(phone_error)?;
+        self.finalise(visit_id)
+    }
+
     /// Opens a visit the supervisor returned (it becomes the next revision's draft), changes the answer at
     /// `path` to `text`, explains any new warning and finalises again. Returns the new revision's document.
     pub fn correct(&self, assignment_id: &str, path: &str, text: &str) -> Result<VisitDoc, Error> {

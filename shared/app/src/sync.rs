@@ -189,7 +189,13 @@ pub fn applied(model: &mut Model, result: StoreOutput, more: bool, round_done: u
         NoticeLevel::Success
     };
     notice(model, level, text);
-    Command::all([reload_today(), refresh_open_visit(model)])
+    // Forms the server sent are new cases' forms too: the list of forms is read again with today's list.
+    let reload = if applied.forms_installed > 0 {
+        super::load_all()
+    } else {
+        reload_today()
+    };
+    Command::all([reload, refresh_open_visit(model)])
 }
 
 /// A finalised visit on screen may have changed with the sync (accepted, returned, approved): read it again.

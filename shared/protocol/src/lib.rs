@@ -424,7 +424,9 @@ pub struct EnumeratorDay {
     /// The form these visits are on: each form's outcomes are counted apart (one row per user, day and form).
     pub form_id: String,
     pub visits: u32,
-    pub target: u32,
+    /// The visits a day the user's role aims for ([`Role::daily_target`]): 12 for a pendamping PKH, `None` (no
+    /// target) for a TKSK assessor.
+    pub target: Option<u32>,
     /// Visit count by outcome code (e.g. `"1"` found, `"0"` not found) of the form's outcome field; `unknown`
     /// for a visit that left it unanswered. Empty for a form without an outcome (a PPKS asesmen).
     pub by_outcome: BTreeMap<String, u32>,

@@ -266,9 +266,16 @@ fn every_form_behaves_the_same_after_the_round_trip() {
             hidden += usize::from(relevant.len() < answers.len());
             calculated += usize::from(!calc.is_empty());
         }
-        // The cases exercise what they compare: rules fire, relevance hides, calculations compute.
+        // The cases exercise what they compare: rules fire, relevance hides, calculations compute (in a form that
+        // has any: the Satgas report has none).
+        let has_calculations = form
+            .form()
+            .sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .any(|f| f.kind == FieldType::Calculate);
         assert!(
-            findings > cases.len() && hidden > 0 && calculated > 0,
+            findings > cases.len() && hidden > 0 && (calculated > 0 || !has_calculations),
             "{name}: {} cases, {findings} findings, {hidden} with hidden answers, {calculated} with calculations",
             cases.len()
         );

@@ -6,7 +6,9 @@
 //! supervisor's pull, one visit returned for correction, fixed on the phone, re-sent and approved; a fifth
 //! enumerator's day with photos (12 households, front and living room each) whose answers go first and whose
 //! photos follow over the same 2G link while it drops, arriving at the supervisor byte-identical and once
-//! (`tepat_e2e::photo_day`); a summary.
+//! (`tepat_e2e::photo_day`); a TKSK assessor's day in the same region: an urgent Satgas Tanggap Cepat report, the
+//! PPKS asesmen opened from it (with the report's data) and two more asesmen of other clients, synced over the
+//! same 2G link; a summary, with the report → asesmen link as the supervisor pulls and exports it.
 //! Everything goes over HTTPS: the server serves a certificate from a throw-away CA made for the run, which
 //! the phones and the supervisor pin.
 //!
@@ -23,6 +25,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use tepat_e2e::Error;
+use tepat_e2e::assessor_day;
 use tepat_e2e::field::{Field, REGION, SUPERVISOR};
 use tepat_e2e::photo_day;
 use tepat_e2e::proxy::{Cut, Link};
@@ -39,6 +42,9 @@ const ENUMERATORS: [&str; 4] = [
 const HOUSEHOLDS: usize = 12;
 /// The enumerator whose day is photographed (section 6).
 const PHOTO_ENUMERATOR: &str = "Dewi Lestari";
+/// The TKSK assessor of section 7 (user id, name).
+const ASSESSOR: (&str, &str) = ("tksk01", "Agus Salim");
+const DTSEN_FORM: &str = "dtsen_groundcheck";
 /// The supervisor's web console password in the demo (a demo only: the data is synthetic and local).
 const CONSOLE_PASSWORD: &str = "korkab-demo-2026";
 
@@ -108,7 +114,8 @@ fn run() -> Result<(), Error> {
         );
     }
     println!(
-        "   forms published: DTSEN ground check v1, PPKS asesmen v2; supervisor: Korkab Kota Bengkulu"
+        "   forms published: DTSEN ground check v1, PPKS asesmen v3, Satgas Tanggap Cepat report v1; supervisor: \
+         Korkab Kota Bengkulu"
     );
 
     println!("\n2. Enumerators and their assignments");
@@ -294,6 +301,11 @@ fn run() -> Result<(), Error> {
         )));
     }
 
+    println!(
+        "\n7. A TKSK assessor's day: a Satgas Tanggap Cepat report, the PPKS asesmen it asks for, two more asesmen"
+    );
+    let tksk_day = assessor_day::run(&mut field, ASSESSOR, &mut |line| println!("   {line}"))?;
+
     let exports = dir.join("exports");
     std::fs::create_dir_all(&exports)?;
     let households = exports.join("households.csv");
@@ -308,11 +320,33 @@ fn run() -> Result<(), Error> {
     ] {
         field.supervisor.export(table, "dtsen_groundcheck", file)?;
     }
+    // The assessor's forms: one row a visit; the asesmen's `laporan_id` column names the report it follows.
+    let reports_csv = exports.join("satgas_laporan.csv");
+    let asesmen_csv = exports.join("ppks_asesmen.csv");
+    field
+        .supervisor
+        .export("households", assessor_day::SATGAS_FORM, &reports_csv)?;
+    field
+        .supervisor
+        .export("households", assessor_day::PPKS_FORM, &asesmen_csv)?;
+    let linked = std::fs::read_to_string(&asesmen_csv)?;
+    let header_has_link = linked
+        .lines()
+        .next()
+        .is_some_and(|h| h.split(',').any(|c| c == "laporan_id"));
+    if !header_has_link || !linked.contains(&tksk_day.report.to_string()) {
+        return Err(Error::Setup(format!(
+            "the asesmen export does not name the report {} in a laporan_id column",
+            tksk_day.report
+        )));
+    }
 
     println!("\nSummary");
     let pulled = field.supervisor.pull_all()?;
+    // The households (DTSEN ground checks); the assessor's visits are summed up below them.
     let latest: BTreeMap<_, _> = pulled
         .iter()
+        .filter(|v| v.visit.form_id == DTSEN_FORM)
         .map(|v| (v.visit.visit_id, v))
         .collect::<BTreeMap<_, _>>();
     let mut by_outcome: BTreeMap<&str, u32> = BTreeMap::new();
@@ -353,10 +387,19 @@ fn run() -> Result<(), Error> {
     );
     for day in &progress.enumerator_days {
         let bar = "#".repeat(day.visits.min(30) as usize);
-        println!(
-            "     {:<18} {}  {:>2}/{}  {bar}",
-            day.name, day.date, day.visits, day.target
-        );
+        match day.target {
+            Some(target) => println!(
+                "     {:<18} {}  {:>2}/{target}  {bar}",
+                day.name, day.date, day.visits
+            ),
+            None => println!(
+                "     {:<18} {}  {:>2} {} (no daily target: a TKSK's asesmen take what they take)",
+                day.name, day.date, day.visits, day.form_id
+            ),
+        }
+    }
+    for line in assessor_day::summary(&pulled, &tksk_day)? {
+        println!("   {line}");
     }
     let framing = if field.tls.is_some() {
         "TLS and HTTP"
@@ -394,6 +437,11 @@ fn run() -> Result<(), Error> {
         findings.display()
     );
     println!("   codebook:    {}", codebook.display());
+    println!(
+        "   the TKSK's:  {} and {} (its laporan_id column names the report)",
+        reports_csv.display(),
+        asesmen_csv.display()
+    );
     println!(
         "   everything (server database, phones, logs) is in {}",
         dir.display()

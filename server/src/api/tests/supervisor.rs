@@ -304,7 +304,7 @@ async fn progress_counts_per_enumerator_day_and_per_village() {
         .find(|d| d.user_id == "enum1")
         .unwrap();
     assert_eq!(day.visits, 2);
-    assert_eq!(day.target, 12);
+    assert_eq!(day.target, Some(12), "a pendamping PKH aims for 12 a day");
     assert_eq!(day.by_outcome.get("1"), Some(&1));
     assert_eq!(day.by_outcome.get("0"), Some(&1));
     let village_a = progress

@@ -569,3 +569,41 @@ fn a_visit_an_earlier_attempt_may_have_delivered_stays_sent_and_closed() {
     ));
     assert_eq!(h.visit().state_text, "Diterima server");
 }
+
+#[test]
+fn forms_a_sync_installs_can_start_new_cases_at_once() {
+    // An assessor's phone with only the test form; the server sends the Satgas report form.
+    let mut h = Harness::with(Role::Assessor);
+    let before: Vec<String> = h
+        .today()
+        .case_forms
+        .into_iter()
+        .map(|f| f.form_id)
+        .collect();
+    assert!(
+        !before.contains(&"satgas_laporan".to_string()),
+        "{before:?}"
+    );
+    h.send(UiEvent::SyncNow);
+    let request = h.sync_request().clone();
+    let form: tepat_form::Form = serde_json::from_str(include_str!(
+        "../../../../schemas/forms/satgas_laporan.json"
+    ))
+    .unwrap();
+    let changes = Changes {
+        forms: vec![form],
+        ..Changes::default()
+    };
+    h.resolve_sync(answer_for(&request, ReceiptStatus::Accepted, changes));
+    let after: Vec<String> = h
+        .today()
+        .case_forms
+        .into_iter()
+        .map(|f| f.form_id)
+        .collect();
+    assert!(after.contains(&"satgas_laporan".to_string()), "{after:?}");
+    h.send(UiEvent::StartNewCase {
+        form_id: "satgas_laporan".into(),
+    });
+    assert_eq!(h.visit().form_title, "Laporan Satgas Tanggap Cepat");
+}
