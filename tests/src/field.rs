@@ -124,7 +124,12 @@ impl Field {
     fn start_with(dir: &Path, seed: u64, tls: Option<TlsFiles>) -> Result<Field, Error> {
         let data = dir.join("server");
         let admin = Admin::new(&data);
-        for form in ["dtsen_groundcheck", "ppks_asesmen", "monitoring_6t", "satgas_laporan"] {
+        for form in [
+            "dtsen_groundcheck",
+            "ppks_asesmen",
+            "monitoring_6t",
+            "satgas_laporan",
+        ] {
             admin.publish_form(&form_file(form))?;
         }
         admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;
