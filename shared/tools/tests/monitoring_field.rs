@@ -83,11 +83,16 @@ fn a_pendamping_may_start_a_6t_monitoring_and_no_ppks_asesmen() {
 }
 
 #[test]
-fn an_assessor_is_offered_both_field_forms() {
+fn an_assessor_is_offered_every_form_an_assessor_may_start() {
     let stdout = run("assessor", &["daftar", "keluar"]);
     assert_eq!(
         offered(&stdout),
-        ["dtsen_groundcheck", "monitoring_6t", "ppks_asesmen"],
+        [
+            "dtsen_groundcheck",
+            "monitoring_6t",
+            "ppks_asesmen",
+            "satgas_laporan"
+        ],
         "{stdout}"
     );
 }

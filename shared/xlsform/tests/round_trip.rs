@@ -221,6 +221,27 @@ fn cases(form: &Form, seed: u64) -> Vec<(Answers, NaiveDate)> {
             real.push(generator.satgas_broken(rule).0.answers);
         }
     }
+    if form.id == tepat_synth::MONITORING_FORM.0 {
+        use tepat_synth::Lapse;
+        for _ in 0..60 {
+            real.push(generator.monitoring_visit("17.71").unwrap().answers);
+        }
+        // Each lapse breaks one of the six criteria the form calculates; late or on time.
+        for lapse in [
+            Lapse::NotOnList,
+            Lapse::LessThanDue,
+            Lapse::PoorQuality,
+            Lapse::Levy,
+            Lapse::ForcedPurchase,
+            Lapse::NoReceipt,
+            Lapse::NotReceived,
+        ] {
+            for late in [false, true] {
+                let visit = generator.monitoring_visit_with("17.71", &[lapse], late);
+                real.push(visit.unwrap().answers);
+            }
+        }
+    }
     for rule in Rule::ALL {
         if rule.form_id() == form.id {
             real.push(generator.broken(rule).0.answers);
