@@ -17,7 +17,7 @@ use super::visit::{load_form, prefill};
 use super::{Cmd, Model, at_now, notice};
 use tepat_form::{FieldType, region};
 use tepat_protocol::{Answers, Assignment};
-use tepat_records::{CASE_ID_FIELD, NewVisit, VisitState, VisitSummary};
+use tepat_records::{CASE_ID_FIELD, NewVisit, VisitRecord, VisitState, VisitSummary};
 
 /// The prefill key of the field holding the assessor's area (`work_area`), which a new case's region field is
 /// restricted to (`region_within`).
@@ -146,7 +146,20 @@ pub fn follow_up_case(model: &mut Model, visit_id: &str) -> Cmd {
         notice(model, NoticeLevel::Warning, text);
         return render();
     }
-    let earlier_id = case.visit_id;
+    start_case_from(case.visit_id, meta, name, |meta, record, visit_date| {
+        follow_up_answers(meta, &record.summary, &record.answers, visit_date)
+    })
+}
+
+/// Starts a new case (no assignment) of `meta`'s form from an earlier visit of this phone: loads the earlier
+/// visit, then starts the new one with the answers `answers` draws from it; a failed load is reported as the new
+/// visit failing to open. The follow-up visit of a case and the asesmen opened from a Satgas report both start so.
+pub(crate) fn start_case_from(
+    earlier_id: Uuid,
+    meta: FormMeta,
+    label: Option<String>,
+    answers: impl FnOnce(&FormMeta, &VisitRecord, NaiveDate) -> Answers + Send + 'static,
+) -> Cmd {
     Command::new(move |ctx| async move {
         let now = ctx.request_from_shell(super::TimeOperation).await;
         let earlier = ctx
@@ -160,7 +173,7 @@ pub fn follow_up_case(model: &mut Model, visit_id: &str) -> Cmd {
                 ctx.send_event(Event::VisitOpened {
                     now,
                     result: other,
-                    label: name,
+                    label,
                 });
                 return;
             }
@@ -172,7 +185,7 @@ pub fn follow_up_case(model: &mut Model, visit_id: &str) -> Cmd {
             form_version: form.version,
             assignment_id: None,
             visit_date,
-            answers: follow_up_answers(&meta, &record.summary, &record.answers, visit_date),
+            answers: answers(&meta, &record, visit_date),
         };
         let result = ctx
             .request_from_shell(StoreOperation::StartVisit {
@@ -181,11 +194,7 @@ pub fn follow_up_case(model: &mut Model, visit_id: &str) -> Cmd {
                 at: now,
             })
             .await;
-        ctx.send_event(Event::VisitOpened {
-            now,
-            result,
-            label: name,
-        });
+        ctx.send_event(Event::VisitOpened { now, result, label });
     })
 }
 

@@ -12,7 +12,7 @@ use crux_core::{Command, render::render};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::case::{as_prefill_text, new_case_prefill};
+use super::case::{as_prefill_text, new_case_prefill, start_case_from};
 use super::effects::{StoreOperation, StoreOutput, StoreReply};
 use super::event::{Event, UiEvent};
 use super::form_meta::FormMeta;
@@ -23,8 +23,7 @@ use super::{Cmd, Model, notice};
 use tepat_form::FieldType;
 use tepat_protocol::{Answers, Assignment};
 use tepat_records::{
-    NewVisit, REPORT_ASESMEN_FIELD, REPORT_LINK_FIELD, REPORT_URGENCY_FIELD, Today, VisitState,
-    VisitSummary,
+    REPORT_ASESMEN_FIELD, REPORT_LINK_FIELD, REPORT_URGENCY_FIELD, Today, VisitState, VisitSummary,
 };
 
 /// What the case list says of a report: its urgency, whether it asks for an asesmen, whether one was started.
@@ -298,51 +297,14 @@ pub fn start_asesmen_from_report(model: &mut Model, visit_id: &str) -> Cmd {
     };
     let area = new_case_prefill(model, &target, version);
     let report_id = report.visit_id;
-    Command::new(move |ctx| async move {
-        let now = ctx.request_from_shell(super::TimeOperation).await;
-        let loaded = ctx
-            .request_from_shell(StoreOperation::LoadVisit {
-                visit_id: report_id,
-            })
-            .await;
-        let record = match loaded {
-            Ok(StoreReply::Visit(record)) => record,
-            other => {
-                ctx.send_event(Event::VisitOpened {
-                    now,
-                    result: other,
-                    label: name,
-                });
-                return;
-            }
-        };
-        let visit_date = now.date_naive();
-        let form = meta.compiled.form();
-        let visit = NewVisit {
-            form_id: form.id.clone(),
-            form_version: form.version,
-            assignment_id: None,
+    start_case_from(report_id, meta, name, move |meta, record, visit_date| {
+        asesmen_answers(
+            &area,
+            meta,
+            &report_meta,
+            report_id,
+            &record.answers,
             visit_date,
-            answers: asesmen_answers(
-                &area,
-                &meta,
-                &report_meta,
-                report_id,
-                &record.answers,
-                visit_date,
-            ),
-        };
-        let result = ctx
-            .request_from_shell(StoreOperation::StartVisit {
-                visit,
-                repeats: meta.repeats().clone(),
-                at: now,
-            })
-            .await;
-        ctx.send_event(Event::VisitOpened {
-            now,
-            result,
-            label: name,
-        });
+        )
     })
 }
