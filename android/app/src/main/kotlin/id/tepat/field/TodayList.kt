@@ -369,6 +369,11 @@ class TodayScreen(context: Context) : LinearLayout(context) {
         if (wanted == filter) return
         filter = wanted
         refresh()
+        // A new search or filter starts at the top, where the header says how many it shows (a redraw from the
+        // core keeps the place instead: `show`). Setting the adapter again is what resets the list: a selection
+        // would skip the header (it is not selectable), and the list would otherwise keep a row whose id both
+        // lists share (the forms to start a case with) where it was.
+        list.adapter = adapter
     }
 
     private fun refresh() {

@@ -83,7 +83,7 @@ class TodayListTest {
         val kenangaBudi = (1..MONTH).filter { it % names.size == 1 && it % dusuns.size == 1 }.map(::id)
         assertEquals(kenangaBudi, activity.shownIds())
         val header = words(activity).getString(id.tepat.field.R.string.shown_count, kenangaBudi.size, MONTH)
-        assertTrue(activity.texts().any { it.contains(header) })
+        assertTrue("$header not in ${activity.texts()}", activity.texts().any { it.contains(header) })
 
         activity.search("tidak ada yang begini")
         assertEquals(emptyList<String>(), activity.shownIds())
