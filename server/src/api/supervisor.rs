@@ -22,21 +22,9 @@ use crate::{progress as progress_mod, pull};
 
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
 
-#[derive(Debug, Deserialize)]
-pub struct PullQuery {
-    since: Option<u64>,
-    limit: Option<u64>,
-}
-
-pub async fn visits(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<PullQuery>,
-) -> Result<Response, Failure> {
-    require_role(&caller, SUPERVISOR, "the supervisor pull")?;
-    let limits = state.limits().clone();
-    let limit = query.limit.unwrap_or(limits.default_page_size as u64);
+/// A page's `limit`: the server's default when none is asked, refused at 0 or above the maximum page size.
+fn page_limit(asked: Option<u64>, limits: &crate::config::Limits) -> Result<u64, Failure> {
+    let limit = asked.unwrap_or(limits.default_page_size as u64);
     if limit == 0 {
         return Err(Failure::bad_request(
             "bad_query",
@@ -53,6 +41,24 @@ pub async fn visits(
             limits.max_page_size as u64,
         ));
     }
+    Ok(limit)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    since: Option<u64>,
+    limit: Option<u64>,
+}
+
+pub async fn visits(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PullQuery>,
+) -> Result<Response, Failure> {
+    require_role(&caller, SUPERVISOR, "the supervisor pull")?;
+    let limits = state.limits().clone();
+    let limit = page_limit(query.limit, &limits)?;
     let since = query.since.unwrap_or(0);
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
@@ -225,23 +231,7 @@ pub async fn distribution_points(
 ) -> Result<Response, Failure> {
     require_role(&caller, SUPERVISOR, "progress")?;
     let limits = state.limits().clone();
-    let limit = query.limit.unwrap_or(limits.default_page_size as u64);
-    if limit == 0 {
-        return Err(Failure::bad_request(
-            "bad_query",
-            "limit: must be at least 1",
-        ));
-    }
-    if limit > limits.max_page_size as u64 {
-        return Err(Failure::too_large(
-            "page_too_large",
-            format!(
-                "limit: {limit} is above the maximum page size of {}",
-                limits.max_page_size
-            ),
-            limits.max_page_size as u64,
-        ));
-    }
+    let limit = page_limit(query.limit, &limits)?;
     let offset = usize::try_from(query.offset.unwrap_or(0)).unwrap_or(usize::MAX);
     let gzip = accepts_gzip(&headers);
     blocking(&state, move |app| {
