@@ -93,7 +93,14 @@ def text(value):
 
 
 db_name = f"tepat_schema_check_{os.getpid()}_{random.randrange(1 << 30)}"
-created = psql(ADMIN_URL, f"CREATE DATABASE {db_name} TEMPLATE template0 ENCODING 'UTF8'")
+# A database whose default collation is not bytewise (ICU, Indonesian: 'a' < 'B'), when the cluster has ICU, so that
+# the text order compared below depends on the columns' COLLATE "C"; else the cluster's default.
+created = psql(ADMIN_URL, f"CREATE DATABASE {db_name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' "
+                          "LOCALE_PROVIDER icu ICU_LOCALE 'id-ID'")
+db_collation = "ICU id-ID"
+if created.returncode != 0:
+    created = psql(ADMIN_URL, f"CREATE DATABASE {db_name} TEMPLATE template0 ENCODING 'UTF8'")
+    db_collation = "the cluster's default"
 if created.returncode != 0:
     sys.exit(f"cannot create the check database: {created.stderr}")
 try:
@@ -341,5 +348,6 @@ if differences:
         print("  " + d)
     sys.exit(1)
 print(f"pg-schema-check: {SCHEMA} matches SQLite's schema version 12 (tables, columns, keys, indexes) and "
-      f"{len(docs)} visit documents, the ledger, checks, text order, counters, upserts and ids behave the same")
+      f"{len(docs)} visit documents, the ledger, checks, text order (database collation: {db_collation}), counters, "
+      "upserts and ids behave the same")
 PY
