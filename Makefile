@@ -15,8 +15,9 @@ demo: check-system
 	$(CARGO) build -p tepat-server --bin tepat-server
 	$(CARGO) run -q -p tepat-e2e --bin tepat-demo
 
-## Every test: Rust unit/property/integration/end-to-end tests, then schemathesis against a running server.
-test: test-rust test-api test-android
+## Every test: Rust unit/property/integration/end-to-end tests, the server's tests on PostgreSQL, then schemathesis
+## against a running server.
+test: test-rust test-postgres test-api test-android
 
 test-rust: check-system console-deps
 	$(CARGO) test --workspace
@@ -37,6 +38,25 @@ console-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "chromium is missing (the console's browser test): apt-get install -y chromium" >&2; exit 1; fi; }
 	npm ci --prefix tests/console --no-audit --no-fund --loglevel=error
+
+## The server on PostgreSQL (issue 17; server/README.md, "PostgreSQL"): a throw-away cluster (server/scripts/
+## pg-cluster.sh: initdb into a temporary directory as an unprivileged user, loopback only, removed after) runs the
+## schema check (server/scripts/pg-schema-check.sh: postgres_schema.sql against the server's SQLite schema) and
+## the server's tests with TEPAT_TEST_POSTGRES set. Debian's `postgresql` is installed by its package name when
+## missing and running as root (otherwise the line to run is printed); PG_BINDIR=DIR uses the binaries in DIR and
+## installs nothing. Without binaries the PostgreSQL tests are skipped (and say so), unless TEPAT_REQUIRE_POSTGRES=1.
+.PHONY: test-postgres
+PG_CLUSTER := bash server/scripts/pg-cluster.sh
+test-postgres: check-system
+	@$(PG_CLUSTER) bindir >/dev/null 2>&1 || [ -n "$${PG_BINDIR:-}" ] || { \
+	  if [ "$$(id -u)" = 0 ]; then { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; } \
+	    || echo "apt-get install postgresql failed" >&2; \
+	  else echo "PostgreSQL is missing (the PostgreSQL tests): apt-get install -y postgresql" >&2; fi; }
+	@if ! why=$$($(PG_CLUSTER) bindir 2>&1 >/dev/null); then \
+	  if [ "$${TEPAT_REQUIRE_POSTGRES:-}" = 1 ]; then echo "PostgreSQL tests required (TEPAT_REQUIRE_POSTGRES=1), but $$why" >&2; exit 1; fi; \
+	  echo "PostgreSQL tests skipped: $$why"; exit 0; \
+	fi; \
+	$(PG_CLUSTER) run -- bash -c 'CARGO="$$1" bash server/scripts/pg-schema-check.sh && $$1 test -p tepat-server' _ "$(CARGO)"
 
 ## schemathesis (PyPI, into .tools/venv) against a running tepat-server with schemas/openapi.yaml: no 5xx, and
 ## every response matches the document.
