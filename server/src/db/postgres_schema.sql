@@ -334,60 +334,63 @@ CREATE TABLE signal_village_counts (
 );
 
 -- ---------------------------------------------------------------------------------------------------------------
--- Reading a visit's document as SQLite's JSON functions do.
-
--- The value of the first member named `name` of `obj`, or NULL when `obj` is not an object or has none. SQLite's
--- `json_extract(x, '$.name')` takes the first of duplicate keys, PostgreSQL's `->` the last.
-CREATE FUNCTION tepat_json_member(obj json, name text) RETURNS json
-LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT m.value
-    FROM json_each(CASE WHEN json_typeof(obj) = 'object' THEN obj END) WITH ORDINALITY AS m (key, value, n)
-    WHERE m.key = name
-    ORDER BY m.n
-    LIMIT 1
-$$;
-
--- The rows SQLite's `json_each` yields for a value: an object's member values, an array's elements, a scalar
--- (JSON null included) itself; nothing for SQL NULL (a path that is missing).
-CREATE FUNCTION tepat_json_values(v json) RETURNS SETOF json
-LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT m.value FROM json_each(CASE WHEN json_typeof(v) = 'object' THEN v END) AS m
-    UNION ALL
-    SELECT e FROM json_array_elements(CASE WHEN json_typeof(v) = 'array' THEN v END) AS e
-    UNION ALL
-    SELECT v WHERE json_typeof(v) NOT IN ('object', 'array')
-$$;
-
--- JSON text without the whitespace between tokens (strings kept exactly, escapes included), as SQLite's
--- `json_extract` returns an object.
-CREATE FUNCTION tepat_json_compact(t text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT regexp_replace(t, '("(?:[^"\\]|\\.)*")|[ \t\n\r]+', '\1', 'g')
-$$;
-
 -- visits: note_count, has_gps, has_photo and prefill_review from the document, at insert and whenever `doc` is
--- written (a supervisor keeping a conflicting copy). SQLite (migrations V7, V8):
---   note_count     = count(*) FROM json_each(doc, '$.warning_notes')
---   has_gps        = EXISTS a value of json_each(doc, '$.answers') of type object whose `lat` is a number
---   has_photo      = EXISTS such an object whose `sha256` is a string
---   prefill_review = json_extract(doc, '$.prefill_review') when json_type(doc, '$.prefill_review') = 'object'
+-- written (a supervisor keeping a conflicting copy), read as SQLite's JSON functions read it (migrations V7, V8):
+--   note_count     = count(*) FROM json_each(doc, '$.warning_notes'): an object's members, an array's elements, 1
+--                    for a scalar (JSON null included), 0 when missing;
+--   has_gps        = 1 when a value of json_each(doc, '$.answers') (an object's member values, an array's elements)
+--                    is an object whose `lat` is a number (SQLite's 'integer' or 'real'), else 0;
+--   has_photo      = likewise, an object whose `sha256` is a string;
+--   prefill_review = json_extract(doc, '$.prefill_review') when that is an object (SQLite returns it without the
+--                    whitespace between tokens; strings, escapes and numbers as written), else NULL.
+-- Of duplicate keys SQLite reads the first (PostgreSQL's `->` the last), hence the first by position in json_each.
+-- Two statements: the document's top level, then the answers (measured: 0.15 ms per 4 KB document; SQLite's triggers
+-- take 0.1 ms).
 CREATE FUNCTION visits_derive() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     doc json := NEW.doc::json;
-    answers json := tepat_json_member(doc, 'answers');
-    review json := tepat_json_member(doc, 'prefill_review');
+    notes json;
+    answers json;
+    review json;
+    gps boolean;
+    photo boolean;
 BEGIN
-    NEW.note_count := (SELECT count(*) FROM tepat_json_values(tepat_json_member(doc, 'warning_notes')));
-    NEW.has_gps := CASE WHEN EXISTS (
-        SELECT 1 FROM tepat_json_values(answers) AS a
-        WHERE json_typeof(a) = 'object' AND json_typeof(tepat_json_member(a, 'lat')) = 'number'
-    ) THEN 1 ELSE 0 END;
-    NEW.has_photo := CASE WHEN EXISTS (
-        SELECT 1 FROM tepat_json_values(answers) AS a
-        WHERE json_typeof(a) = 'object' AND json_typeof(tepat_json_member(a, 'sha256')) = 'string'
-    ) THEN 1 ELSE 0 END;
-    NEW.prefill_review := CASE WHEN json_typeof(review) = 'object' THEN tepat_json_compact(review::text) END;
+    -- SQL NULL: the member is missing (a JSON null is the json value 'null').
+    SELECT (array_agg(m.value ORDER BY m.n) FILTER (WHERE m.key = 'warning_notes'))[1],
+           (array_agg(m.value ORDER BY m.n) FILTER (WHERE m.key = 'answers'))[1],
+           (array_agg(m.value ORDER BY m.n) FILTER (WHERE m.key = 'prefill_review'))[1]
+    INTO notes, answers, review
+    FROM json_each(CASE WHEN json_typeof(doc) = 'object' THEN doc END) WITH ORDINALITY AS m (key, value, n)
+    WHERE m.key IN ('warning_notes', 'answers', 'prefill_review');
+
+    NEW.note_count := CASE
+        WHEN notes IS NULL THEN 0
+        WHEN json_typeof(notes) = 'object' THEN (SELECT count(*) FROM json_each(notes))
+        WHEN json_typeof(notes) = 'array' THEN json_array_length(notes)
+        ELSE 1
+    END;
+
+    SELECT coalesce(bool_or(json_typeof(f.lat) = 'number'), false),
+           coalesce(bool_or(json_typeof(f.sha256) = 'string'), false)
+    INTO gps, photo
+    FROM (
+        SELECT value FROM json_each(CASE WHEN json_typeof(answers) = 'object' THEN answers END)
+        UNION ALL
+        SELECT value FROM json_array_elements(CASE WHEN json_typeof(answers) = 'array' THEN answers END) AS value
+    ) AS a (value)
+    -- Only objects reach the lateral (the CASE keeps json_each from ever seeing anything else).
+    CROSS JOIN LATERAL (
+        SELECT (array_agg(e.value ORDER BY e.n) FILTER (WHERE e.key = 'lat'))[1] AS lat,
+               (array_agg(e.value ORDER BY e.n) FILTER (WHERE e.key = 'sha256'))[1] AS sha256
+        FROM json_each(CASE WHEN json_typeof(a.value) = 'object' THEN a.value END) WITH ORDINALITY AS e (key, value, n)
+    ) AS f
+    WHERE json_typeof(a.value) = 'object';
+    NEW.has_gps := CASE WHEN gps THEN 1 ELSE 0 END;
+    NEW.has_photo := CASE WHEN photo THEN 1 ELSE 0 END;
+
+    NEW.prefill_review := CASE WHEN json_typeof(review) = 'object'
+        THEN regexp_replace(review::text, '("(?:[^"\\]|\\.)*")|[ \t\n\r]+', '\1', 'g') END;
     RETURN NEW;
 END
 $$;
