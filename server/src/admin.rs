@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::db::sql::params;
 use chrono::{Duration, Utc};
-use rusqlite::params;
 use tepat_protocol::Role;
 
 use crate::assignments::{self, ImportError, WithdrawError};
@@ -43,8 +43,8 @@ pub enum AdminError {
     },
 }
 
-impl From<rusqlite::Error> for AdminError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for AdminError {
+    fn from(e: crate::db::sql::Error) -> Self {
         AdminError::Db(e.into())
     }
 }
@@ -97,7 +97,7 @@ pub fn create_user(
         )?;
         for code in regions {
             tx.execute(
-                "INSERT OR IGNORE INTO user_regions (user_id, region_code) VALUES (?1, ?2)",
+                "INSERT INTO user_regions (user_id, region_code) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![user_id, code],
             )?;
         }
@@ -231,7 +231,7 @@ pub fn list_users(db: &Db) -> Result<String, AdminError> {
         let mut out = String::new();
         let mut stmt = tx.prepare(
             "SELECT u.user_id, u.name, u.role,
-                    (SELECT group_concat(region_code, ' ') FROM user_regions r WHERE r.user_id = u.user_id),
+                    (SELECT string_agg(region_code, ' ') FROM user_regions r WHERE r.user_id = u.user_id),
                     (SELECT count(*) FROM devices d WHERE d.user_id = u.user_id AND d.revoked_at IS NULL)
              FROM users u ORDER BY u.user_id",
         )?;

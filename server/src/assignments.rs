@@ -11,8 +11,8 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use tepat_protocol::bounds::BodyLimits;
 use tepat_protocol::{Assignment, Role};
 
@@ -84,8 +84,8 @@ pub enum ImportError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for ImportError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for ImportError {
+    fn from(e: crate::db::sql::Error) -> Self {
         ImportError::Db(e.into())
     }
 }
@@ -865,8 +865,8 @@ pub enum WithdrawError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for WithdrawError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for WithdrawError {
+    fn from(e: crate::db::sql::Error) -> Self {
         WithdrawError::Db(e.into())
     }
 }

@@ -1,9 +1,9 @@
 //! Enrolment codes and device tokens. Both are random secrets shown once; the database keeps only their SHA-256,
 //! so a copy of the database does not let anyone act as a device.
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 use tepat_protocol::{Role, UserInfo, hex};
 
@@ -84,8 +84,8 @@ pub enum AuthError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for AuthError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for AuthError {
+    fn from(e: crate::db::sql::Error) -> Self {
         AuthError::Db(e.into())
     }
 }
@@ -110,7 +110,10 @@ pub fn parse_role(text: &str) -> Option<Role> {
 }
 
 /// The user's regions, in code order.
-pub fn user_regions(tx: &Transaction<'_>, user_id: &str) -> Result<Vec<String>, rusqlite::Error> {
+pub fn user_regions(
+    tx: &Transaction<'_>,
+    user_id: &str,
+) -> Result<Vec<String>, crate::db::sql::Error> {
     let mut stmt = tx.prepare_cached(
         "SELECT region_code FROM user_regions WHERE user_id = ?1 ORDER BY region_code",
     )?;
@@ -179,8 +182,8 @@ pub enum EnrolError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for EnrolError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for EnrolError {
+    fn from(e: crate::db::sql::Error) -> Self {
         EnrolError::Db(e.into())
     }
 }
@@ -252,7 +255,7 @@ pub fn issue_enrol_code(
     user_id: &str,
     ttl: Duration,
     now: DateTime<Utc>,
-) -> Result<String, rusqlite::Error> {
+) -> Result<String, crate::db::sql::Error> {
     let code = new_enrol_code();
     tx.execute(
         "INSERT INTO enrol_codes (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",

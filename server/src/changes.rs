@@ -1,8 +1,8 @@
 //! The change feed that sync sends down: for each user, in server order, what was assigned, withdrawn, returned
 //! or approved, and (for everyone) the forms published. A device's cursor is the last `seq` it applied.
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use tepat_protocol::{ApprovedVisit, Assignment, Changes, ReturnedVisit, VisitDoc};
 use uuid::Uuid;
@@ -35,7 +35,7 @@ fn insert(
     ref_rev: Option<u32>,
     payload: Option<String>,
     now: DateTime<Utc>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), crate::db::sql::Error> {
     tx.execute(
         "INSERT INTO changes (user_id, kind, ref_id, ref_rev, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![user_id, kind, ref_id, ref_rev, payload, db::timestamp(now)],
@@ -134,12 +134,12 @@ pub fn record_form(
     form_id: &str,
     version: u32,
     now: DateTime<Utc>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), crate::db::sql::Error> {
     insert(tx, None, KIND_FORM, form_id, Some(version), None, now)
 }
 
 /// The newest change of any user: a cursor beyond it was not issued by this server.
-pub fn latest_seq(tx: &Transaction<'_>) -> Result<u64, rusqlite::Error> {
+pub fn latest_seq(tx: &Transaction<'_>) -> Result<u64, crate::db::sql::Error> {
     tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
         r.get::<_, i64>(0)
     })
@@ -170,10 +170,10 @@ pub fn page(
     let mut stmt = tx.prepare_cached(
         "SELECT seq, kind, ref_id, ref_rev, payload FROM (
              SELECT * FROM (SELECT seq, kind, ref_id, ref_rev, payload FROM changes
-                            WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)
+                            WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3) AS own
              UNION ALL
              SELECT * FROM (SELECT seq, kind, ref_id, ref_rev, payload FROM changes
-                            WHERE user_id IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3))
+                            WHERE user_id IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3) AS everyone) AS merged
          ORDER BY seq LIMIT ?3",
     )?;
     type Row = (i64, String, String, Option<u32>, Option<String>);

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use rusqlite::{Transaction, params};
+use crate::db::sql::{Transaction, params};
 use serde_json::Value;
 use tepat_form::{CompiledForm, FieldType};
 use tepat_protocol::{Answers, VisitDoc};
@@ -56,8 +56,8 @@ pub enum ExportError {
     Write(#[from] csv::Error),
 }
 
-impl From<rusqlite::Error> for ExportError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for ExportError {
+    fn from(e: crate::db::sql::Error) -> Self {
         ExportError::Db(e.into())
     }
 }
@@ -742,7 +742,7 @@ pub fn write(
         "SELECT v.visit_id, v.revision, v.status, v.form_version, v.assignment_id, v.user_id, v.visit_date,
              v.received_at, v.error_count, v.warning_count, v.region_code, v.exported,
              CASE WHEN v.exported IS NULL THEN v.doc END, v.prefill_review, v.paradata, v.trail_problems,
-             (SELECT group_concat(s.kind, ' ') FROM visit_signals s
+             (SELECT string_agg(s.kind, ' ') FROM visit_signals s
               WHERE s.visit_id = v.visit_id AND s.revision = v.revision)
          FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
@@ -778,7 +778,7 @@ pub fn write(
             Table::Households => {
                 record.clear();
                 for i in 0..10 {
-                    record.push(sql_cell(row.get_ref(i)?));
+                    record.push(sql_cell(row.get_value(i)?));
                 }
                 record.push(signals_cell(row.get::<_, Option<String>>(16)?.as_deref()));
                 record.extend(keys);
@@ -847,9 +847,10 @@ fn write_findings(
     csv.write_record(FINDING_COLUMNS)?;
     let sql = format!(
         "SELECT v.visit_id, v.revision, v.status, v.user_id, v.visit_date, v.findings,
-             json_extract(v.doc, '$.warning_notes')
+             {}
          FROM visits v
          WHERE v.form_id = ?1 AND v.is_latest = 1 AND {} ORDER BY v.seq",
+        tx.dialect().json_member("v.doc", "warning_notes"),
         scope_sql("v.region_code", "?2")
     );
     let mut stmt = tx.prepare(&sql)?;
@@ -876,10 +877,10 @@ fn write_findings(
             };
             csv.write_record([
                 visit_id.clone(),
-                sql_cell(row.get_ref(1)?),
-                sql_cell(row.get_ref(2)?),
-                sql_cell(row.get_ref(3)?),
-                sql_cell(row.get_ref(4)?),
+                sql_cell(row.get_value(1)?),
+                sql_cell(row.get_value(2)?),
+                sql_cell(row.get_value(3)?),
+                sql_cell(row.get_value(4)?),
                 text(&finding.path),
                 text(&finding.field),
                 text(&finding.rule),
@@ -925,13 +926,14 @@ fn answer_cell(
 }
 
 /// A stored column as a cell (visit columns are text and integers; an assignment may be NULL).
-fn sql_cell(value: rusqlite::types::ValueRef<'_>) -> String {
-    use rusqlite::types::ValueRef;
+fn sql_cell(value: crate::db::sql::Value) -> String {
+    use crate::db::sql::Value;
     match value {
-        ValueRef::Null => String::new(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(t) => t,
+        Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
     }
 }
 

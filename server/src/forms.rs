@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use tepat_form::{self as form, CompiledForm, Field, FieldType, Form, LoadErrors};
 
 use crate::changes;
@@ -31,8 +31,8 @@ pub enum PublishError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for PublishError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for PublishError {
+    fn from(e: crate::db::sql::Error) -> Self {
         PublishError::Db(e.into())
     }
 }
@@ -115,7 +115,7 @@ pub fn is_published(
     tx: &Transaction<'_>,
     form_id: &str,
     version: u32,
-) -> Result<bool, rusqlite::Error> {
+) -> Result<bool, crate::db::sql::Error> {
     tx.query_row(
         "SELECT 1 FROM forms WHERE form_id = ?1 AND version = ?2",
         params![form_id, version],

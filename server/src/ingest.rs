@@ -22,8 +22,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 use tepat_form::{CompiledForm, FieldType, Finding, Level};
 use tepat_protocol::trail::VisitTrail;
@@ -250,8 +250,8 @@ pub enum BatchError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for BatchError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for BatchError {
+    fn from(e: crate::db::sql::Error) -> Self {
         BatchError::Db(e.into())
     }
 }

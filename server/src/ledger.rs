@@ -8,8 +8,8 @@
 //! `detail` (a JSON object, hashed as stored) and `prev_hash` ([`ZERO_HASH`] for row 1). Triggers refuse
 //! `UPDATE` and `DELETE`, so only someone working around the server can change it, and then `verify` says where.
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tepat_protocol::hex;

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tepat_protocol::Role;
 use tepat_server::admin;
 use tepat_server::config::{ConnectionLimits, Limits, SignalThresholds};
-use tepat_server::db::Db;
+use tepat_server::db::{Db, Location};
 use tepat_server::serve;
 
 #[derive(Debug, Parser)]
@@ -29,9 +29,15 @@ enum Command {
         /// Address to listen on, e.g. 0.0.0.0:8080 (port 0 picks a free port; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Data directory (created if missing); holds the SQLite database.
+        /// Data directory (created if missing); holds the SQLite database, and the photos (also with --database:
+        /// then a directory every server of the database shares).
         #[arg(long)]
         data: PathBuf,
+        /// Store everything but photos in this PostgreSQL database instead of the data directory's SQLite file:
+        /// `postgres://user:password@host:port/dbname` (libpq's URL; `?tepat_pool=N` caps this server's
+        /// connections, default 16). Several servers may serve one database at once.
+        #[arg(long, env = "TEPAT_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
         /// Log format.
         #[arg(long, value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
@@ -85,9 +91,13 @@ enum Command {
     },
     /// Administration: users, enrolment codes, assignments, forms.
     Admin {
-        /// Data directory (created if missing).
-        #[arg(long)]
-        data: PathBuf,
+        /// Data directory (created if missing), with the SQLite database.
+        #[arg(long, required_unless_present = "database")]
+        data: Option<PathBuf>,
+        /// The PostgreSQL database instead (as `serve --database`); admin commands work from any host that
+        /// reaches it.
+        #[arg(long, env = "TEPAT_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -206,6 +216,7 @@ fn main() -> ExitCode {
         Command::Serve {
             listen,
             data,
+            database,
             log_format,
             max_body_bytes,
             max_decompressed_bytes,
@@ -277,7 +288,8 @@ fn main() -> ExitCode {
                 }
             };
             let result = runtime.block_on(async {
-                let (listener, router) = serve::bind(&listen, &data, limits).await?;
+                let (listener, router) =
+                    serve::bind(&listen, &data, database.as_deref(), limits).await?;
                 serve::serve_with(listener, router, options, serve::shutdown_signal()).await
             });
             // Dropping the runtime waits for blocking work (a batch being written) to finish.
@@ -290,9 +302,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Admin { data, command } => {
+        Command::Admin {
+            data,
+            database,
+            command,
+        } => {
             init_logging(LogFormat::Human);
-            let db = match Db::open(&data) {
+            let location = match (database, data) {
+                (Some(url), _) => Location::Postgres(url),
+                (None, Some(dir)) => Location::Sqlite(dir),
+                (None, None) => {
+                    eprintln!("error: give --data DIR or --database postgres://…");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let db = match Db::open_location(&location) {
                 Ok(db) => db,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -29,8 +29,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tepat_protocol::{Answers, hex};
@@ -62,8 +62,8 @@ pub enum MediaError {
     },
 }
 
-impl From<rusqlite::Error> for MediaError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for MediaError {
+    fn from(e: crate::db::sql::Error) -> Self {
         MediaError::Db(e.into())
     }
 }
@@ -546,7 +546,7 @@ pub fn sweep_expired(
     now: DateTime<Utc>,
     max: usize,
 ) -> Result<usize, MediaError> {
-    let expired: Vec<i64> = db.write(|tx| -> Result<Vec<i64>, rusqlite::Error> {
+    let expired: Vec<i64> = db.write(|tx| -> Result<Vec<i64>, crate::db::sql::Error> {
         let ids: Vec<i64> = tx
             .prepare_cached(
                 "SELECT upload_id FROM media_uploads WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
@@ -578,7 +578,7 @@ pub fn sweep_at_start(media: &Media, db: &Db, now: DateTime<Utc>) -> Result<(), 
     let open: std::collections::HashSet<i64> = db.read(|tx| {
         tx.prepare("SELECT upload_id FROM media_uploads")?
             .query_map([], |r| r.get(0))?
-            .collect::<Result<_, rusqlite::Error>>()
+            .collect::<Result<_, crate::db::sql::Error>>()
     })?;
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -683,7 +683,7 @@ pub fn link_visit(
     visit_id: &str,
     revision: u32,
     answers: &Answers,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), crate::db::sql::Error> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO visit_photos (visit_id, revision, path, sha256) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (visit_id, revision, path) DO NOTHING",
@@ -695,7 +695,7 @@ pub fn link_visit(
 }
 
 /// Whether a photo is stored (exports show its server path only then).
-pub fn is_stored(tx: &Transaction<'_>, sha256: &str) -> Result<bool, rusqlite::Error> {
+pub fn is_stored(tx: &Transaction<'_>, sha256: &str) -> Result<bool, crate::db::sql::Error> {
     tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = ?1)")?
         .query_row([sha256], |r| r.get(0))
 }

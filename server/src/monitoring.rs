@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Transaction, params};
+use crate::db::sql::{Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 use tepat_protocol::{Answers, VisitDoc};

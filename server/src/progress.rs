@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::db::sql::{Transaction, params};
 use chrono::NaiveDate;
-use rusqlite::{Transaction, params};
 use tepat_protocol::{EnumeratorDay, ProgressResponse, VillageProgress};
 
 use crate::auth::parse_role;
@@ -37,7 +37,7 @@ fn enumerator_days(
         "SELECT v.user_id, u.name, coalesce(v.progress_date, v.visit_date), v.form_id, v.form_version, coalesce(v.outcome, ''), count(*), u.role
          FROM visits v JOIN users u ON u.user_id = v.user_id
          WHERE v.is_latest = 1 AND {}
-         GROUP BY v.user_id, 3, v.form_id, v.form_version, v.outcome
+         GROUP BY v.user_id, u.name, u.role, 3, v.form_id, v.form_version, v.outcome
          ORDER BY v.user_id, 3, v.form_id",
         scope_sql("v.region_code", "?1")
     );
@@ -110,8 +110,9 @@ fn villages(tx: &Transaction<'_>, supervisor_id: &str) -> Result<Vec<VillageProg
              SELECT a.region_code, 1 AS assigned, 0 AS visited, 0 AS approved, 0 AS returned
              FROM assignments a WHERE a.withdrawn_at IS NULL AND {}
              UNION ALL
-             SELECT v.region_code, 0, 1, v.status = 'approved', v.status = 'returned'
-             FROM visits v WHERE v.is_latest = 1 AND {})
+             SELECT v.region_code, 0, 1, CASE WHEN v.status = 'approved' THEN 1 ELSE 0 END,
+                 CASE WHEN v.status = 'returned' THEN 1 ELSE 0 END
+             FROM visits v WHERE v.is_latest = 1 AND {}) AS counted
          GROUP BY region_code ORDER BY region_code",
         scope_sql("a.region_code", "?1"),
         scope_sql("v.region_code", "?1")

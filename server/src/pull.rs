@@ -2,7 +2,7 @@
 //! A visit reappears with a higher `seq` whenever it changes (a review), so `since` = the last `seq` seen is
 //! enough to stay in step.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use crate::db::sql::{OptionalExtension, Row, Transaction, params};
 use tepat_form::Finding;
 use tepat_protocol::{PullResponse, ReviewStatus, ServerVisit, VisitDoc};
 
@@ -24,7 +24,7 @@ struct RawVisit {
     review_comment: Option<String>,
 }
 
-fn raw(r: &Row<'_>) -> rusqlite::Result<RawVisit> {
+fn raw(r: &Row<'_>) -> crate::db::sql::Result<RawVisit> {
     Ok(RawVisit {
         seq: r.get(0)?,
         doc: r.get(1)?,

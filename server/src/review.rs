@@ -2,8 +2,8 @@
 //! Only the latest revision of a visit still waiting for review can be decided; the decision goes into the
 //! device's change feed and into an audit trail.
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use tepat_form::{FieldType, Form};
 use tepat_protocol::{Decision, ReviewRequest, ServerVisit};
 
@@ -40,8 +40,8 @@ pub enum ReviewError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for ReviewError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for ReviewError {
+    fn from(e: crate::db::sql::Error) -> Self {
         ReviewError::Db(e.into())
     }
 }
@@ -157,9 +157,9 @@ pub fn review(
          WHERE visit_id = ?6 AND revision = ?7",
         params![decision_name(req.decision), comment_stored, caller.user_id, at, seq as i64, visit_id, req.revision],
     )?;
-    tx.execute(
+    let review_id: i64 = tx.query_row(
         "INSERT INTO reviews (visit_id, revision, decision, comment, reviewer, reviewer_device, at, field)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         params![
             visit_id,
             req.revision,
@@ -170,8 +170,9 @@ pub fn review(
             at,
             field
         ],
+        |r| r.get(0),
     )?;
-    crate::ledger::record_review(tx, tx.last_insert_rowid())?;
+    crate::ledger::record_review(tx, review_id)?;
     match req.decision {
         Decision::Approve => changes::record_approved(tx, &owner, req.visit_id, req.revision, now)?,
         Decision::Return => changes::record_returned(

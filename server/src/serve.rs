@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::api::{self, AppState};
 use crate::config::{ConnectionLimits, Limits};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Location};
 pub use conn::Peer;
 pub use tls::{TlsError, TlsFiles};
 
@@ -76,12 +76,19 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 pub async fn bind(
     listen: &str,
     data: &Path,
+    database: Option<&str>,
     limits: Limits,
 ) -> Result<(tokio::net::TcpListener, axum::Router), ServeError> {
     let state = {
         let data = data.to_path_buf();
+        let location = match database {
+            Some(url) => Location::Postgres(url.to_string()),
+            None => Location::Sqlite(data.clone()),
+        };
         tokio::task::spawn_blocking(move || {
-            let state = AppState::new(Db::open(&data)?, limits);
+            let db = Db::open_location(&location)?;
+            tracing::info!(database = %db.describe(), "database open");
+            let state = AppState::new(db, &data, limits);
             // Visits stored by an older version get what the export needs before the first export.
             let app = state.app();
             crate::export::backfill(&app.db, &app.forms)?;

@@ -92,6 +92,8 @@ pub struct Kit {
     pub dir: TempDir,
     pub state: AppState,
     router: Router,
+    /// The test's PostgreSQL database when the tests run there (`crate::db::testdb`); dropped after `state`.
+    _postgres: Option<crate::db::testdb::TestDatabase>,
 }
 
 /// An enrolled device.
@@ -146,10 +148,15 @@ impl Kit {
 
     pub fn with_limits(limits: Limits) -> Kit {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let state = AppState::new(db, limits);
+        let (db, postgres) = crate::db::testdb::open(dir.path());
+        let state = AppState::new(db, dir.path(), limits);
         let router = router(state.clone());
-        Kit { dir, state, router }
+        Kit {
+            dir,
+            state,
+            router,
+            _postgres: postgres,
+        }
     }
 
     /// The standard world: two supervisors (Kota Bengkulu, Bengkulu Selatan), two enumerators, one assessor,
@@ -169,6 +176,11 @@ impl Kit {
              B-1,enum2,hh_check,1,{VILLAGE_B},Agus RT 03,Agus,\n"
         ));
         kit
+    }
+
+    /// The PostgreSQL database's URL when the tests run there (what `serve --database` would be given).
+    pub fn database_url(&self) -> Option<&str> {
+        self._postgres.as_ref().map(|db| db.url.as_str())
     }
 
     pub fn db(&self) -> &Db {

@@ -33,7 +33,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use tepat_form::{Finding, Level, Text};
 use tepat_protocol::trail::{TrailEvent, VisitTrail, ZERO_HASH, ends_run, event_hash, starts_run};

@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use rusqlite::Transaction;
+use crate::db::sql::Transaction;
 use serde_json::Value;
 use tepat_protocol::VisitDoc;
 use tepat_protocol::trail::{EventFields, Monotonic, ZERO_HASH, event_hash};

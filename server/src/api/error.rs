@@ -77,12 +77,15 @@ impl From<DbError> for Failure {
             return Failure::busy();
         }
         tracing::error!(error = %e, "database error");
+        // Tests have no log subscriber: the cause of a 500 shows in the failing test's output.
+        #[cfg(test)]
+        eprintln!("database error: {e}");
         Failure::internal()
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for Failure {
+    fn from(e: crate::db::sql::Error) -> Self {
         DbError::from(e).into()
     }
 }

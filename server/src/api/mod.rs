@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Caller;
 use crate::config::Limits;
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::forms::FormCache;
 pub use error::Failure;
 
@@ -51,14 +51,12 @@ pub struct App {
 pub struct AppState(Arc<App>);
 
 impl AppState {
-    pub fn new(db: Db, limits: Limits) -> Self {
+    /// `data_dir` holds what is not in the database (photos, `media::Media`): on PostgreSQL, a directory every
+    /// server of the database shares.
+    pub fn new(db: Db, data_dir: &std::path::Path, limits: Limits) -> Self {
         let slots = limits.max_concurrent_requests.max(1);
-        let data_dir = db.path().parent().map_or_else(
-            || std::path::PathBuf::from("."),
-            std::path::Path::to_path_buf,
-        );
         AppState(Arc::new(App {
-            media: crate::media::Media::new(&data_dir),
+            media: crate::media::Media::new(data_dir),
             db,
             forms: FormCache::default(),
             limits,
@@ -348,10 +346,7 @@ pub struct Health {
 }
 
 async fn health(State(state): State<AppState>) -> Result<axum::Json<Health>, Failure> {
-    let schema_version = blocking(&state, |app| {
-        Ok(app.db.read(|tx| db::schema_version(tx))?)
-    })
-    .await?;
+    let schema_version = blocking(&state, |app| Ok(app.db.schema_version()?)).await?;
     Ok(axum::Json(Health {
         status: "ok".into(),
         schema_version,

@@ -350,11 +350,24 @@ pub(crate) async fn export(
         let result = app.app().db.read(|tx| {
             // A sequential scan gains nothing from SQLite's page cache (2 MiB per connection by default), and a
             // reader held by a stalled client keeps it: exports read through a small one.
-            let cache: i64 = tx.pragma_query_value(None, "cache_size", |r| r.get(0))?;
-            tx.pragma_update(None, "cache_size", EXPORT_CACHE_SIZE)?;
+            // (PostgreSQL's shared buffers are the server's, not the connection's: nothing to do there.)
+            let cache: Option<i64> = match tx.as_sqlite() {
+                Some(conn) => {
+                    let cache = conn
+                        .pragma_query_value(None, "cache_size", |r| r.get(0))
+                        .map_err(crate::db::sql::Error::from)?;
+                    conn.pragma_update(None, "cache_size", EXPORT_CACHE_SIZE)
+                        .map_err(crate::db::sql::Error::from)?;
+                    Some(cache)
+                }
+                None => None,
+            };
             let written = export::write(tx, &plan, table, &caller.user_id, &mut sink)
                 .map_err(|e| ExportFailure(e.to_string()));
-            tx.pragma_update(None, "cache_size", cache)?;
+            if let (Some(conn), Some(cache)) = (tx.as_sqlite(), cache) {
+                conn.pragma_update(None, "cache_size", cache)
+                    .map_err(crate::db::sql::Error::from)?;
+            }
             written
         });
         match result.and_then(|rows| {
@@ -393,8 +406,8 @@ pub(crate) async fn export(
 #[derive(Debug)]
 struct ExportFailure(String);
 
-impl From<rusqlite::Error> for ExportFailure {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for ExportFailure {
+    fn from(e: crate::db::sql::Error) -> Self {
         ExportFailure(e.to_string())
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 
-use rusqlite::Transaction;
+use crate::db::sql::Transaction;
 use serde::Deserialize;
 use tepat_protocol::bounds::BodyLimits;
 

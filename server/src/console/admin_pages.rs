@@ -2,12 +2,12 @@
 //! with revoke, assignment import with every row's problem, and form publishing with every problem the form
 //! engine finds. Each action is the `tepat-server admin` command of the same name ([`crate::admin`]).
 
+use crate::db::sql::Transaction;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use rusqlite::Transaction;
 use serde::Deserialize;
 use tepat_protocol::Role;
 
@@ -55,7 +55,7 @@ pub struct Outcome {
 fn users(tx: &Transaction<'_>) -> Result<Vec<UserRow>, DbError> {
     let mut stmt = tx.prepare_cached(
         "SELECT u.user_id, u.name, u.role,
-                coalesce((SELECT group_concat(region_code, ' ') FROM user_regions r WHERE r.user_id = u.user_id), ''),
+                coalesce((SELECT string_agg(region_code, ' ') FROM user_regions r WHERE r.user_id = u.user_id), ''),
                 (SELECT count(*) FROM devices d WHERE d.user_id = u.user_id AND d.revoked_at IS NULL),
                 u.password_hash IS NOT NULL
          FROM users u ORDER BY u.role, u.user_id LIMIT 2000",

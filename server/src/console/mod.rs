@@ -129,8 +129,8 @@ impl From<DbError> for ConsoleError {
     }
 }
 
-impl From<rusqlite::Error> for ConsoleError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for ConsoleError {
+    fn from(e: crate::db::sql::Error) -> Self {
         ConsoleError::from(DbError::from(e))
     }
 }

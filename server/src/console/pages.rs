@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::sql::{Transaction, params};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use rusqlite::{Transaction, params};
 use serde::Deserialize;
 use serde_json::Value;
 use tepat_form::{Field, FieldType, Form};
@@ -72,7 +72,7 @@ fn percent(part: i64, whole: i64) -> String {
 
 fn completeness(tx: &Transaction<'_>, supervisor_id: &str) -> Result<Completeness, DbError> {
     let sql = format!(
-        "SELECT count(*), coalesce(sum(error_count = 0), 0), coalesce(sum(has_gps), 0),
+        "SELECT count(*), coalesce(sum(CASE WHEN error_count = 0 THEN 1 ELSE 0 END), 0), coalesce(sum(has_gps), 0),
                 coalesce(sum(has_photo), 0)
          FROM visits v WHERE v.is_latest = 1 AND {}",
         scope_sql("v.region_code", "?1")
@@ -828,7 +828,7 @@ pub async fn keep_conflict(
                 scope_sql("c.region_code", "?2")
             );
             let row: Option<(String, u32, String, String, String)> =
-                rusqlite::OptionalExtension::optional(tx.query_row(
+                crate::db::sql::OptionalExtension::optional(tx.query_row(
                     &sql,
                     params![id, user_id],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),

@@ -2,12 +2,12 @@
 //! keyset (`after` = the last `seq` shown), through the `visits_queue` index, so a page costs the same with
 //! 100,000 visits as with 100.
 
+use crate::db::sql::{Transaction, Value as Sql, params_from_iter};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::Response;
 use chrono::NaiveDate;
-use rusqlite::{Transaction, params_from_iter, types::Value as Sql};
 use serde::Deserialize;
 use tepat_protocol::Role;
 
@@ -233,7 +233,7 @@ pub fn query(
                 v.visit_date, v.received_at, v.status, coalesce(v.outcome, ''), v.error_count,
                 v.warning_count, v.note_count,
                 EXISTS (SELECT 1 FROM conflicts c WHERE c.visit_id = v.visit_id),
-                (SELECT group_concat(s.kind, ' ') FROM visit_signals s
+                (SELECT string_agg(s.kind, ' ') FROM visit_signals s
                  WHERE s.visit_id = v.visit_id AND s.revision = v.revision)
          FROM visits v JOIN users u ON u.user_id = v.user_id
               LEFT JOIN assignments a ON a.assignment_id = v.assignment_id

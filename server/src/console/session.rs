@@ -1,9 +1,9 @@
 //! Console accounts: argon2id passwords, sessions kept in the database by the SHA-256 of their cookie, a CSRF
 //! token per session, idle expiry, and failed logins slowed per account and per address.
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use rusqlite::{OptionalExtension, Transaction, params};
 use tepat_protocol::{Role, UserInfo, hex};
 
 use crate::auth::{self, hash_secret};
@@ -44,8 +44,8 @@ pub enum PasswordError {
     Db(#[from] DbError),
 }
 
-impl From<rusqlite::Error> for PasswordError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::db::sql::Error> for PasswordError {
+    fn from(e: crate::db::sql::Error) -> Self {
         PasswordError::Db(e.into())
     }
 }
@@ -212,7 +212,8 @@ fn record_failure(
         tx.execute(
             "INSERT INTO login_failures (key, failures, last_failure_at) VALUES (?1, 1, ?2)
              ON CONFLICT (key) DO UPDATE SET
-                 failures = CASE WHEN last_failure_at < ?3 THEN 1 ELSE failures + 1 END,
+                 failures = CASE WHEN login_failures.last_failure_at < ?3 THEN 1
+                                 ELSE login_failures.failures + 1 END,
                  last_failure_at = ?2",
             params![key, at, forget_before],
         )?;
@@ -339,7 +340,7 @@ pub fn touch(
     tx: &Transaction<'_>,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(), crate::db::sql::Error> {
     tx.execute(
         "UPDATE console_sessions SET last_seen_at = ?1 WHERE token_hash = ?2",
         params![db::timestamp(now), token_hash],
@@ -348,7 +349,7 @@ pub fn touch(
 }
 
 /// Ends a session: its cookie is refused from now on.
-pub fn end(tx: &Transaction<'_>, token_hash: &str) -> Result<(), rusqlite::Error> {
+pub fn end(tx: &Transaction<'_>, token_hash: &str) -> Result<(), crate::db::sql::Error> {
     tx.execute(
         "DELETE FROM console_sessions WHERE token_hash = ?1",
         [token_hash],

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 use serde_json::Value;
 use tepat_form::{Field, FieldType, Form, Level};

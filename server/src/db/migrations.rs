@@ -2,7 +2,9 @@
 //! the version reached. A migration is never edited once released: changes go in a new one.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::Connection;
+
+use super::sql::{Transaction, params};
 use tepat_form::Form;
 
 use super::{DbError, parse_timestamp};
@@ -513,7 +515,7 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<(), DbError> {
         };
         match migration {
             Migration::Sql(sql) => tx.execute_batch(sql)?,
-            Migration::Rust(step) => step(&tx)?,
+            Migration::Rust(step) => step(&Transaction::sqlite(&tx))?,
         }
         tx.pragma_update(None, "user_version", i64::from(found) + 1)?;
         tx.commit()?;

@@ -1,15 +1,24 @@
-//! The server's SQLite database: one file in the data directory, WAL, a single writer and a small reader pool.
+//! The server's store: SQLite by default (one file in the data directory, WAL, a single writer and a small reader
+//! pool) or PostgreSQL (`postgres`: several servers may share one database). Both run the same statements through
+//! one [`sql::Transaction`] type; a write is one transaction on either, committed when its closure returns Ok.
 //!
 //! Every call here blocks; async code reaches it through `tokio::task::spawn_blocking` (see `api::blocking`).
 
 mod migrations;
+pub mod postgres;
+pub mod sql;
+#[cfg(test)]
+pub mod testdb;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use postgres::PgDb;
+pub use sql::Transaction;
 
 pub use migrations::{
     LATEST_VERSION, MIGRATIONS, media_version, migrate, migrate_to, schema_version,
@@ -27,7 +36,9 @@ const READER_POOL: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sql(#[from] sql::Error),
+    #[error("database URL: {0}")]
+    DatabaseUrl(String),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -41,25 +52,130 @@ pub enum DbError {
     Corrupt(String),
 }
 
-impl DbError {
-    /// True when SQLite gave up waiting for a lock: worth a 503 and a retry, not a 500.
-    pub fn is_busy(&self) -> bool {
-        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sql(e.into())
     }
 }
 
-/// The database: one writer connection (SQLite admits one writer at a time anyway) and reusable readers.
+impl DbError {
+    /// True when the store gave up waiting for a lock: worth a 503 and a retry, not a 500.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, DbError::Sql(e) if e.is_busy())
+    }
+}
+
+/// Which store: the data directory's SQLite file, or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (libpq's syntax; `?tepat_pool=N` caps this server's connections).
+    Postgres(String),
+}
+
+/// The database, on either store.
 #[derive(Debug)]
 pub struct Db {
+    store: Store,
+}
+
+#[derive(Debug)]
+enum Store {
+    Sqlite(SqliteDb),
+    Postgres(Box<PgDb>),
+}
+
+impl Db {
+    /// Opens the SQLite database of a data directory (creating both if needed) and migrates it.
+    pub fn open(data_dir: &Path) -> Result<Db, DbError> {
+        Ok(Db {
+            store: Store::Sqlite(SqliteDb::open(data_dir)?),
+        })
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://…`) and brings its schema to the latest version.
+    pub fn connect(url: &str) -> Result<Db, DbError> {
+        Ok(Db {
+            store: Store::Postgres(Box::new(PgDb::connect(url)?)),
+        })
+    }
+
+    /// Opens `--database` when given (a `postgres://` URL), the data directory's SQLite file otherwise.
+    pub fn open_location(location: &Location) -> Result<Db, DbError> {
+        match location {
+            Location::Sqlite(dir) => Db::open(dir),
+            Location::Postgres(url) => Db::connect(url),
+        }
+    }
+
+    /// The SQLite file, or `None` on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.store {
+            Store::Sqlite(db) => Some(&db.path),
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// Which store answers (for logs): the file, or the PostgreSQL host and database (never a password).
+    pub fn describe(&self) -> String {
+        match &self.store {
+            Store::Sqlite(db) => db.path.display().to_string(),
+            Store::Postgres(db) => db.label().to_string(),
+        }
+    }
+
+    pub fn dialect(&self) -> sql::Dialect {
+        match &self.store {
+            Store::Sqlite(_) => sql::Dialect::Sqlite,
+            Store::Postgres(_) => sql::Dialect::Postgres,
+        }
+    }
+
+    /// Runs `f` in one write transaction: committed when `f` returns Ok, rolled back otherwise. Writes are
+    /// serialised (SQLite's single writer; PostgreSQL's write lock, across every server on the database).
+    pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<sql::Error>,
+    {
+        match &self.store {
+            Store::Sqlite(db) => db.write(f),
+            Store::Postgres(db) => db.write(f),
+        }
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<sql::Error>,
+    {
+        match &self.store {
+            Store::Sqlite(db) => db.read(f),
+            Store::Postgres(db) => db.read(f),
+        }
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<u32, DbError> {
+        match &self.store {
+            Store::Sqlite(db) => db.read(|tx| match tx.as_sqlite() {
+                Some(conn) => schema_version(conn),
+                None => Err(DbError::Corrupt("not a SQLite transaction".to_string())),
+            }),
+            Store::Postgres(db) => db.schema_version(),
+        }
+    }
+}
+
+/// The SQLite database: one writer connection (SQLite admits one writer at a time anyway) and reusable readers.
+#[derive(Debug)]
+struct SqliteDb {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
-impl Db {
-    /// Opens (creating the directory and the file if needed) and migrates to the latest schema.
-    pub fn open(data_dir: &Path) -> Result<Db, DbError> {
+impl SqliteDb {
+    fn open(data_dir: &Path) -> Result<SqliteDb, DbError> {
         std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
             path: data_dir.to_path_buf(),
             source,
@@ -67,44 +183,44 @@ impl Db {
         let path = data_dir.join(DB_FILE);
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
-        Ok(Db {
+        Ok(SqliteDb {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` in one IMMEDIATE transaction: committed when `f` returns Ok, rolled back otherwise.
-    pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<rusqlite::Error>,
+        E: From<sql::Error>,
     {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql::Error::from)?;
+        let value = f(&Transaction::sqlite(&tx))?;
+        tx.commit().map_err(sql::Error::from)?;
         Ok(value)
     }
 
     /// Runs `f` on a reader connection inside one read transaction (a consistent snapshot).
-    pub fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<rusqlite::Error>,
+        E: From<sql::Error>,
     {
         let pooled = lock(&self.readers).pop();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => open_connection(&self.path)?,
+            None => open_connection(&self.path).map_err(sql::Error::from)?,
         };
         let result = {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(sql::Error::from)?;
+            let value = f(&Transaction::sqlite(&tx));
             // A read transaction has nothing to commit; ending it releases the WAL snapshot.
-            tx.finish()?;
+            tx.finish().map_err(sql::Error::from)?;
             value
         };
         let mut readers = lock(&self.readers);
@@ -153,7 +269,7 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, DbError> {
 }
 
 /// Takes the next number of a named counter (the supervisor pull sequence).
-pub fn next_counter(tx: &Transaction<'_>, name: &str) -> Result<u64, rusqlite::Error> {
+pub fn next_counter(tx: &Transaction<'_>, name: &str) -> Result<u64, sql::Error> {
     tx.query_row(
         "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
         [name],

@@ -10,8 +10,8 @@ fn a_fresh_directory_gets_the_latest_schema_in_wal_mode() {
     assert!(data.join(DB_FILE).exists());
     let (version, mode): (u32, String) = db
         .read(|tx| {
-            Ok::<_, rusqlite::Error>((
-                schema_version(tx).unwrap(),
+            Ok::<_, crate::db::sql::Error>((
+                schema_version(tx.as_sqlite().unwrap()).unwrap(),
                 tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
             ))
         })
@@ -81,7 +81,7 @@ fn migrating_from_version_1_keeps_visits_and_fills_the_new_columns() {
         .unwrap();
     assert_eq!(unexported, 3);
     let version = db
-        .read(|tx| Ok::<_, rusqlite::Error>(schema_version(tx).unwrap()))
+        .read(|tx| Ok::<_, crate::db::sql::Error>(schema_version(tx.as_sqlite().unwrap()).unwrap()))
         .unwrap();
     assert_eq!(version, LATEST_VERSION);
 }
@@ -101,7 +101,7 @@ fn a_database_from_a_newer_server_is_refused() {
 fn a_failed_write_rolls_back_everything() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path()).unwrap();
-    let result: Result<(), rusqlite::Error> = db.write(|tx| {
+    let result: Result<(), crate::db::sql::Error> = db.write(|tx| {
         tx.execute("INSERT INTO users VALUES ('a', 'A', 'admin', 'now')", [])?;
         tx.execute(
             "INSERT INTO users VALUES ('a', 'A again', 'admin', 'now')",

@@ -9,8 +9,8 @@
 //! the day allows for a device in a time zone behind UTC) to two days after the server's clock (local dates in
 //! Indonesia run up to 9 hours ahead of UTC, and a day more of clock drift is tolerated).
 
+use crate::db::sql::{OptionalExtension, Transaction, params};
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
 use tepat_form::{Finding, Level, Text};
 
 use crate::db::{self, DbError};

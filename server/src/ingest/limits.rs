@@ -2,7 +2,7 @@
 //! parsed and before any visit is evaluated: the server-wide caps were already enforced while parsing
 //! (`tepat_protocol::bounds`), these are the form's own, usually lower, numbers.
 
-use rusqlite::Transaction;
+use crate::db::sql::Transaction;
 use serde_json::Value;
 use tepat_form::{Field, FieldType, Form};
 use tepat_protocol::bounds::{Refusal, RefusalKind};

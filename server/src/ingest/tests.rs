@@ -148,8 +148,12 @@ proptest! {
         }
         // The store holds exactly the model's revisions, one latest per visit, and its conflicts.
         let stored: Vec<(String, u32, i64, bool)> = kit.db().read(|tx| {
-            let mut stmt = tx.prepare("SELECT visit_id, revision, json_extract(doc, '$.answers.rooms'), is_latest FROM visits ORDER BY visit_id, revision")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let mut stmt = tx.prepare("SELECT visit_id, revision, doc, is_latest FROM visits ORDER BY visit_id, revision")?;
+            let rows = stmt.query_map([], |r| {
+                let doc: serde_json::Value = serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default();
+                let rooms = doc["answers"]["rooms"].as_i64().unwrap_or(-1);
+                Ok((r.get(0)?, r.get(1)?, rooms, r.get(3)?))
+            })?;
             rows.collect::<Result<Vec<_>, _>>()
         }).unwrap();
         let mut wanted = Vec::new();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Transaction, params};
+use crate::db::sql::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbError;
@@ -63,7 +63,7 @@ pub fn photo_progress(tx: &Transaction<'_>, supervisor_id: &str) -> Result<Photo
          JOIN visit_photos p ON p.visit_id = v.visit_id AND p.revision = v.revision
          LEFT JOIN media m ON m.sha256 = p.sha256
          WHERE v.is_latest = 1 AND {}
-         GROUP BY v.visit_id",
+         GROUP BY v.visit_id, v.revision, v.user_id, u.name, v.region_code",
         scope_sql("v.region_code", "?1")
     );
     let mut stmt = tx.prepare_cached(&sql)?;

@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::db::sql::{OptionalExtension, Row, Transaction, params};
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::exif::Captured;
 use super::rules::{self, Facts, Fix, OutcomeClass, VillageCounts};
@@ -64,13 +64,13 @@ fn read_facts(r: &Row<'_>) -> Result<Facts, DbError> {
 fn query_facts(
     tx: &Transaction<'_>,
     sql: &str,
-    values: impl rusqlite::Params,
+    values: impl crate::db::sql::Params,
 ) -> Result<Vec<Facts>, DbError> {
     let mut stmt = tx.prepare_cached(sql)?;
     let mut rows = stmt.query(values)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(read_facts(row)?);
+        out.push(read_facts(&row)?);
     }
     Ok(out)
 }
@@ -347,8 +347,8 @@ fn count_in_village(tx: &Transaction<'_>, f: &Facts, by: i64) -> Result<(), DbEr
     };
     tx.prepare_cached(
         "INSERT INTO signal_village_counts (region_code, user_id, visits, not_found) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (region_code, user_id) DO UPDATE SET visits = visits + excluded.visits,
-             not_found = not_found + excluded.not_found",
+         ON CONFLICT (region_code, user_id) DO UPDATE SET visits = signal_village_counts.visits + excluded.visits,
+             not_found = signal_village_counts.not_found + excluded.not_found",
     )?
     .execute(params![f.region_code, f.user_id, by, not_found])?;
     Ok(())
@@ -486,7 +486,7 @@ fn remove_kind_where(
     tx: &Transaction<'_>,
     kind: Kind,
     visits: &str,
-    values: impl rusqlite::Params,
+    values: impl crate::db::sql::Params,
 ) -> Result<BTreeSet<String>, DbError> {
     let sql = format!(
         "DELETE FROM visit_signals WHERE kind = '{}' AND visit_id IN ({visits}) RETURNING visit_id",
@@ -665,7 +665,7 @@ pub fn progress(tx: &Transaction<'_>, supervisor_id: &str) -> Result<SignalProgr
          JOIN visits v ON v.visit_id = s.visit_id AND v.revision = s.revision AND v.is_latest = 1
          JOIN users u ON u.user_id = v.user_id
          WHERE {}
-         GROUP BY v.user_id, s.kind ORDER BY v.user_id, s.kind",
+         GROUP BY v.user_id, u.name, s.kind ORDER BY v.user_id, s.kind",
         crate::regions::scope_sql("v.region_code", "?1")
     );
     let mut by_user: BTreeMap<String, EnumeratorSignals> = BTreeMap::new();

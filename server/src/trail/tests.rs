@@ -152,7 +152,7 @@ fn trail_rules(kit: &Kit, doc: &VisitDoc) -> Vec<String> {
         .read(|tx| {
             tx.query_row(
                 "SELECT findings FROM visits WHERE visit_id = ?1 AND revision = ?2",
-                rusqlite::params![doc.visit_id.to_string(), doc.revision],
+                crate::db::sql::params![doc.visit_id.to_string(), doc.revision],
                 |r| r.get(0),
             )
         })
@@ -172,7 +172,7 @@ fn trail_messages(kit: &Kit, doc: &VisitDoc) -> Vec<String> {
         .read(|tx| {
             tx.query_row(
                 "SELECT findings FROM visits WHERE visit_id = ?1 AND revision = ?2",
-                rusqlite::params![doc.visit_id.to_string(), doc.revision],
+                crate::db::sql::params![doc.visit_id.to_string(), doc.revision],
                 |r| r.get(0),
             )
         })
@@ -306,9 +306,11 @@ async fn an_edited_event_a_gap_and_a_reordering_are_findings_of_the_visit() {
     let flagged: i64 = kit
         .db()
         .read(|tx| {
-            tx.query_row("SELECT count(*) FROM trail_events WHERE flagged", [], |r| {
-                r.get(0)
-            })
+            tx.query_row(
+                "SELECT count(*) FROM trail_events WHERE flagged <> 0",
+                [],
+                |r| r.get(0),
+            )
         })
         .unwrap();
     assert_eq!(flagged as u64, last - first + 1);
@@ -511,32 +513,38 @@ async fn verify_names_a_changed_visit_a_changed_decision_and_a_deleted_ledger_ro
     let clean = crate::verify::verify(kit.db()).unwrap();
     assert!(clean.is_clean(), "{clean}");
 
-    let path = kit.db().path().to_path_buf();
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    // What someone with the database's password could do, on either store.
     let id = doc.visit_id.to_string();
-    conn.execute(
-        "UPDATE visits SET doc = json_set(doc, '$.answers.rooms', 9) WHERE visit_id = ?1",
-        [&id],
-    )
-    .unwrap();
-    conn.execute(
-        "UPDATE reviews SET decision = 'returned' WHERE visit_id = ?1",
-        [&id],
-    )
-    .unwrap();
-    let enrolled_row: i64 = conn
-        .query_row(
-            "SELECT id FROM ledger WHERE kind = 'device_enrolled' ORDER BY id LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+    let enrolled_row: i64 = kit
+        .db()
+        .write(|tx| {
+            let (set_rooms, drop_guard) = match tx.dialect() {
+                crate::db::sql::Dialect::Sqlite => (
+                    "UPDATE visits SET doc = json_set(doc, '$.answers.rooms', 9) WHERE visit_id = ?1",
+                    "DROP TRIGGER ledger_no_delete",
+                ),
+                crate::db::sql::Dialect::Postgres => (
+                    "UPDATE visits SET doc = jsonb_set(doc::jsonb, '{answers,rooms}', '9')::text
+                     WHERE visit_id = ?1",
+                    "DROP TRIGGER ledger_no_delete ON ledger",
+                ),
+            };
+            tx.execute(set_rooms, [&id])?;
+            tx.execute(
+                "UPDATE reviews SET decision = 'returned' WHERE visit_id = ?1",
+                [&id],
+            )?;
+            let enrolled_row: i64 = tx.query_row(
+                "SELECT id FROM ledger WHERE kind = 'device_enrolled' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?;
+            tx.execute_batch(drop_guard)?;
+            tx.execute("DELETE FROM ledger WHERE id = ?1", [enrolled_row])?;
+            tx.execute("UPDATE trail_events SET new = '\"7\"' WHERE seq = 3", [])?;
+            Ok::<_, crate::db::sql::Error>(enrolled_row)
+        })
         .unwrap();
-    conn.execute_batch("DROP TRIGGER ledger_no_delete").unwrap();
-    conn.execute("DELETE FROM ledger WHERE id = ?1", [enrolled_row])
-        .unwrap();
-    conn.execute("UPDATE trail_events SET new = '\"7\"' WHERE seq = 3", [])
-        .unwrap();
-    drop(conn);
 
     let report = crate::verify::verify(kit.db()).unwrap();
     let text = report.to_string();

@@ -184,11 +184,15 @@ async fn odd_text_in_answers_is_stored_and_returned_verbatim_but_hidden_characte
     let tables: i64 = kit
         .db()
         .read(|tx| {
-            tx.query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'visits'",
-                [],
-                |r| r.get(0),
-            )
+            let catalogue = match tx.dialect() {
+                crate::db::sql::Dialect::Sqlite => {
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'visits'"
+                }
+                crate::db::sql::Dialect::Postgres => {
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'visits'"
+                }
+            };
+            tx.query_row(catalogue, [], |r| r.get(0))
         })
         .unwrap();
     assert_eq!(tables, 1);
@@ -204,10 +208,20 @@ async fn a_batch_that_fails_midway_writes_nothing() {
     let poison = second.visit_id.to_string();
     kit.db()
         .write(|tx| {
-            tx.execute_batch(&format!(
-                "CREATE TRIGGER poison BEFORE INSERT ON visits WHEN NEW.visit_id = '{poison}'
-                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
-            ))
+            tx.execute_batch(&match tx.dialect() {
+                crate::db::sql::Dialect::Sqlite => format!(
+                    "CREATE TRIGGER poison BEFORE INSERT ON visits WHEN NEW.visit_id = '{poison}'
+                     BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+                ),
+                crate::db::sql::Dialect::Postgres => format!(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                     BEGIN
+                         IF NEW.visit_id = '{poison}' THEN RAISE EXCEPTION 'injected failure'; END IF;
+                         RETURN NEW;
+                     END $$;
+                     CREATE TRIGGER poison BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION poison();"
+                ),
+            })
         })
         .unwrap();
     let request = Kit::sync_request(&device, 0, vec![first.clone(), second]);
@@ -245,7 +259,14 @@ async fn a_batch_that_fails_midway_writes_nothing() {
 
     // Once the fault is gone, the same batch goes through whole.
     kit.db()
-        .write(|tx| tx.execute_batch("DROP TRIGGER poison"))
+        .write(|tx| {
+            tx.execute_batch(match tx.dialect() {
+                crate::db::sql::Dialect::Sqlite => "DROP TRIGGER poison",
+                crate::db::sql::Dialect::Postgres => {
+                    "DROP TRIGGER poison ON visits; DROP FUNCTION poison()"
+                }
+            })
+        })
         .unwrap();
     let response: SyncResponse = kit.sync_raw(&device, &request).await.json();
     assert!(

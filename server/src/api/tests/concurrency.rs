@@ -128,7 +128,7 @@ async fn run_device(addr: SocketAddr, device: Device, assignment: Option<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_devices_fifty_batches_each_resent_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (listener, router) = serve::bind("127.0.0.1:0", dir.path(), Limits::default())
+    let (listener, router) = serve::bind("127.0.0.1:0", dir.path(), None, Limits::default())
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();

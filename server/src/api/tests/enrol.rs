@@ -1,5 +1,5 @@
+use crate::db::sql::params;
 use axum::http::StatusCode;
-use rusqlite::params;
 use serde_json::json;
 use tepat_protocol::{EnrolResponse, Role};
 

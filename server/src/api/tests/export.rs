@@ -235,6 +235,7 @@ async fn a_server_starting_on_rows_stored_before_the_column_fills_them() {
     let (_listener, _router) = crate::serve::bind(
         "127.0.0.1:0",
         world.kit.dir.path(),
+        world.kit.database_url(),
         crate::config::Limits::default(),
     )
     .await

@@ -520,7 +520,7 @@ async fn many_not_found_against_the_rest_of_the_village_is_flagged_with_configur
     assert_eq!(
         kept,
         counts(
-            "SELECT region_code, user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
+            "SELECT region_code, user_id, count(*), sum(CASE WHEN outcome_class = 'not_found' THEN 1 ELSE 0 END) FROM signal_facts
              GROUP BY 1, 2 ORDER BY 1, 2"
         )
     );

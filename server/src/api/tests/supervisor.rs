@@ -463,13 +463,13 @@ async fn the_export_streams_a_hundred_thousand_visits_in_bounded_chunks() {
             for i in 1..VISITS {
                 let mut copy = template.clone();
                 copy.visit_id = uuid::Uuid::now_v7();
-                insert.execute(rusqlite::params![
+                insert.execute(crate::db::sql::params![
                     copy.visit_id.to_string(),
                     serde_json::to_string(&copy).unwrap(),
                     1_000_000 + i as i64
                 ])?;
             }
-            Ok::<_, rusqlite::Error>(())
+            Ok::<_, crate::db::sql::Error>(())
         })
         .unwrap();
     let response = crate::api::router(kit.state.clone())
