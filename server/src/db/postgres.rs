@@ -433,7 +433,7 @@ pub struct PgStatement<'t> {
     statement: tokio_postgres::Statement,
 }
 
-impl PgStatement<'_> {
+impl<'t> PgStatement<'t> {
     fn bind<'v>(&self, values: &'v [ValueRef<'v>]) -> Result<Vec<PgParam<'v>>> {
         let expected = self.statement.params().len();
         if values.len() != expected {
@@ -453,12 +453,47 @@ impl PgStatement<'_> {
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
-    /// Every row of the result (collected: a query may be followed by other statements on the same connection
-    /// before its rows are read, which a streamed result would block).
-    pub(super) fn query(&self, values: &[ValueRef<'_>]) -> Result<Vec<tokio_postgres::Row>> {
+    /// Every row of the result at once (a lookup: one round trip).
+    pub(super) fn query_all(&self, values: &[ValueRef<'_>]) -> Result<Vec<tokio_postgres::Row>> {
         let params = self.bind(values)?;
         let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p as _).collect();
         Ok(block_on(self.tx.tx.query(&self.statement, &refs))?)
+    }
+
+    /// The rows through a cursor (a portal of this transaction), [`FETCH_ROWS`] at a time: an export of 100,000
+    /// visits holds one chunk in memory, and other statements may run on the connection between chunks.
+    pub(super) fn query(&self, values: &[ValueRef<'_>]) -> Result<PgRows<'t>> {
+        let params = self.bind(values)?;
+        let refs: Vec<&(dyn PgToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let portal = block_on(self.tx.tx.bind(&self.statement, &refs))?;
+        Ok(PgRows {
+            tx: self.tx,
+            portal,
+            buffer: std::collections::VecDeque::new(),
+            done: false,
+        })
+    }
+}
+
+/// Rows fetched per round trip by [`PgStatement::query`].
+const FETCH_ROWS: i32 = 256;
+
+/// A query's rows, fetched in chunks from its portal.
+pub struct PgRows<'t> {
+    tx: &'t PgTx<'t>,
+    portal: tokio_postgres::Portal,
+    buffer: std::collections::VecDeque<tokio_postgres::Row>,
+    done: bool,
+}
+
+impl PgRows<'_> {
+    pub(super) fn next(&mut self) -> Result<Option<tokio_postgres::Row>> {
+        if self.buffer.is_empty() && !self.done {
+            let chunk = block_on(self.tx.tx.query_portal(&self.portal, FETCH_ROWS))?;
+            self.done = chunk.len() < FETCH_ROWS as usize;
+            self.buffer.extend(chunk);
+        }
+        Ok(self.buffer.pop_front())
     }
 }
 

@@ -676,7 +676,7 @@ impl Statement<'_> {
         let inner = match &mut self.inner {
             StmtInner::Sqlite(stmt) => RowsInner::Sqlite(stmt.query(sqlite_params(&values))?),
             StmtInner::SqliteCached(stmt) => RowsInner::Sqlite(stmt.query(sqlite_params(&values))?),
-            StmtInner::Postgres(stmt) => RowsInner::Postgres(stmt.query(&values)?.into_iter()),
+            StmtInner::Postgres(stmt) => RowsInner::Postgres(stmt.query(&values)?),
         };
         Ok(Rows {
             inner,
@@ -700,6 +700,16 @@ impl Statement<'_> {
         P: Params,
         F: FnOnce(&Row<'_>) -> Result<T>,
     {
+        if let StmtInner::Postgres(stmt) = &self.inner {
+            // One round trip, not a cursor's two.
+            let values = params.values()?;
+            return match stmt.query_all(&values)?.first() {
+                Some(row) => f(&Row {
+                    inner: RowInner::Postgres(row),
+                }),
+                None => Err(Error::QueryReturnedNoRows),
+            };
+        }
         let mut rows = self.query(params)?;
         match rows.next()? {
             Some(row) => f(&row),
@@ -708,6 +718,10 @@ impl Statement<'_> {
     }
 
     pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        if let StmtInner::Postgres(stmt) = &self.inner {
+            let values = params.values()?;
+            return Ok(!stmt.query_all(&values)?.is_empty());
+        }
         Ok(self.query(params)?.next()?.is_some())
     }
 }
@@ -720,7 +734,7 @@ pub struct Rows<'s> {
 
 enum RowsInner<'s> {
     Sqlite(rusqlite::Rows<'s>),
-    Postgres(std::vec::IntoIter<tokio_postgres::Row>),
+    Postgres(super::postgres::PgRows<'s>),
 }
 
 impl Rows<'_> {
@@ -731,7 +745,7 @@ impl Rows<'_> {
                 inner: RowInner::Sqlite(row),
             })),
             RowsInner::Postgres(rows) => {
-                self.current = rows.next();
+                self.current = rows.next()?;
                 Ok(self.current.as_ref().map(|row| Row {
                     inner: RowInner::Postgres(row),
                 }))

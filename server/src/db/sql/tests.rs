@@ -205,3 +205,32 @@ fn the_schema_version_is_the_latest_on_either_store() {
     );
     let _: &dyn Fn() -> Result<(), DbError> = &|| Ok(());
 }
+
+#[test]
+fn a_result_longer_than_a_cursor_fetch_is_read_while_other_statements_run() {
+    let (_dir, db, _pg) = scratch();
+    let (seen, updated): (usize, i64) = db
+        .write(|tx| {
+            let mut insert = tx.prepare_cached("INSERT INTO scratch (k, i) VALUES (?1, ?2)")?;
+            for i in 0..700i64 {
+                insert.execute(params![format!("k{i:04}"), i])?;
+            }
+            let mut stmt = tx.prepare("SELECT k, i FROM scratch ORDER BY k")?;
+            let mut rows = stmt.query([])?;
+            let mut seen = 0;
+            // More rows than one fetch of a PostgreSQL cursor, with writes on the same transaction between rows.
+            while let Some(row) = rows.next()? {
+                let (k, i): (String, i64) = (row.get(0)?, row.get(1)?);
+                assert_eq!(k, format!("k{i:04}"));
+                tx.execute("UPDATE scratch SET s = 'seen' WHERE k = ?1", [&k])?;
+                seen += 1;
+            }
+            let updated =
+                tx.query_row("SELECT count(*) FROM scratch WHERE s = 'seen'", [], |r| {
+                    r.get(0)
+                })?;
+            Ok::<_, Error>((seen, updated))
+        })
+        .unwrap();
+    assert_eq!((seen, updated), (700, 700));
+}
