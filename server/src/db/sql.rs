@@ -671,6 +671,8 @@ impl Statement<'_> {
         }
     }
 
+    /// The rows one by one (`while let Some(row) = rows.next()?`); on PostgreSQL through a cursor, 256 rows per
+    /// round trip, so an export of any size holds one chunk.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
         let values = params.values()?;
         let inner = match &mut self.inner {
@@ -684,15 +686,24 @@ impl Statement<'_> {
         })
     }
 
+    /// The rows through `f`. On PostgreSQL they come in one round trip (a lookup's few rows, collected); a long
+    /// result read row by row belongs to [`Statement::query`], which reads it through a cursor.
     pub fn query_map<T, P, F>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>>
     where
         P: Params,
         F: FnMut(&Row<'_>) -> Result<T>,
     {
-        Ok(MappedRows {
-            rows: self.query(params)?,
-            map: f,
-        })
+        let rows = match &self.inner {
+            StmtInner::Postgres(stmt) => {
+                let values = params.values()?;
+                Rows {
+                    inner: RowsInner::Collected(stmt.query_all(&values)?.into_iter()),
+                    current: None,
+                }
+            }
+            _ => self.query(params)?,
+        };
+        Ok(MappedRows { rows, map: f })
     }
 
     pub fn query_row<T, P, F>(&mut self, params: P, f: F) -> Result<T>
@@ -735,6 +746,7 @@ pub struct Rows<'s> {
 enum RowsInner<'s> {
     Sqlite(rusqlite::Rows<'s>),
     Postgres(super::postgres::PgRows<'s>),
+    Collected(std::vec::IntoIter<tokio_postgres::Row>),
 }
 
 impl Rows<'_> {
@@ -746,6 +758,12 @@ impl Rows<'_> {
             })),
             RowsInner::Postgres(rows) => {
                 self.current = rows.next()?;
+                Ok(self.current.as_ref().map(|row| Row {
+                    inner: RowInner::Postgres(row),
+                }))
+            }
+            RowsInner::Collected(rows) => {
+                self.current = rows.next();
                 Ok(self.current.as_ref().map(|row| Row {
                     inner: RowInner::Postgres(row),
                 }))
