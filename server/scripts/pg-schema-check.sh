@@ -7,7 +7,8 @@
 #   server/scripts/pg-cluster.sh run -- server/scripts/pg-schema-check.sh
 #
 # It builds tepat-server, lets it create a SQLite database at the latest version (`admin list-users` on an empty
-# data directory: the real migrations), loads the file into a new PostgreSQL database (dropped at the end), and
+# data directory: the real migrations), lets it create its PostgreSQL schema in a new database (`admin --database
+# URL list-users`: the baseline file and `postgres::MIGRATIONS`, as a server does; dropped at the end), and
 # compares:
 #   * the structure: the schema versions, every table's columns in order (INTEGER → bigint, REAL → double
 #     precision, TEXT → text COLLATE "C"), NOT NULL, defaults, primary keys (rowid aliases → identity columns),
@@ -35,7 +36,8 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 "$target_dir/debug/tepat-server" admin --data "$scratch" list-users >/dev/null 2>&1
 
-PSQL=$psql SQLITE_DB=$scratch/tepat.db SCHEMA=server/src/db/postgres_schema.sql python3 - <<'PY'
+PSQL=$psql SQLITE_DB=$scratch/tepat.db SCHEMA=server/src/db/postgres_schema.sql \
+    SERVER="$target_dir/debug/tepat-server" SCRATCH="$scratch" python3 - <<'PY'
 import os, random, sqlite3, subprocess, sys
 
 ADMIN_URL = os.environ["TEPAT_TEST_POSTGRES"]
@@ -104,9 +106,12 @@ if created.returncode != 0:
 if created.returncode != 0:
     sys.exit(f"cannot create the check database: {created.stderr}")
 try:
-    loaded = psql(url_of(db_name), file=SCHEMA, single=True)
+    # The schema as the server makes it: the baseline file and every PostgreSQL migration after it
+    # (`postgres::MIGRATIONS`), applied by `tepat-server` itself on its first connection.
+    loaded = subprocess.run([os.environ["SERVER"], "admin", "--database", url_of(db_name), "list-users"],
+                            capture_output=True, text=True, env={**os.environ, "RUST_LOG": "warn"})
     if loaded.returncode != 0:
-        sys.exit(f"{SCHEMA} does not load into PostgreSQL:\n{loaded.stderr}")
+        sys.exit(f"tepat-server cannot create its schema in PostgreSQL:\n{loaded.stderr}")
     pg = Pg(url_of(db_name))
     lite = sqlite3.connect(os.environ["SQLITE_DB"], isolation_level=None)
     lite.execute("PRAGMA foreign_keys = ON")
@@ -124,9 +129,9 @@ try:
     # ---- structure -----------------------------------------------------------------------------------------
     lite_version = lite.execute("PRAGMA user_version").fetchone()[0]
     pg_version = pg.rows("SELECT version FROM schema_version")
-    if pg_version != [("12",)] or lite_version != 12:
-        differ("schema version (this check compares version 12; a later migration needs its PostgreSQL step "
-               "applied here first)", lite_version, pg_version)
+    if pg_version != [(str(lite_version),)]:
+        differ("schema version (every SQLite migration needs its PostgreSQL step in postgres::MIGRATIONS)",
+               lite_version, pg_version)
 
     lite_tables = sorted(r[0] for r in lite_rows(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
@@ -347,7 +352,7 @@ if differences:
     for d in differences:
         print("  " + d)
     sys.exit(1)
-print(f"pg-schema-check: {SCHEMA} matches SQLite's schema version 12 (tables, columns, keys, indexes) and "
+print(f"pg-schema-check: the PostgreSQL schema ({SCHEMA} and its migrations) matches SQLite's latest (tables, columns, keys, indexes) and "
       f"{len(docs)} visit documents, the ledger, checks, text order (database collation: {db_collation}), counters, "
       "upserts and ids behave the same")
 PY
