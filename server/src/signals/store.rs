@@ -968,6 +968,35 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_lookup_is_planned_once_not_on_every_use() {
+        // The NIK lookup joins two tables: SQLite's full planner used to mark its bound values for re-planning,
+        // and the statement cache clears the bindings of each statement it takes back, so every use parsed and
+        // planned it again (figure 4). The server's connections keep plans independent of bound values.
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let t = SignalThresholds::default();
+        for (i, user) in ["enum1", "enum2", "enum1"].into_iter().enumerate() {
+            let f = facts(&format!("v{i}"), user, OutcomeClass::Found, i as i64, None);
+            db.write(|tx| on_ingest(tx, &f, &[format!("177101120580000{i}")], &t))
+                .unwrap();
+        }
+        let sql = format!(
+            "SELECT {FACT_COLUMNS} FROM signal_niks n JOIN signal_facts f ON f.visit_id = n.visit_id
+             WHERE n.nik = ?1 AND n.visit_id <> ?2 ORDER BY f.started_at LIMIT 200"
+        );
+        let reprepared = db
+            .write(|tx| {
+                for i in 0..3 {
+                    query_facts(tx, &sql, params![format!("177101120580000{i}"), "x"])?;
+                }
+                let stmt = tx.prepare_cached(&sql)?;
+                Ok::<_, DbError>(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .unwrap();
+        assert_eq!(reprepared, 0);
+    }
+
+    #[test]
     fn the_day_from_one_spot_is_recomputed_when_a_visit_can_change_it() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
