@@ -34,6 +34,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(TRAIL_READINGS),
     // Issue 16 (h16): each enumerator's visits and "not found" visits per village, kept as visits are stored.
     Migration::Sql(SIGNAL_VILLAGE_COUNTS),
+    // Issue 16 (h16): a village's "not found" flag keeps its numbers once per enumerator.
+    Migration::Sql(SIGNAL_FLAG_DETAIL),
 ];
 
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -431,6 +433,14 @@ CREATE TABLE signal_village_counts (
 INSERT INTO signal_village_counts (region_code, user_id, visits, not_found)
     SELECT region_code, user_id, count(*), sum(outcome_class = 'not_found') FROM signal_facts
     GROUP BY region_code, user_id;
+";
+
+/// The numbers of a village's "many not found" flag (`crate::signals::store::not_found_rate`), kept once per
+/// enumerator and village instead of on each of their "not found" visits, so a visit elsewhere in the village
+/// updates one row. Flags stored before have none until the village's next visit; their visits show the numbers
+/// stored with them until then.
+const SIGNAL_FLAG_DETAIL: &str = "
+ALTER TABLE signal_village_flags ADD COLUMN detail TEXT;
 ";
 
 /// Signals of fabrication (`crate::signals`, issue 16). What the signals need of each visit's latest revision,

@@ -33,6 +33,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reader connections kept open for reuse; more are opened on demand and closed after use.
 const READER_POOL: usize = 8;
 
+/// Prepared statements each connection keeps (`prepare_cached`). Storing one visit runs more different cached
+/// statements than rusqlite's default of 16 (the signals alone about 30); used in a cycle longer than the cache,
+/// the LRU kept none of them, so each was parsed again every time (BENCHMARKS.md, figure 4).
+const STATEMENT_CACHE: usize = 256;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database: {0}")]
@@ -245,6 +250,16 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans never depend on bound values (query planner stability): otherwise SQLite marks the `column = ?` terms
+    // of any query its full planner sees (joins, ORDER BY) to be re-planned when their value changes, and the
+    // statement cache clears the bindings of every statement it takes back, so each such query was parsed and
+    // planned again on every use. No query here relies on a bound value for its plan (no bound LIKE pattern, no
+    // ANALYZE samples).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     // WAL: readers never block the writer. synchronous=FULL: a receipt the server sent is on disk even after a
     // power cut, because the phone deletes its copy on that receipt.
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -12,6 +12,13 @@
 //! Every lookup of related visits goes through an index and reads at most `max_related` rows: visits in the
 //! nine GPS cells around the fix, the visits holding each NIK, each photo, the roster's hash, the enumerator's
 //! visits just before and after in time, the enumerator's day, the village. Nothing scans all visits.
+//!
+//! What a visit costs must not grow with what is stored (figure 4 in BENCHMARKS.md):
+//! - the limit is written into the SQL (`LIMIT 200`), never bound: SQLite reads a bound `LIMIT ?` when it prepares
+//!   the statement, so every new binding would re-prepare it (the cached statement's parse thrown away);
+//! - the enumerator's day is re-read only when the new visit can change its "one spot" flag (`same_spot_day`);
+//! - a village's "many not found" flag keeps its numbers once per enumerator (`signal_village_flags.detail`), not
+//!   on each of their visits, so a visit elsewhere in the village rewrites one row, not all of them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -154,17 +161,19 @@ pub fn on_ingest(
             put(tx, f, kind, "", &detail)?;
         }
     }
-    let max = i64::from(t.max_related);
+    let max = t.max_related;
     // GPS fixes of other households within `near_metres`: the fix's cell and its eight neighbours.
     if let Some(fix) = f.fix {
         let (cell_lat, cell_lon) = fix.cell();
         // Only fixes inside the box around this one count toward the limit (a crowded cell cannot hide them).
         let (dlat, dlon) = rules::box_degrees(fix, t.near_metres);
+        // The three rows of cells as an IN list, so the index narrows both the row and the column of cells (a
+        // range on its first column would read every fix in a band of latitude across the whole region).
         let sql = format!(
             "SELECT {FACT_COLUMNS} FROM signal_facts f
-             WHERE f.cell_lat BETWEEN ?1 - 1 AND ?1 + 1 AND f.cell_lon BETWEEN ?2 - 1 AND ?2 + 1 AND f.visit_id <> ?3
-               AND f.lat BETWEEN ?5 AND ?6 AND f.lon BETWEEN ?7 AND ?8
-             LIMIT ?4"
+             WHERE f.cell_lat IN (?1 - 1, ?1, ?1 + 1) AND f.cell_lon BETWEEN ?2 - 1 AND ?2 + 1 AND f.visit_id <> ?3
+               AND f.lat BETWEEN ?4 AND ?5 AND f.lon BETWEEN ?6 AND ?7
+             LIMIT {max}"
         );
         let found = query_facts(
             tx,
@@ -173,7 +182,6 @@ pub fn on_ingest(
                 cell_lat,
                 cell_lon,
                 f.visit_id,
-                max,
                 fix.lat - dlat,
                 fix.lat + dlat,
                 fix.lon - dlon,
@@ -196,10 +204,10 @@ pub fn on_ingest(
     let sql = format!(
         "SELECT {FACT_COLUMNS} FROM visit_photos p
          JOIN signal_facts f ON f.visit_id = p.visit_id AND f.revision = p.revision
-         WHERE p.sha256 = ?1 AND p.visit_id <> ?2 GROUP BY f.visit_id LIMIT ?3"
+         WHERE p.sha256 = ?1 AND p.visit_id <> ?2 GROUP BY f.visit_id LIMIT {max}"
     );
     for sha256 in &photos {
-        for other in query_facts(tx, &sql, params![sha256, f.visit_id, max])? {
+        for other in query_facts(tx, &sql, params![sha256, f.visit_id])? {
             let detail = Detail {
                 photo: Some(sha256.chars().take(12).collect()),
                 ..Detail::default()
@@ -210,11 +218,11 @@ pub fn on_ingest(
     // NIKs in other households' rosters: each other visit once, with the NIKs both hold.
     let sql = format!(
         "SELECT {FACT_COLUMNS} FROM signal_niks n JOIN signal_facts f ON f.visit_id = n.visit_id
-         WHERE n.nik = ?1 AND n.visit_id <> ?2 LIMIT ?3"
+         WHERE n.nik = ?1 AND n.visit_id <> ?2 LIMIT {max}"
     );
     let mut sharing: BTreeMap<String, (Facts, Vec<String>)> = BTreeMap::new();
     for nik in niks {
-        for other in query_facts(tx, &sql, params![nik, f.visit_id, max])? {
+        for other in query_facts(tx, &sql, params![nik, f.visit_id])? {
             sharing
                 .entry(other.visit_id.clone())
                 .or_insert_with(|| (other, Vec::new()))
@@ -230,9 +238,9 @@ pub fn on_ingest(
     // Identical rosters.
     if let Some(hash) = &f.roster_hash {
         let sql = format!(
-            "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.roster_hash = ?1 AND f.visit_id <> ?2 LIMIT ?3"
+            "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.roster_hash = ?1 AND f.visit_id <> ?2 LIMIT {max}"
         );
-        for other in query_facts(tx, &sql, params![hash, f.visit_id, max])? {
+        for other in query_facts(tx, &sql, params![hash, f.visit_id])? {
             if let Some(d) = rules::identical_roster(f, &other, t) {
                 pair(tx, f, &other, Kind::IdenticalRoster, &d)?;
             }
@@ -274,13 +282,17 @@ pub fn on_ingest(
             .symmetric_difference(&after)
             .map(|(other, _)| other.clone()),
     );
-    changed.extend(same_spot_day(tx, &f.user_id, f.day, t)?);
+    // A first revision changes its day's "one spot" flag only when it can (`spot_may_change`); a correction
+    // recomputes the day it is in and the day it left.
+    if old.is_some() || spot_may_change(tx, f, t)? {
+        changed.extend(same_spot_day(tx, &f.user_id, f.day, t)?);
+    }
     if let Some(old) = &old
         && old.day != f.day
     {
         changed.extend(same_spot_day(tx, &old.user_id, old.day, t)?);
     }
-    changed.extend(not_found_rate(tx, &f.region_code, t)?);
+    changed.extend(not_found_rate(tx, f, t)?);
     changed.remove(&f.visit_id);
     bump(tx, &changed)
 }
@@ -379,6 +391,43 @@ fn neighbours(
     ))
 }
 
+/// Whether a visit stored for the first time (`f`) can change its enumerator's "one spot" flag for the day, read
+/// from one other visit of the day with a fix instead of the whole day. Without a fix of its own it cannot. The day
+/// is flagged on all of the visits [`same_spot_day`] reads (the first `max_related` with a fix, in the index's
+/// order, which a new visit joins last), so the first other one says whether it is flagged now; if it is not and
+/// the new fix lies more than twice `same_spot_metres` from it, no centre has both within `same_spot_metres`, so
+/// the day stays unflagged. Otherwise (flagged, near, or no other fix yet) the day is recomputed.
+fn spot_may_change(tx: &Transaction<'_>, f: &Facts, t: &SignalThresholds) -> Result<bool, DbError> {
+    let Some(fix) = f.fix else {
+        return Ok(false);
+    };
+    let sql = format!(
+        "SELECT {FACT_COLUMNS} FROM signal_facts f
+         WHERE f.user_id = ?1 AND f.day = ?2 AND f.lat IS NOT NULL AND f.visit_id <> ?3 LIMIT 1"
+    );
+    let first = query_facts(tx, &sql, params![f.user_id, f.day.to_string(), f.visit_id])?.pop();
+    let Some((other, other_fix)) = first.and_then(|o| o.fix.map(|x| (o, x))) else {
+        return Ok(true);
+    };
+    if has_signal(tx, &other.visit_id, Kind::SameSpotDay)? {
+        return Ok(true);
+    }
+    // A metre to spare for rounding: only a pair clearly too far apart skips the day.
+    let apart = 2.0 * f64::from(t.same_spot_metres) + 1.0;
+    Ok(rules::distance_m(fix, other_fix) <= apart)
+}
+
+/// Whether a visit holds a signal of a kind that relates it to no other visit.
+fn has_signal(tx: &Transaction<'_>, visit_id: &str, kind: Kind) -> Result<bool, DbError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
+        )?
+        .query_row(params![visit_id, kind.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Recomputes "all visits of the day from one spot" for one enumerator's day; returns the visits whose flag
 /// changed.
 fn same_spot_day(
@@ -389,9 +438,10 @@ fn same_spot_day(
 ) -> Result<BTreeSet<String>, DbError> {
     let day = day.to_string();
     let sql = format!(
-        "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.user_id = ?1 AND f.day = ?2 AND f.lat IS NOT NULL LIMIT ?3"
+        "SELECT {FACT_COLUMNS} FROM signal_facts f WHERE f.user_id = ?1 AND f.day = ?2 AND f.lat IS NOT NULL LIMIT {}",
+        t.max_related
     );
-    let visits = query_facts(tx, &sql, params![user_id, day, i64::from(t.max_related)])?;
+    let visits = query_facts(tx, &sql, params![user_id, day])?;
     let fixes: Vec<Fix> = visits.iter().filter_map(|v| v.fix).collect();
     let before = remove_kind_where(
         tx,
@@ -409,14 +459,18 @@ fn same_spot_day(
     Ok(before.symmetric_difference(&after).cloned().collect())
 }
 
-/// Recomputes the "not found" shares of a village's enumerators; returns the visits whose flag changed. Which
-/// enumerators are flagged in which village is kept (`signal_village_flags`), so only the visits of enumerators
-/// flagged now or before are touched: the rest of the village costs one read of its counts (an index).
+/// Recomputes the "not found" shares of the village of a visit just stored (`f`); returns the visits whose flag
+/// changed. Which enumerators are flagged in which village is kept with the flag's numbers
+/// (`signal_village_flags`), once per enumerator: the numbers move with every visit in the village, and their
+/// visits show them from there ([`of_visit`]). So a visit costs one read of the village's counts and one row per
+/// flagged enumerator; an enumerator's "not found" visits are written only when the enumerator becomes flagged
+/// (all of them) or stops being (all of them), or when one of them is the visit just stored.
 fn not_found_rate(
     tx: &Transaction<'_>,
-    region_code: &str,
+    f: &Facts,
     t: &SignalThresholds,
 ) -> Result<BTreeSet<String>, DbError> {
+    let region_code = f.region_code.as_str();
     if region_code.is_empty() {
         return Ok(BTreeSet::new());
     }
@@ -459,19 +513,23 @@ fn not_found_rate(
          WHERE f.region_code = ?1 AND f.user_id = ?2 AND f.outcome_class = 'not_found'"
     );
     for (user_id, detail) in &flagged {
+        let json = serde_json::to_string(detail).map_err(|e| DbError::Corrupt(e.to_string()))?;
         tx.prepare_cached(
-            "INSERT INTO signal_village_flags (region_code, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            "INSERT INTO signal_village_flags (region_code, user_id, detail) VALUES (?1, ?2, ?3)
+             ON CONFLICT (region_code, user_id) DO UPDATE SET detail = excluded.detail",
         )?
-        .execute(params![region_code, user_id])?;
-        // Each of the enumerator's "not found" visits there, with the shares as they stand now.
+        .execute(params![region_code, user_id, json])?;
+        if before.contains(user_id) {
+            // Flagged already: their visits hold the signal; the visit just stored lost its own with its
+            // revision's signals.
+            if *user_id == f.user_id && f.class == OutcomeClass::NotFound {
+                put(tx, f, Kind::NotFoundRate, "", detail)?;
+            }
+            continue;
+        }
+        // Newly flagged: each of the enumerator's "not found" visits there.
         for v in query_facts(tx, &sql, params![region_code, user_id])? {
-            let had = tx
-                .prepare_cached(
-                    "SELECT 1 FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
-                )?
-                .query_row(params![v.visit_id, Kind::NotFoundRate.as_str()], |_| Ok(()))
-                .optional()?
-                .is_some();
+            let had = has_signal(tx, &v.visit_id, Kind::NotFoundRate)?;
             put(tx, &v, Kind::NotFoundRate, "", detail)?;
             if !had {
                 changed.insert(v.visit_id);
@@ -550,10 +608,11 @@ pub fn on_photo_stored(
     let sql = format!(
         "SELECT {FACT_COLUMNS} FROM visit_photos p
          JOIN signal_facts f ON f.visit_id = p.visit_id AND f.revision = p.revision
-         WHERE p.sha256 = ?1 GROUP BY f.visit_id LIMIT ?2"
+         WHERE p.sha256 = ?1 GROUP BY f.visit_id LIMIT {}",
+        t.max_related
     );
     let mut changed = BTreeSet::new();
-    for f in query_facts(tx, &sql, params![sha256, i64::from(t.max_related)])? {
+    for f in query_facts(tx, &sql, params![sha256])? {
         let had = tx
             .prepare_cached(
                 "DELETE FROM visit_signals WHERE visit_id = ?1 AND kind = ?2 AND other = ''",
@@ -588,8 +647,13 @@ pub fn of_visit(
     visit_id: &str,
     revision: u32,
 ) -> Result<Vec<Signal>, DbError> {
+    // A "not found" flag shows the village's numbers as they stand (kept once per enumerator and village); the
+    // numbers stored with the visit are those of when it was flagged.
     let mut stmt = tx.prepare_cached(
-        "SELECT kind, other, detail FROM visit_signals WHERE visit_id = ?1 AND revision = ?2 ORDER BY kind, other",
+        "SELECT s.kind, s.other, coalesce(g.detail, s.detail) FROM visit_signals s
+         LEFT JOIN signal_facts f ON s.kind = 'not_found_rate' AND f.visit_id = s.visit_id
+         LEFT JOIN signal_village_flags g ON g.region_code = f.region_code AND g.user_id = f.user_id
+         WHERE s.visit_id = ?1 AND s.revision = ?2 ORDER BY s.kind, s.other",
     )?;
     let mut rows = stmt.query(params![visit_id, revision])?;
     let mut out = Vec::new();
@@ -785,5 +849,216 @@ pub fn facts_of(
         fix: extract.fix,
         members: extract.members,
         roster_hash: extract.roster_hash.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::db::Db;
+
+    const VILLAGE: &str = "17.71.01.1001";
+
+    /// A visit's facts: `n`-th of the day for `user`, at `metres_north` of a point in Kota Bengkulu.
+    fn facts(
+        id: &str,
+        user: &str,
+        class: OutcomeClass,
+        n: i64,
+        metres_north: Option<f64>,
+    ) -> Facts {
+        let start: DateTime<Utc> = "2026-11-20T01:00:00Z".parse().unwrap();
+        let started_at = start + chrono::TimeDelta::minutes(40 * n);
+        Facts {
+            visit_id: id.to_string(),
+            revision: 1,
+            user_id: user.to_string(),
+            household: format!("H-{id}"),
+            region_code: VILLAGE.to_string(),
+            class,
+            started_at,
+            finalised_at: Some(started_at + chrono::TimeDelta::minutes(30)),
+            day: started_at.date_naive(),
+            fix: metres_north.map(|m| Fix {
+                lat: -3.8 + m / 111_195.0,
+                lon: 102.26,
+                accuracy_m: 4.0,
+            }),
+            members: 3,
+            roster_hash: None,
+        }
+    }
+
+    fn ingest(db: &Db, f: &Facts, t: &SignalThresholds) -> u64 {
+        db.write(|tx| {
+            let before = tx.total_changes();
+            on_ingest(tx, f, &[], t)?;
+            Ok::<_, DbError>(tx.total_changes() - before)
+        })
+        .unwrap()
+    }
+
+    fn kinds(db: &Db, visit_id: &str) -> Vec<Signal> {
+        db.read(|tx| of_visit(tx, visit_id, 1)).unwrap()
+    }
+
+    /// An enumerator flagged for many "not found" with `flagged` such visits in the village (another enumerator has
+    /// five found visits there); returns the rows one more visit in the village changes.
+    fn village_with_flagged(flagged: usize) -> (Db, tempfile::TempDir, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let t = SignalThresholds {
+            not_found_min_visits: 3,
+            not_found_min_village_visits: 3,
+            ..SignalThresholds::default()
+        };
+        for i in 0..flagged {
+            let f = facts(&format!("nf-{i}"), "enum1", OutcomeClass::NotFound, 0, None);
+            ingest(&db, &f, &t);
+        }
+        for i in 0..5 {
+            let f = facts(&format!("ok-{i}"), "enum3", OutcomeClass::Found, 0, None);
+            ingest(&db, &f, &t);
+        }
+        assert_eq!(kinds(&db, "nf-0").len(), 1, "enum1 is flagged");
+        // One more "not found" elsewhere in the village moves everyone's numbers.
+        let more = facts("nf-other", "enum3", OutcomeClass::NotFound, 0, None);
+        let changes = ingest(&db, &more, &t);
+        (db, dir, changes)
+    }
+
+    #[test]
+    fn a_visit_elsewhere_in_the_village_rewrites_the_flag_once_not_each_flagged_visit() {
+        let (db, _dir, few) = village_with_flagged(4);
+        let (many_db, _many_dir, many) = village_with_flagged(40);
+        // Before, every one of the enumerator's "not found" visits was written again (4 rows against 40).
+        assert_eq!(
+            few, many,
+            "rows changed by one visit: {few} with 4 flagged visits, {many} with 40"
+        );
+        // And each flagged visit still shows the village's numbers as they stand: the others' share moved from 0%
+        // (5 found) to 17% (1 of 6 not found).
+        for (db, id) in [(&db, "nf-0"), (&db, "nf-3"), (&many_db, "nf-39")] {
+            let signals = kinds(db, id);
+            assert_eq!(signals.len(), 1, "{id}: {signals:?}");
+            assert_eq!(signals[0].kind, "not_found_rate");
+            assert!(
+                signals[0]
+                    .reason
+                    .en
+                    .ends_with("other enumerators there: 17%"),
+                "{id}: {}",
+                signals[0].reason.en
+            );
+        }
+        // A "not found" visit of the flagged enumerator arriving now is flagged too, with the same numbers.
+        let t = SignalThresholds {
+            not_found_min_visits: 3,
+            not_found_min_village_visits: 3,
+            ..SignalThresholds::default()
+        };
+        ingest(
+            &db,
+            &facts("nf-late", "enum1", OutcomeClass::NotFound, 1, None),
+            &t,
+        );
+        assert_eq!(kinds(&db, "nf-late"), kinds(&db, "nf-0"));
+    }
+
+    #[test]
+    fn a_cached_lookup_is_planned_once_not_on_every_use() {
+        // The NIK lookup joins two tables: SQLite's full planner used to mark its bound values for re-planning,
+        // and the statement cache clears the bindings of each statement it takes back, so every use parsed and
+        // planned it again (figure 4). The server's connections keep plans independent of bound values.
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let t = SignalThresholds::default();
+        for (i, user) in ["enum1", "enum2", "enum1"].into_iter().enumerate() {
+            let f = facts(&format!("v{i}"), user, OutcomeClass::Found, i as i64, None);
+            db.write(|tx| on_ingest(tx, &f, &[format!("177101120580000{i}")], &t))
+                .unwrap();
+        }
+        let sql = format!(
+            "SELECT {FACT_COLUMNS} FROM signal_niks n JOIN signal_facts f ON f.visit_id = n.visit_id
+             WHERE n.nik = ?1 AND n.visit_id <> ?2 ORDER BY f.started_at LIMIT 200"
+        );
+        let reprepared = db
+            .write(|tx| {
+                for i in 0..3 {
+                    query_facts(tx, &sql, params![format!("177101120580000{i}"), "x"])?;
+                }
+                let stmt = tx.prepare_cached(&sql)?;
+                Ok::<_, DbError>(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .unwrap();
+        assert_eq!(reprepared, 0);
+    }
+
+    #[test]
+    fn the_day_from_one_spot_is_recomputed_when_a_visit_can_change_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let t = SignalThresholds::default();
+        let one_spot = |db: &Db, ids: &[&str]| -> Vec<bool> {
+            ids.iter()
+                .map(|id| kinds(db, id).iter().any(|s| s.kind == "same_spot_day"))
+                .collect()
+        };
+        // Four visits within 15 m of their centre: the day is from one spot.
+        for (n, id) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            let f = facts(
+                id,
+                "enum1",
+                OutcomeClass::Found,
+                n as i64,
+                Some(n as f64 * 10.0),
+            );
+            ingest(&db, &f, &t);
+        }
+        assert_eq!(one_spot(&db, &["a", "b", "c", "d"]), vec![true; 4]);
+        // A visit without a fix leaves it so; a fifth visit 500 m away (far from the first visit, which holds the
+        // flag) clears it from all.
+        ingest(&db, &facts("e", "enum1", OutcomeClass::Found, 4, None), &t);
+        assert_eq!(
+            one_spot(&db, &["a", "b", "c", "d", "e"]),
+            vec![true, true, true, true, false]
+        );
+        ingest(
+            &db,
+            &facts("f", "enum1", OutcomeClass::Found, 5, Some(500.0)),
+            &t,
+        );
+        assert_eq!(one_spot(&db, &["a", "b", "c", "d", "f"]), vec![false; 5]);
+
+        // Another day: its first visit 200 m from the rest, which then gather in one spot. Each later visit is far
+        // from the first, so the day is never recomputed, and rightly never flagged.
+        let mut other = Vec::new();
+        for n in 0..6 {
+            let id = format!("g{n}");
+            let north = if n == 0 { 0.0 } else { 200.0 + n as f64 };
+            let mut f = facts(&id, "enum2", OutcomeClass::Found, n, Some(north));
+            f.day = f.day.succ_opt().unwrap();
+            ingest(&db, &f, &t);
+            other.push(id);
+        }
+        let ids: Vec<&str> = other.iter().map(String::as_str).collect();
+        assert_eq!(one_spot(&db, &ids), vec![false; 6]);
+        // Spread out days stay unflagged however a visit arrives; a day whose visits close in on the first one's
+        // spot is flagged once the fourth arrives (each near the first, so each recomputes the day).
+        for n in 0..4 {
+            let id = format!("h{n}");
+            let mut f = facts(
+                &id,
+                "enum2",
+                OutcomeClass::Found,
+                n,
+                Some(1_000.0 + 45.0 - 15.0 * n as f64),
+            );
+            f.day = f.day.succ_opt().unwrap().succ_opt().unwrap();
+            ingest(&db, &f, &t);
+        }
+        assert_eq!(one_spot(&db, &["h0", "h1", "h2", "h3"]), vec![true; 4]);
     }
 }
