@@ -33,7 +33,10 @@ pub const BASELINE_VERSION: u32 = 12;
 
 /// Steps after the baseline, in order: step `i` brings version `BASELINE_VERSION + i` to the next. Every SQLite
 /// migration added after version 12 adds its PostgreSQL counterpart here (a test checks both reach the same version).
-pub const MIGRATIONS: &[&str] = &[];
+pub const MIGRATIONS: &[&str] = &[
+    // 13 (SQLite's SIGNAL_FLAG_DETAIL): a village's "not found" flag keeps its numbers once per enumerator.
+    "ALTER TABLE signal_village_flags ADD COLUMN detail TEXT COLLATE \"C\";",
+];
 
 /// The schema version a PostgreSQL database reaches with [`MIGRATIONS`].
 pub const LATEST_VERSION: u32 = BASELINE_VERSION + MIGRATIONS.len() as u32;

@@ -893,9 +893,9 @@ mod tests {
 
     fn ingest(db: &Db, f: &Facts, t: &SignalThresholds) -> u64 {
         db.write(|tx| {
-            let before = tx.total_changes();
+            let before = tx.as_sqlite().expect("a SQLite database").total_changes();
             on_ingest(tx, f, &[], t)?;
-            Ok::<_, DbError>(tx.total_changes() - before)
+            Ok::<_, DbError>(tx.as_sqlite().expect("a SQLite database").total_changes() - before)
         })
         .unwrap()
     }
@@ -989,7 +989,11 @@ mod tests {
                 for i in 0..3 {
                     query_facts(tx, &sql, params![format!("177101120580000{i}"), "x"])?;
                 }
-                let stmt = tx.prepare_cached(&sql)?;
+                // The same cached statement, seen through rusqlite (this test's database is SQLite).
+                let conn = tx.as_sqlite().expect("a SQLite database");
+                let stmt = conn
+                    .prepare_cached(&sql)
+                    .map_err(crate::db::sql::Error::from)?;
                 Ok::<_, DbError>(stmt.get_status(rusqlite::StatementStatus::RePrepare))
             })
             .unwrap();
