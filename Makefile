@@ -19,8 +19,10 @@ demo: check-system
 ## against a running server.
 test: test-rust test-postgres test-api test-android
 
+## Without a cluster: a test that needs one (tests/tests/two_servers_postgres.rs) says it was skipped, even under
+## TEPAT_REQUIRE_POSTGRES=1 (.ci/run), which test-postgres, where it runs, enforces.
 test-rust: check-system console-deps
-	$(CARGO) test --workspace
+	env -u TEPAT_REQUIRE_POSTGRES $(CARGO) test --workspace
 
 ## What every cargo build needs from the system: the headers and libcrypto of OpenSSL (Debian's libssl-dev), which
 ## SQLCipher, the device database's encryption, uses (ARCHITECTURE.md, "The phone's database at rest"). Installed by
@@ -41,10 +43,11 @@ console-deps:
 
 ## The server on PostgreSQL (issue 17; server/README.md, "PostgreSQL"): a throw-away cluster (server/scripts/
 ## pg-cluster.sh: initdb into a temporary directory as an unprivileged user, loopback only, removed after) runs the
-## schema check (server/scripts/pg-schema-check.sh: postgres_schema.sql against the server's SQLite schema) and
-## the server's tests with TEPAT_TEST_POSTGRES set. Debian's `postgresql` is installed by its package name when
-## missing and running as root (otherwise the line to run is printed); PG_BINDIR=DIR uses the binaries in DIR and
-## installs nothing. Without binaries the PostgreSQL tests are skipped (and say so), unless TEPAT_REQUIRE_POSTGRES=1.
+## schema check (server/scripts/pg-schema-check.sh: postgres_schema.sql against the server's SQLite schema), the
+## server's tests with TEPAT_TEST_POSTGRES set, the two-server end-to-end test (tests/tests/two_servers_postgres.rs:
+## cuts, a kill, receipts across nodes) and schemathesis against a server on PostgreSQL (server/scripts/test-api.sh
+## --postgres). Debian's `postgresql` is installed by its package name when missing and running as root (otherwise
+## the line to run is printed); PG_BINDIR=DIR uses the binaries in DIR and installs nothing. Without binaries the PostgreSQL tests are skipped (and say so), unless TEPAT_REQUIRE_POSTGRES=1.
 .PHONY: test-postgres
 PG_CLUSTER := bash server/scripts/pg-cluster.sh
 test-postgres: check-system
@@ -56,7 +59,9 @@ test-postgres: check-system
 	  if [ "$${TEPAT_REQUIRE_POSTGRES:-}" = 1 ]; then echo "PostgreSQL tests required (TEPAT_REQUIRE_POSTGRES=1), but $$why" >&2; exit 1; fi; \
 	  echo "PostgreSQL tests skipped: $$why"; exit 0; \
 	fi; \
-	$(PG_CLUSTER) run -- bash -c 'CARGO="$$1" bash server/scripts/pg-schema-check.sh && $$1 test -p tepat-server' _ "$(CARGO)"
+	$(PG_CLUSTER) run -- bash -c 'CARGO="$$1" bash server/scripts/pg-schema-check.sh && $$1 test -p tepat-server \
+	  && $$1 test -p tepat-e2e --test two_servers_postgres -- --nocapture \
+	  && TOOLS="$$2" CARGO="$$1" bash server/scripts/test-api.sh --postgres' _ "$(CARGO)" "$(TOOLS)"
 
 ## schemathesis (PyPI, into .tools/venv) against a running tepat-server with schemas/openapi.yaml: no 5xx, and
 ## every response matches the document.

@@ -6,12 +6,36 @@
 # (through `tepat-server admin` and the API), serves on a free loopback port and runs schemathesis twice: once
 # as an enumerator device and once as a supervisor device, so every endpoint is reached with a role it accepts
 # and with one it refuses. The server it started is stopped at the end (by its pid).
+#
+#   test-api.sh              the server on SQLite (its data directory); a TEPAT_DATABASE_URL of the caller's is
+#                            ignored
+#   test-api.sh --postgres   the server and every admin command on PostgreSQL: a new database in the cluster
+#                            named by TEPAT_TEST_POSTGRES (an admin URL: `server/scripts/pg-cluster.sh run` sets it;
+#                            `make test-postgres` runs this inside one), passed as TEPAT_DATABASE_URL and dropped
+#                            at the end; the data directory keeps only the photos
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 tools=${TOOLS:-$root/.tools}
 cargo=${CARGO:-cargo}
 examples=${API_TEST_EXAMPLES:-60}
+store=sqlite
+case ${1:-} in
+"") ;;
+--postgres) store=postgres ;;
+*)
+    echo "usage: test-api.sh [--postgres]" >&2
+    exit 2
+    ;;
+esac
+unset TEPAT_DATABASE_URL
+if [[ $store == postgres ]]; then
+    [[ -n ${TEPAT_TEST_POSTGRES:-} ]] ||
+        { echo "test-api.sh --postgres needs TEPAT_TEST_POSTGRES (run it inside server/scripts/pg-cluster.sh run)" >&2; exit 2; }
+    psql=psql
+    [[ -n ${PG_BINDIR:-} && -x $PG_BINDIR/psql ]] && psql=$PG_BINDIR/psql
+    pg_database=tepat_api_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+fi
 
 if ! "$tools/venv/bin/st" --version >/dev/null 2>&1; then
     echo "== installing schemathesis into $tools/venv"
@@ -30,9 +54,19 @@ cleanup() {
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
+    if [[ $store == postgres ]]; then
+        "$psql" -q -X "$TEPAT_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >/dev/null ||
+            echo "could not drop $pg_database" >&2
+    fi
     rm -rf "$data"
 }
 trap cleanup EXIT
+
+if [[ $store == postgres ]]; then
+    "$psql" -q -X -v ON_ERROR_STOP=1 "$TEPAT_TEST_POSTGRES" -c "CREATE DATABASE $pg_database" >/dev/null
+    # The server and the admin commands read it from the environment (their --database).
+    export TEPAT_DATABASE_URL=${TEPAT_TEST_POSTGRES%/*}/$pg_database
+fi
 
 admin() { "$bin" admin --data "$data" "$@" 2>/dev/null; }
 admin create-user --id enum1 --name "Pendamping Satu" --role enumerator --region 17.71 >/dev/null
@@ -52,7 +86,12 @@ for _ in $(seq 100); do
 done
 url=$(sed -n 's/^listening on //p' "$data/stdout")
 [[ -n $url ]] || { echo "tepat-server did not start:"; cat "$data/server.log"; exit 1; }
-echo "== tepat-server on $url"
+echo "== tepat-server on $url, store: $store"
+if [[ $store == postgres ]] && ! grep -q "database open.*$pg_database" "$data/server.log"; then
+    echo "tepat-server did not say it opened $pg_database:"
+    cat "$data/server.log"
+    exit 1
+fi
 
 # Enrol both devices and sync one visit, so the supervisor endpoints have something to return.
 read -r enum_token sup_token < <(python3 - "$url" "$enum_code" "$sup_code" <<'PY'

@@ -84,6 +84,8 @@ pub struct Field {
     /// Assignments carry their family's registered members (a members CSV beside the households CSV), so the
     /// phones open each visit with the roster prefilled. Off unless set.
     pub registered_families: bool,
+    /// The PostgreSQL database the server stores in (`serve --database`); `None`: SQLite in `dir/server`.
+    pub database: Option<String>,
 }
 
 /// 08:00 WIB on the generator's visit day: when the phones' clocks start.
@@ -113,17 +115,32 @@ impl Field {
     /// Starts the server in `dir/server` over HTTPS (a throw-away CA made in `dir/tls`) behind a proxy,
     /// publishes both forms and enrols the supervisor.
     pub fn start(dir: &Path, seed: u64) -> Result<Field, Error> {
-        Field::start_with(dir, seed, Some(TlsFiles::create(dir)?))
+        Field::start_with(dir, seed, Some(TlsFiles::create(dir)?), None)
     }
 
     /// The same over plain HTTP.
     pub fn start_plain_http(dir: &Path, seed: u64) -> Result<Field, Error> {
-        Field::start_with(dir, seed, None)
+        Field::start_with(dir, seed, None, None)
     }
 
-    fn start_with(dir: &Path, seed: u64, tls: Option<TlsFiles>) -> Result<Field, Error> {
+    /// The same over plain HTTP with everything but photos in the PostgreSQL database `url` (`serve --database`,
+    /// `admin --database`); `dir/server` keeps the photos. More servers of the same database:
+    /// [`Field::start_another_server`].
+    pub fn start_on_postgres(dir: &Path, seed: u64, url: &str) -> Result<Field, Error> {
+        Field::start_with(dir, seed, None, Some(url.to_string()))
+    }
+
+    fn start_with(
+        dir: &Path,
+        seed: u64,
+        tls: Option<TlsFiles>,
+        database: Option<String>,
+    ) -> Result<Field, Error> {
         let data = dir.join("server");
-        let admin = Admin::new(&data);
+        let admin = match &database {
+            Some(url) => Admin::on_database(&data, url),
+            None => Admin::new(&data),
+        };
         for form in [
             "dtsen_groundcheck",
             "ppks_asesmen",
@@ -133,7 +150,7 @@ impl Field {
             admin.publish_form(&form_file(form))?;
         }
         admin.create_user(SUPERVISOR, "Korkab Kota Bengkulu", "supervisor", &[REGION])?;
-        let server = start_server(&data, tls.as_ref())?;
+        let server = start_server(&data, tls.as_ref(), database.as_deref())?;
         let proxy = Proxy::start(server.addr())?;
         // Through the proxy too, so a restarted server is the same address for everyone.
         let supervisor = Supervisor::enrol(
@@ -153,6 +170,7 @@ impl Field {
             generator: Generator::new(seed).with_visit_date(Utc::now().date_naive()),
             enumerators: Vec::new(),
             registered_families: false,
+            database,
         })
     }
 
@@ -263,9 +281,30 @@ impl Field {
     /// the same certificate.
     pub fn restart_server(&mut self) -> Result<(), Error> {
         self.server.kill();
-        self.server = start_server(&self.dir.join("server"), self.tls.as_ref())?;
+        self.server = start_server(
+            &self.dir.join("server"),
+            self.tls.as_ref(),
+            self.database.as_deref(),
+        )?;
         self.proxy.set_upstream(self.server.addr());
         Ok(())
+    }
+
+    /// One more server process of the same database, on its own port and not behind the proxy (point the proxy
+    /// at it with [`Proxy::set_upstream`]). It shares `dir/server` with the first: there the photos live, one
+    /// directory for every server of the database (the SQLite file of a `--data`-only field is not shareable,
+    /// so this needs [`Field::start_on_postgres`]).
+    pub fn start_another_server(&self) -> Result<Server, Error> {
+        if self.database.is_none() {
+            return Err(Error::Setup(
+                "a second server needs a shared database (Field::start_on_postgres)".into(),
+            ));
+        }
+        start_server(
+            &self.dir.join("server"),
+            self.tls.as_ref(),
+            self.database.as_deref(),
+        )
     }
 
     /// The generated visit of an assignment (what the enumerator will type).
@@ -289,11 +328,21 @@ impl Field {
     }
 }
 
-fn start_server(data: &Path, tls: Option<&TlsFiles>) -> Result<Server, Error> {
-    match tls {
-        Some(tls) => Server::start_https(data, tls),
-        None => Server::start(data),
-    }
+fn start_server(
+    data: &Path,
+    tls: Option<&TlsFiles>,
+    database: Option<&str>,
+) -> Result<Server, Error> {
+    let Some(url) = database else {
+        return match tls {
+            Some(tls) => Server::start_https(data, tls),
+            None => Server::start(data),
+        };
+    };
+    let mut options = tls.map(TlsFiles::serve_options).unwrap_or_default();
+    options.extend(["--database".to_string(), url.to_string()]);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    Server::start_with(data, &options)
 }
 
 /// The proxy's address with the server's scheme: the proxy moves bytes (TLS records when HTTPS), so the phone

@@ -155,6 +155,8 @@ impl Server {
             ])
             .arg(data)
             .args(options)
+            // The store is what `options` say (`--database`), never the caller's environment.
+            .env_remove("TEPAT_DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -237,25 +239,45 @@ impl Drop for Server {
     }
 }
 
-/// `tepat-server admin --data DIR ...`.
+/// `tepat-server admin --data DIR ...`, or `admin --database URL ...`.
 #[derive(Debug, Clone)]
 pub struct Admin {
     data: PathBuf,
+    /// The PostgreSQL database the commands work on instead of `data`'s SQLite file.
+    database: Option<String>,
 }
 
 impl Admin {
     pub fn new(data: &Path) -> Admin {
         Admin {
             data: data.to_path_buf(),
+            database: None,
         }
+    }
+
+    /// Admin commands on a PostgreSQL database (`admin --database URL`).
+    pub fn on_database(data: &Path, url: &str) -> Admin {
+        Admin {
+            data: data.to_path_buf(),
+            database: Some(url.to_string()),
+        }
+    }
+
+    /// `tepat-server admin` with the store's option.
+    fn command(&self) -> Result<Command, Error> {
+        let mut command = Command::new(server_binary()?);
+        command.arg("admin").env_remove("TEPAT_DATABASE_URL");
+        match &self.database {
+            Some(url) => command.args(["--database", url]),
+            None => command.arg("--data").arg(&self.data),
+        };
+        Ok(command)
     }
 
     /// Runs an admin command; its stdout, or an error with its stderr.
     pub fn run(&self, args: &[&str]) -> Result<String, Error> {
-        let output = Command::new(server_binary()?)
-            .arg("admin")
-            .arg("--data")
-            .arg(&self.data)
+        let output = self
+            .command()?
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -273,9 +295,8 @@ impl Admin {
     /// Sets a supervisor's or admin's web console password (`admin set-password`, which reads it from stdin).
     pub fn set_password(&self, user: &str, password: &str) -> Result<String, Error> {
         use std::io::Write;
-        let mut child = Command::new(server_binary()?)
-            .args(["admin", "--data"])
-            .arg(&self.data)
+        let mut child = self
+            .command()?
             .args(["set-password", "--user", user])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
