@@ -535,11 +535,11 @@ enum Import {
         i64,
         i64,
     ),
-    Sql(rusqlite::Error),
+    Sql(tepat_server::db::sql::Error),
 }
 
-impl From<rusqlite::Error> for Import {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<tepat_server::db::sql::Error> for Import {
+    fn from(e: tepat_server::db::sql::Error) -> Self {
         Import::Sql(e)
     }
 }
@@ -563,7 +563,7 @@ fn assignment_csv_import() {
     ] {
         tepat_server::admin::publish_form(&db, &forms_dir().join(format!("{form}.json"))).unwrap();
     }
-    let count = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<i64> {
+    let count = |tx: &tepat_server::db::Transaction<'_>| -> tepat_server::db::sql::Result<i64> {
         tx.query_row("SELECT count(*) FROM assignments", [], |r| r.get(0))
     };
     let strategy = (0..CSV_SEEDS.len(), csv_edits(), edits(CSV_TOKENS));
