@@ -75,9 +75,16 @@ lint: check-system
 
 ## The figures of BENCHMARKS.md, each against a baseline measured in the same run, rewritten in place (release
 ## build; a few minutes on 2 cores). One figure: `cargo run --release -p tepat-e2e --bin tepat-bench -- --only N`.
+## Figure 9 (ingest on PostgreSQL) runs in a throw-away cluster that commits durably (PG_DURABLE=1); without
+## PostgreSQL's binaries that figure says it could not be measured.
 bench: check-system
 	$(CARGO) build --release -p tepat-server -p tepat-e2e --bin tepat-server --bin tepat-bench
-	$(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md
+	if server/scripts/pg-cluster.sh bindir >/dev/null 2>&1; then \
+	  PG_DURABLE=1 server/scripts/pg-cluster.sh run -- \
+	    $(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md; \
+	else \
+	  $(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md; \
+	fi
 
 ## A long fuzzing run of the parsers that meet untrusted bytes (tests/tests/fuzz.rs: sync/enrol bodies, assignment
 ## CSV import, form expressions), FUZZ_CASES inputs per target in a release build; `make test` runs 256 of each.

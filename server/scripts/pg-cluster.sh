@@ -16,7 +16,8 @@
 # UTF-8, locale C, `trust` authentication) run as an unprivileged user — as `postgres` (Debian's package creates
 # it) when this script runs as root, or as a system user `tepat-pg` created for it when `postgres` is missing;
 # listening on 127.0.0.1 only, on a free port (another is tried if it is taken meanwhile), its Unix socket inside
-# the directory. fsync, synchronous_commit and full_page_writes are off: the data dies with the test, so only speed
+# the directory. fsync, synchronous_commit and full_page_writes are off (on with PG_DURABLE=1, for the benchmarks):
+# the data dies with the test, so only speed
 # matters. TEPAT_TEST_POSTGRES is the superuser's URL, postgres://postgres@127.0.0.1:PORT/postgres (an admin URL:
 # each test creates its own database in the cluster).
 #
@@ -108,11 +109,13 @@ start() {
     (cd "$dir" && as_owner "$bindir/initdb" -D "$dir/data" -U "$SUPERUSER" --auth=trust -E UTF8 --locale=C \
         --no-instructions --no-sync >"$dir/initdb.log" 2>&1) ||
         { cat "$dir/initdb.log" >&2; die "initdb failed (log above)"; }
-    local started=
+    local started= speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # PG_DURABLE=1 (make bench): every commit on disk, as a production database and SQLite's synchronous=FULL.
+    [[ ${PG_DURABLE:-} == 1 ]] && speed="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
     for _ in 1 2 3 4 5; do
         port=$(free_port)
         if (cd "$dir" && as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
-            "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            "-p $port -k $dir/socket -c listen_addresses=127.0.0.1 $speed -c max_connections=200" \
             >"$dir/pg_ctl.log" 2>&1); then
             started=1
             break

@@ -88,18 +88,27 @@ impl Ingest {
     }
 }
 
-struct Device {
+pub struct Device {
     transport: HttpTransport,
     device_id: String,
     cursor: u64,
     days: Vec<Vec<VisitDoc>>,
 }
 
-pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String> {
+/// [`DEVICES`] enumerators, each with `RUNS * days` days of assignments imported, enrolled on a device that syncs
+/// straight to `url_of(device index)` (not through the harness's proxy) and has had its morning sync; and what one
+/// run sends (the first run's visits; every run's are alike).
+pub fn enrol_devices(
+    field: &mut Field,
+    dir: &Path,
+    days: usize,
+    prefix: &str,
+    url_of: impl Fn(usize) -> String,
+) -> Result<(Vec<Device>, Vec<VisitDoc>), String> {
     let e = |e: tepat_e2e::Error| e.to_string();
     let mut people: Vec<(String, Vec<Assignment>)> = Vec::new();
     for i in 0..DEVICES {
-        let user = format!("ingest{:02}", i + 1);
+        let user = format!("{prefix}{:02}", i + 1);
         field
             .admin
             .create_user(
@@ -119,15 +128,13 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         .iter()
         .flat_map(|(user, list)| list.iter().map(move |a| (user.as_str(), a)))
         .collect();
-    let csv = dir.join("ingest-assignments.csv");
+    let csv = dir.join(format!("{prefix}-assignments.csv"));
     std::fs::write(&csv, assignments_csv(&rows)).map_err(|e| e.to_string())?;
     field.admin.import_assignments(&csv).map_err(e)?;
-    // Straight to the server: the proxy is the test harness's, not part of what is measured.
-    let url = field.server.url();
     let mut devices = Vec::new();
-    for (user, assignments) in &people {
+    for (i, (user, assignments)) in people.iter().enumerate() {
         let transport =
-            HttpTransport::new(&HttpConfig::new(url.clone())).map_err(|e| e.to_string())?;
+            HttpTransport::new(&HttpConfig::new(url_of(i))).map_err(|e| e.to_string())?;
         let enrolled = transport
             .enrol(&EnrolRequest {
                 code: field.admin.enrol_code(user).map_err(e)?,
@@ -161,11 +168,53 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         }
         devices.push(device);
     }
-    // What one run sends: `days` batches per device (the first run's visits; every run's are alike).
     let one_run: Vec<VisitDoc> = devices
         .iter()
         .flat_map(|d| d.days.iter().take(days).flatten().cloned())
         .collect();
+    Ok((devices, one_run))
+}
+
+/// One run: every device sends its next `days` batches, all devices at once (released together by a barrier).
+/// Returns the time from the release to the last receipt, and the visits sent.
+pub fn send_run(devices: &mut [Device], days: usize) -> Result<(Duration, usize), String> {
+    let barrier = Barrier::new(devices.len() + 1);
+    std::thread::scope(|s| -> Result<(Duration, usize), String> {
+        let handles: Vec<_> = devices
+            .iter_mut()
+            .map(|device| {
+                let barrier = &barrier;
+                s.spawn(move || -> Result<usize, String> {
+                    barrier.wait();
+                    let mut sent = 0;
+                    for day in device
+                        .days
+                        .drain(..days.min(device.days.len()))
+                        .collect::<Vec<_>>()
+                    {
+                        let n = day.len();
+                        let (cursor, _) = sync(device, day)?;
+                        device.cursor = cursor;
+                        sent += n;
+                    }
+                    Ok(sent)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let started = Instant::now();
+        let mut sent = 0;
+        for handle in handles {
+            sent += handle.join().map_err(|_| "a device thread panicked")??;
+        }
+        Ok((started.elapsed(), sent))
+    })
+}
+
+pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String> {
+    // Straight to the server: the proxy is the test harness's, not part of what is measured.
+    let url = field.server.url();
+    let (mut devices, one_run) = enrol_devices(field, dir, days, "ingest", |_| url.clone())?;
     let db_path = field.server.data().join("tepat.db");
     let pid = server_pid(field.server.data()).ok_or("the server process is not found in /proc")?;
     let server_before = rss_of(&pid).unwrap_or_default();
@@ -177,37 +226,7 @@ pub fn run(field: &mut Field, dir: &Path, days: usize) -> Result<Ingest, String>
         snapshot(&db_path, &baseline)?;
         let (first_seq, last_received) = max_seq(&db_path)?;
         let (server_cpu_before, own_cpu_before) = (cpu_seconds(&pid), cpu_seconds("self"));
-        let barrier = Barrier::new(DEVICES + 1);
-        let (elapsed, sent) = std::thread::scope(|s| -> Result<(Duration, usize), String> {
-            let handles: Vec<_> = devices
-                .iter_mut()
-                .map(|device| {
-                    let barrier = &barrier;
-                    s.spawn(move || -> Result<usize, String> {
-                        barrier.wait();
-                        let mut sent = 0;
-                        for day in device
-                            .days
-                            .drain(..days.min(device.days.len()))
-                            .collect::<Vec<_>>()
-                        {
-                            let n = day.len();
-                            let (cursor, _) = sync(device, day)?;
-                            device.cursor = cursor;
-                            sent += n;
-                        }
-                        Ok(sent)
-                    })
-                })
-                .collect();
-            barrier.wait();
-            let started = Instant::now();
-            let mut sent = 0;
-            for handle in handles {
-                sent += handle.join().map_err(|_| "a device thread panicked")??;
-            }
-            Ok((started.elapsed(), sent))
-        })?;
+        let (elapsed, sent) = send_run(&mut devices, days)?;
         let server_cpu = cpu_seconds(&pid) - server_cpu_before;
         let devices_cpu = cpu_seconds("self") - own_cpu_before;
         let raw = raw_inserts(&db_path, &baseline, first_seq, &last_received, DAY.len())?;
@@ -357,7 +376,7 @@ fn raw_inserts(
 }
 
 /// User + system CPU time of a process (`self` or a pid), in seconds (clock ticks of 1/100 s, as Linux reports).
-fn cpu_seconds(pid: &str) -> f64 {
+pub fn cpu_seconds(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name may hold spaces; the fields after its closing parenthesis are plain.
     let fields: Vec<&str> = stat

@@ -9,7 +9,9 @@
 //! 6. peak memory of the field core holding a day's work, and of the server during (4);
 //! 7. the web console's review queue page with 100,000 visits vs the same page of the supervisor pull over the API;
 //! 8. a 2G day's photos while the link drops (tus, resumed by offset) vs ODK Collect's whole-submission re-sends,
-//!    same photos, link and drops; and preparing a 12 MP camera photo on the phone.
+//!    same photos, link and drops; and preparing a 12 MP camera photo on the phone;
+//! 9. server ingest on PostgreSQL, one server and two on the same database, vs raw tokio-postgres inserts of the
+//!    same rows (needs `TEPAT_TEST_POSTGRES`: `make bench` runs inside a throw-away durable cluster).
 //!
 //! Usage: `tepat-bench [--out FILE] [--only 1,2,...] [--quick] [--seed N] [--keep]`. Works in a scratch directory
 //! under the system temp dir, removed at the end unless `--keep`. Exits 1 when a figure could not be measured (a goal not met is
@@ -21,6 +23,7 @@ mod export;
 mod household;
 mod incremental;
 mod ingest;
+mod ingest_postgres;
 mod machine;
 mod memory;
 mod openrosa;
@@ -47,7 +50,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         out: PathBuf::from("BENCHMARKS.md"),
-        only: (1..=8).collect(),
+        only: (1..=9).collect(),
         quick: false,
         seed: 20261123,
         keep: false,
@@ -68,9 +71,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let list = it.next().ok_or("--only needs a list such as 1,2")?;
                 options.only = list
                     .split(',')
-                    .map(|n| n.trim().parse::<u32>().ok().filter(|n| (1..=8).contains(n)))
+                    .map(|n| n.trim().parse::<u32>().ok().filter(|n| (1..=9).contains(n)))
                     .collect::<Option<_>>()
-                    .ok_or_else(|| format!("--only {list}: figures are 1 to 8"))?;
+                    .ok_or_else(|| format!("--only {list}: figures are 1 to 9"))?;
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -157,6 +160,12 @@ fn run(options: &Options, work: &std::path::Path) -> Report {
         note(8);
         let figure = photos::run(work, seed).map(|f| report::photos(&f));
         report.push(8, figure);
+    }
+    if wanted(9) {
+        note(9);
+        let days = if options.quick { 1 } else { 5 };
+        let figure = ingest_postgres::run(work, seed, days).map(|f| report::pg_ingest(&f));
+        report.push(9, figure);
     }
     report
 }

@@ -9,6 +9,7 @@ use crate::console::Queue;
 use crate::export::Export;
 use crate::incremental::Incremental;
 use crate::ingest::Ingest;
+use crate::ingest_postgres::{PgIngest, PgRun};
 use crate::machine::Machine;
 use crate::memory::{CoreMemory, Rss};
 use crate::photos::PhotoFigure;
@@ -43,7 +44,7 @@ const PROFILE: &str = if cfg!(debug_assertions) {
     "release"
 };
 
-const TITLES: [&str; 8] = [
+const TITLES: [&str; 9] = [
     "Answer → ViewModel (runtime dispatch + SQLite write)",
     "Incremental re-evaluation (one answer vs whole form)",
     "Bytes on the wire for a 12-visit day",
@@ -52,6 +53,7 @@ const TITLES: [&str; 8] = [
     "Peak memory (VmHWM)",
     "Console review queue page, 100,000 visits",
     "Photos of a 2G day with the link dropping (and preparing a 12 MP photo)",
+    "Server ingest on PostgreSQL, 20 concurrent devices, one and two servers",
 ];
 
 impl Report {
@@ -462,6 +464,82 @@ pub fn ingest(f: &Ingest) -> Figure {
         ],
     }
 }
+
+pub fn pg_ingest(f: &PgIngest) -> Figure {
+    let (one, two) = (f.rate(&f.one_node), f.rate(&f.two_nodes));
+    let raw = f.raw_rate(&f.one_node);
+    let share = ratio(one, raw);
+    let describe = |runs: &[PgRun]| {
+        runs.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                format!(
+                    "{}: servers {} ({:.0} visits/s; CPU tepat-server {:.2} s, PostgreSQL {:.2} s), then raw {} \
+                     ({:.0} visits/s)",
+                    i + 1,
+                    show(r.server),
+                    f.visits as f64 / r.server.as_secs_f64().max(1e-9),
+                    r.servers_cpu,
+                    r.postgres_cpu,
+                    show(r.raw),
+                    f.visits as f64 / r.raw.as_secs_f64().max(1e-9)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let (one_cpu, one_pg) = f.cpu_per_visit_ms(&f.one_node);
+    let (two_cpu, two_pg) = f.cpu_per_visit_ms(&f.two_nodes);
+    Figure {
+        title: TITLES[8],
+        ours: format!("one server {one:.0} visits/s; two servers {two:.0} visits/s"),
+        baseline: format!("raw tokio-postgres inserts {raw:.0} visits/s"),
+        ratio: format!(
+            "{:.0}% of raw (two servers: {:.2}× one)",
+            share * 100.0,
+            ratio(two, one)
+        ),
+        goal: "≥ 25% of raw",
+        met: Some(share >= 0.25),
+        details: vec![
+            format!(
+                "- As figure 4 ({} devices, {} batches of {} visits per run, {} visits, the phone's HTTP transport, \
+                 every receipt `accepted`), into PostgreSQL {} ({}): first all devices on one {PROFILE} \
+                 `tepat-server --database`, then {} other devices, half on each of two server processes of the same \
+                 database (each write transaction holds the database's write lock, server/README.md).",
+                DEVICES_NOTE,
+                f.batches,
+                crate::memory::DAY.len(),
+                f.visits,
+                f.version,
+                if f.durable {
+                    "fsync and synchronous_commit on: every commit durable, as SQLite's synchronous=FULL"
+                } else {
+                    "NOT durable: fsync or synchronous_commit off — the rates are not comparable with figure 4"
+                },
+                DEVICES_NOTE,
+            ),
+            format!(
+                "- Baseline: after each server run, the rows the servers stored in it read back and inserted with \
+                 tokio-postgres (one prepared INSERT, typed parameters) into `raw_visits`, a copy of `visits` made \
+                 just before the run (its indexes and the trigger deriving columns from the document), {} rows per \
+                 transaction, one connection.",
+                crate::memory::DAY.len()
+            ),
+            format!("- One server: {}.", describe(&f.one_node)),
+            format!("- Two servers: {}.", describe(&f.two_nodes)),
+            format!(
+                "- CPU per visit (medians): one server: tepat-server {one_cpu:.2} ms, PostgreSQL {one_pg:.2} ms; two \
+                 servers: tepat-server {two_cpu:.2} ms (both processes), PostgreSQL {two_pg:.2} ms. PostgreSQL's CPU is \
+                 that of its processes alive at both ends of the run (a lower bound). All on the same {} cores as the \
+                 simulated devices and the database.",
+                std::thread::available_parallelism().map_or(1, usize::from)
+            ),
+        ],
+    }
+}
+
+const DEVICES_NOTE: usize = crate::ingest::DEVICES;
 
 pub fn console(f: &Queue) -> Figure {
     let page = f.page.median();
