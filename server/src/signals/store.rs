@@ -73,13 +73,13 @@ fn query_facts(
     sql: &str,
     values: impl crate::db::sql::Params,
 ) -> Result<Vec<Facts>, DbError> {
+    // Collected in one round trip on PostgreSQL (every such lookup is bounded by its LIMIT): read row by row
+    // through a cursor, each would cost two while the batch holds the write lock.
     let mut stmt = tx.prepare_cached(sql)?;
-    let mut rows = stmt.query(values)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(read_facts(&row)?);
-    }
-    Ok(out)
+    let rows = stmt
+        .query_map(values, |row| Ok(read_facts(row)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().collect()
 }
 
 fn load(tx: &Transaction<'_>, visit_id: &str) -> Result<Option<Facts>, DbError> {
