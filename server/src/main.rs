@@ -35,7 +35,7 @@ enum Command {
         data: PathBuf,
         /// Store everything but photos in this PostgreSQL database instead of the data directory's SQLite file:
         /// `postgres://user:password@host:port/dbname` (libpq's URL; `?tepat_pool=N` caps this server's
-        /// connections, default 16). Several servers may serve one database at once.
+        /// connections, default --max-concurrent-requests + 1). Several servers may serve one database at once.
         #[arg(long, env = "TEPAT_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
         /// Log format.

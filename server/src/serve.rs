@@ -86,7 +86,13 @@ pub async fn bind(
             None => Location::Sqlite(data.clone()),
         };
         tokio::task::spawn_blocking(move || {
-            let db = Db::open_location(&location)?;
+            let db = match &location {
+                Location::Sqlite(dir) => Db::open(dir)?,
+                // One connection per request slot (each holds at most one), and the start-up work's.
+                Location::Postgres(url) => {
+                    Db::connect_with_pool(url, limits.max_concurrent_requests + 1)?
+                }
+            };
             tracing::info!(database = %db.describe(), "database open");
             let state = AppState::new(db, &data, limits);
             // Visits stored by an older version get what the export needs before the first export.

@@ -246,8 +246,7 @@ fn serve_prints_its_address_logs_json_and_finishes_a_batch_in_flight_on_sigterm(
         enrolled["token"].as_str().unwrap(),
     );
     assert!(
-        !std::fs::read(data.join("tepat.db"))
-            .unwrap()
+        !common::stored_bytes(&data)
             .windows(token.len())
             .any(|w| w == token.as_bytes())
     );

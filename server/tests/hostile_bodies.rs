@@ -130,9 +130,7 @@ impl Server {
 
     /// Rows of a table in the server's database.
     fn count(&self, table: &str) -> i64 {
-        let db = rusqlite::Connection::open(self.data.join("tepat.db")).unwrap();
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+        common::count_rows(&self.data, table)
     }
 }
 

@@ -100,8 +100,14 @@ impl Db {
 
     /// Connects to a PostgreSQL database (`postgres://…`) and brings its schema to the latest version.
     pub fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_with_pool(url, postgres::DEFAULT_POOL)
+    }
+
+    /// The same, opening at most `pool` connections unless the URL's `tepat_pool` says otherwise (a server: one
+    /// per request slot, so a request never waits for a connection that a slot could not use).
+    pub fn connect_with_pool(url: &str, pool: usize) -> Result<Db, DbError> {
         Ok(Db {
-            store: Store::Postgres(Box::new(PgDb::connect(url)?)),
+            store: Store::Postgres(Box::new(PgDb::connect(url, pool)?)),
         })
     }
 

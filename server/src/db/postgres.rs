@@ -57,7 +57,8 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 /// Distinct statements kept prepared per connection (the console's filters compose a few hundred at most).
 const STATEMENT_CACHE: usize = 512;
 
-/// Connections a server keeps open at most, unless the URL's `tepat_pool` says otherwise.
+/// Connections an admin command (or a caller that names no size) keeps open at most, unless the URL's
+/// `tepat_pool` says otherwise; `serve` opens as many as it has request slots (`--max-concurrent-requests`).
 pub const DEFAULT_POOL: usize = 16;
 
 /// One PostgreSQL database: the connection settings, the pool and the runtime that drives the connections.
@@ -93,8 +94,8 @@ pub struct PgSession {
 
 impl PgDb {
     /// Connects (checking the URL, the server and the schema) and brings the schema to [`LATEST_VERSION`].
-    pub fn connect(url: &str) -> Result<PgDb, DbError> {
-        let (url, max_connections) = pool_size(url)?;
+    pub fn connect(url: &str, default_pool: usize) -> Result<PgDb, DbError> {
+        let (url, max_connections) = pool_size(url, default_pool.clamp(1, 1000))?;
         let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| DbError::DatabaseUrl(format!("{e}")))?;
         if config.get_connect_timeout().is_none() {
@@ -312,11 +313,11 @@ impl Drop for PgDb {
 
 /// `tepat_pool=N` in the URL's query: how many connections this server opens at most (taken out of the URL,
 /// which tokio-postgres would refuse with it).
-fn pool_size(url: &str) -> Result<(String, usize), DbError> {
+fn pool_size(url: &str, default: usize) -> Result<(String, usize), DbError> {
     let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_string(), DEFAULT_POOL));
+        return Ok((url.to_string(), default));
     };
-    let mut size = DEFAULT_POOL;
+    let mut size = default;
     let mut kept = Vec::new();
     for pair in query.split('&') {
         match pair.strip_prefix("tepat_pool=") {
@@ -478,8 +479,9 @@ impl<'t> PgStatement<'t> {
     }
 }
 
-/// Rows fetched per round trip by [`PgStatement::query`].
-const FETCH_ROWS: i32 = 256;
+/// Rows fetched per round trip by [`PgStatement::query`]: few, as a row may be large (a visit of a family of 30 with
+/// its exported answers is tens of kilobytes) and every stalled export holds one chunk.
+const FETCH_ROWS: i32 = 32;
 
 /// A query's rows, fetched in chunks from its portal.
 pub struct PgRows<'t> {
@@ -748,15 +750,15 @@ mod tests {
 
     #[test]
     fn the_pool_size_is_taken_out_of_the_url() {
-        let (url, size) = pool_size("postgres://u@h/db?tepat_pool=4&sslmode=disable").unwrap();
+        let (url, size) = pool_size("postgres://u@h/db?tepat_pool=4&sslmode=disable", 16).unwrap();
         assert_eq!(
             (url.as_str(), size),
             ("postgres://u@h/db?sslmode=disable", 4)
         );
         assert!(matches!(
-            pool_size("postgres://u@h/db?tepat_pool=0"),
+            pool_size("postgres://u@h/db?tepat_pool=0", 16),
             Err(DbError::DatabaseUrl(_))
         ));
-        assert_eq!(pool_size("postgres://u@h/db").unwrap().1, DEFAULT_POOL);
+        assert_eq!(pool_size("postgres://u@h/db", 64).unwrap().1, 64);
     }
 }

@@ -671,7 +671,7 @@ impl Statement<'_> {
         }
     }
 
-    /// The rows one by one (`while let Some(row) = rows.next()?`); on PostgreSQL through a cursor, 256 rows per
+    /// The rows one by one (`while let Some(row) = rows.next()?`); on PostgreSQL through a cursor, 32 rows per
     /// round trip, so an export of any size holds one chunk.
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
         let values = params.values()?;

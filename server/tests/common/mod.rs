@@ -1,5 +1,9 @@
 //! What the tests that run the real `tepat-server` binary share: the admin CLI, starting `serve` on a free port
 //! and reading the address it prints, and the process's memory as the kernel counts it.
+//!
+//! When `TEPAT_TEST_POSTGRES` names a throw-away cluster (`make test-postgres`), every data directory gets a
+//! PostgreSQL database of its own there, and `serve` and `admin` on that directory use it (`TEPAT_DATABASE_URL`):
+//! the same tests then run the binary on PostgreSQL.
 
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
@@ -13,13 +17,105 @@ pub const MIB: u64 = 1024 * 1024;
 
 /// `tepat-server admin --data DATA ARGS`, whatever its outcome.
 pub fn admin_output(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("admin")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    let mut command = Command::new(BIN);
+    command.arg("admin").arg("--data").arg(data).args(args);
+    store_of(&mut command, data);
+    command.output().unwrap()
+}
+
+/// The PostgreSQL database of a data directory when the tests run on PostgreSQL: created on first use (its URL
+/// kept in the directory), never dropped (the cluster is thrown away after the run).
+pub fn database_of(data: &Path) -> Option<String> {
+    let cluster = std::env::var("TEPAT_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let marker = data.join(".test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    std::fs::create_dir_all(data).unwrap();
+    let name = format!("tepat_cli_{}", uuid::Uuid::now_v7().simple());
+    postgres(&cluster, &format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", cluster.rsplit_once('/').unwrap().0);
+    std::fs::write(&marker, &url).unwrap();
+    Some(url)
+}
+
+/// `command` (a `serve` or `admin` on `data`) on the data directory's PostgreSQL database when there is one.
+pub fn store_of(command: &mut Command, data: &Path) {
+    match database_of(data) {
+        Some(url) => command.env("TEPAT_DATABASE_URL", url),
+        None => command.env_remove("TEPAT_DATABASE_URL"),
+    };
+}
+
+/// One statement on a PostgreSQL database; the first column of each row, as text.
+pub fn postgres(url: &str, sql: &str) -> Vec<Option<String>> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let driver = tokio::spawn(connection);
+            let rows = client.simple_query(&sql).await.unwrap();
+            drop(client);
+            let _ = driver.await;
+            rows.into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some(row.get(0).map(str::to_string))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Everything the server stored, as bytes to search: the SQLite file, or every row of every table of the
+/// PostgreSQL database as text.
+pub fn stored_bytes(data: &Path) -> Vec<u8> {
+    match database_of(data) {
+        None => std::fs::read(data.join("tepat.db")).unwrap(),
+        Some(url) => {
+            let tables = postgres(
+                &url,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+            );
+            let mut out = Vec::new();
+            for table in tables.into_iter().flatten() {
+                for row in postgres(&url, &format!("SELECT t::text FROM {table} t")) {
+                    out.extend(row.unwrap_or_default().into_bytes());
+                    out.push(b'\n');
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Rows of a table in the server's database (SQLite file or PostgreSQL).
+pub fn count_rows(data: &Path, table: &str) -> i64 {
+    match database_of(data) {
+        None => {
+            let db = rusqlite::Connection::open(data.join("tepat.db")).unwrap();
+            db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        }
+        Some(url) => postgres(&url, &format!("SELECT count(*) FROM {table}"))
+            .first()
+            .cloned()
+            .flatten()
+            .and_then(|n| n.parse().ok())
+            .unwrap(),
+    }
 }
 
 /// `tepat-server admin --data DATA ARGS`, which must succeed.
@@ -45,6 +141,7 @@ pub fn serve_args(command: &mut Command, data: &Path) {
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data);
+    store_of(command, data);
 }
 
 /// A started `serve`: the process and the `host:port` it printed. Killed when dropped.
