@@ -207,9 +207,15 @@ impl Report {
                     let _ = writeln!(out, "Not measured: {e}");
                 }
             }
+            // Figure 9 needs a PostgreSQL cluster that commits durably, as `make bench` starts.
+            let cluster = if *n == 9 {
+                "PG_DURABLE=1 server/scripts/pg-cluster.sh run -- "
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "\nReproduce: `cargo run --release -p tepat-e2e --bin tepat-bench -- --only {n} --out /tmp/b.md`"
+                "\nReproduce: `{cluster}cargo run --release -p tepat-e2e --bin tepat-bench -- --only {n} --out /tmp/b.md`"
             );
         }
         out
