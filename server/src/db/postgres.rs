@@ -211,14 +211,7 @@ impl PgDb {
         let PgSession { client, statements } = session;
         let tx = block_on(client.transaction()).map_err(Error::from)?;
         block_on(tx.batch_execute(WRITE_LOCK)).map_err(Error::from)?;
-        let pg = PgTx {
-            tx,
-            statements,
-            changes: Changes::default(),
-        };
-        let value = f(&Transaction::postgres(&pg))?;
-        block_on(pg.tx.commit()).map_err(Error::from)?;
-        Ok(value)
+        run_and_commit(tx, statements, f)
     }
 
     /// Runs `f` in one read-only REPEATABLE READ transaction (a consistent snapshot).
@@ -237,14 +230,7 @@ impl PgDb {
                 .start(),
         )
         .map_err(Error::from)?;
-        let pg = PgTx {
-            tx,
-            statements,
-            changes: Changes::default(),
-        };
-        let value = f(&Transaction::postgres(&pg))?;
-        block_on(pg.tx.commit()).map_err(Error::from)?;
-        Ok(value)
+        run_and_commit(tx, statements, f)
     }
 
     /// Creates the schema in an empty database, refuses one newer than this server, applies missing steps.
@@ -300,6 +286,25 @@ impl PgDb {
             .read(|tx| tx.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0)))?;
         u32::try_from(version).map_err(|_| DbError::Corrupt(format!("schema_version {version}")))
     }
+}
+
+/// Runs `f` on an open transaction: committed when `f` returns Ok, rolled back (when dropped) otherwise.
+fn run_and_commit<T, E>(
+    tx: tokio_postgres::Transaction<'_>,
+    statements: &RefCell<HashMap<String, tokio_postgres::Statement>>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<Error>,
+{
+    let pg = PgTx {
+        tx,
+        statements,
+        changes: Changes::default(),
+    };
+    let value = f(&Transaction::postgres(&pg))?;
+    block_on(pg.tx.commit()).map_err(Error::from)?;
+    Ok(value)
 }
 
 impl Drop for PgDb {

@@ -55,7 +55,7 @@ pub struct Ingest {
 }
 
 /// The middle value (the upper one of an even count).
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }

@@ -15,7 +15,7 @@ use tepat_e2e::field::Field;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
-use crate::ingest::{DEVICES, RUNS, cpu_seconds, enrol_devices, send_run};
+use crate::ingest::{DEVICES, RUNS, cpu_seconds, enrol_devices, median, send_run};
 use crate::memory::DAY;
 
 /// The environment variable naming the cluster (an admin URL).
@@ -40,11 +40,6 @@ pub struct PgIngest {
     pub version: String,
     /// Whether the cluster commits durably (fsync and synchronous_commit on).
     pub durable: bool,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 impl PgIngest {
