@@ -79,12 +79,8 @@ lint: check-system
 ## PostgreSQL's binaries that figure says it could not be measured.
 bench: check-system
 	$(CARGO) build --release -p tepat-server -p tepat-e2e --bin tepat-server --bin tepat-bench
-	if server/scripts/pg-cluster.sh bindir >/dev/null 2>&1; then \
-	  PG_DURABLE=1 server/scripts/pg-cluster.sh run -- \
-	    $(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md; \
-	else \
-	  $(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md; \
-	fi
+	cluster=$$(server/scripts/pg-cluster.sh bindir >/dev/null 2>&1 && echo "server/scripts/pg-cluster.sh run --"); \
+	  PG_DURABLE=1 $$cluster $(CARGO) run --release -q -p tepat-e2e --bin tepat-bench -- --out $(CURDIR)/BENCHMARKS.md
 
 ## A long fuzzing run of the parsers that meet untrusted bytes (tests/tests/fuzz.rs: sync/enrol bodies, assignment
 ## CSV import, form expressions), FUZZ_CASES inputs per target in a release build; `make test` runs 256 of each.

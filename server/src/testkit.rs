@@ -93,7 +93,7 @@ pub struct Kit {
     pub state: AppState,
     router: Router,
     /// The test's PostgreSQL database when the tests run there (`crate::db::testdb`); dropped after `state`.
-    _postgres: Option<crate::db::testdb::TestDatabase>,
+    postgres: Option<crate::db::testdb::TestDatabase>,
 }
 
 /// An enrolled device.
@@ -155,7 +155,7 @@ impl Kit {
             dir,
             state,
             router,
-            _postgres: postgres,
+            postgres,
         }
     }
 
@@ -180,7 +180,7 @@ impl Kit {
 
     /// The PostgreSQL database's URL when the tests run there (what `serve --database` would be given).
     pub fn database_url(&self) -> Option<&str> {
-        self._postgres.as_ref().map(|db| db.url.as_str())
+        self.postgres.as_ref().map(|db| db.url.as_str())
     }
 
     pub fn db(&self) -> &Db {

@@ -477,9 +477,19 @@ impl<'t> PgStatement<'t> {
         let portal = block_on(self.tx.tx.bind(&self.statement, &refs))?;
         Ok(PgRows {
             tx: self.tx,
-            portal,
+            portal: Some(portal),
             buffer: std::collections::VecDeque::new(),
-            done: false,
+            current: None,
+        })
+    }
+
+    /// The same rows read from [`PgStatement::query_all`]'s one round trip.
+    pub(super) fn query_collected(&self, values: &[ValueRef<'_>]) -> Result<PgRows<'t>> {
+        Ok(PgRows {
+            tx: self.tx,
+            portal: None,
+            buffer: self.query_all(values)?.into(),
+            current: None,
         })
     }
 }
@@ -488,22 +498,29 @@ impl<'t> PgStatement<'t> {
 /// its exported answers is tens of kilobytes) and every stalled export holds one chunk.
 const FETCH_ROWS: i32 = 32;
 
-/// A query's rows, fetched in chunks from its portal.
+/// A query's rows: fetched in chunks from its portal while it has one, else all already in `buffer`.
 pub struct PgRows<'t> {
     tx: &'t PgTx<'t>,
-    portal: tokio_postgres::Portal,
+    /// `None` once the portal gave its last chunk (or for collected rows).
+    portal: Option<tokio_postgres::Portal>,
     buffer: std::collections::VecDeque<tokio_postgres::Row>,
-    done: bool,
+    /// The row [`PgRows::next`] lent out last.
+    current: Option<tokio_postgres::Row>,
 }
 
 impl PgRows<'_> {
-    pub(super) fn next(&mut self) -> Result<Option<tokio_postgres::Row>> {
-        if self.buffer.is_empty() && !self.done {
-            let chunk = block_on(self.tx.tx.query_portal(&self.portal, FETCH_ROWS))?;
-            self.done = chunk.len() < FETCH_ROWS as usize;
+    pub(super) fn next(&mut self) -> Result<Option<&tokio_postgres::Row>> {
+        if self.buffer.is_empty()
+            && let Some(portal) = &self.portal
+        {
+            let chunk = block_on(self.tx.tx.query_portal(portal, FETCH_ROWS))?;
+            if chunk.len() < FETCH_ROWS as usize {
+                self.portal = None;
+            }
             self.buffer.extend(chunk);
         }
-        Ok(self.buffer.pop_front())
+        self.current = self.buffer.pop_front();
+        Ok(self.current.as_ref())
     }
 }
 

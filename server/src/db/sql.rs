@@ -680,10 +680,7 @@ impl Statement<'_> {
             StmtInner::SqliteCached(stmt) => RowsInner::Sqlite(stmt.query(sqlite_params(&values))?),
             StmtInner::Postgres(stmt) => RowsInner::Postgres(stmt.query(&values)?),
         };
-        Ok(Rows {
-            inner,
-            current: None,
-        })
+        Ok(Rows { inner })
     }
 
     /// The rows through `f`. On PostgreSQL they come in one round trip (a lookup's few rows, collected); a long
@@ -694,13 +691,9 @@ impl Statement<'_> {
         F: FnMut(&Row<'_>) -> Result<T>,
     {
         let rows = match &self.inner {
-            StmtInner::Postgres(stmt) => {
-                let values = params.values()?;
-                Rows {
-                    inner: RowsInner::Collected(stmt.query_all(&values)?.into_iter()),
-                    current: None,
-                }
-            }
+            StmtInner::Postgres(stmt) => Rows {
+                inner: RowsInner::Postgres(stmt.query_collected(&params.values()?)?),
+            },
             _ => self.query(params)?,
         };
         Ok(MappedRows { rows, map: f })
@@ -740,13 +733,11 @@ impl Statement<'_> {
 /// The rows of a query, in order.
 pub struct Rows<'s> {
     inner: RowsInner<'s>,
-    current: Option<tokio_postgres::Row>,
 }
 
 enum RowsInner<'s> {
     Sqlite(rusqlite::Rows<'s>),
     Postgres(super::postgres::PgRows<'s>),
-    Collected(std::vec::IntoIter<tokio_postgres::Row>),
 }
 
 impl Rows<'_> {
@@ -756,18 +747,9 @@ impl Rows<'_> {
             RowsInner::Sqlite(rows) => Ok(rows.next()?.map(|row| Row {
                 inner: RowInner::Sqlite(row),
             })),
-            RowsInner::Postgres(rows) => {
-                self.current = rows.next()?;
-                Ok(self.current.as_ref().map(|row| Row {
-                    inner: RowInner::Postgres(row),
-                }))
-            }
-            RowsInner::Collected(rows) => {
-                self.current = rows.next();
-                Ok(self.current.as_ref().map(|row| Row {
-                    inner: RowInner::Postgres(row),
-                }))
-            }
+            RowsInner::Postgres(rows) => Ok(rows.next()?.map(|row| Row {
+                inner: RowInner::Postgres(row),
+            })),
         }
     }
 }

@@ -395,11 +395,22 @@ pub fn cpu_seconds(pid: &str) -> f64 {
 
 /// The pid of the `tepat-server serve` whose data directory is `data` (the harness keeps its child private).
 pub fn server_pid(data: &Path) -> Option<String> {
-    let data = data.as_os_str();
-    std::fs::read_dir("/proc")
-        .ok()?
+    server_pids(data).into_iter().next()
+}
+
+/// Every `tepat-server serve` process of the data directory `data` (servers of one PostgreSQL database share it).
+pub fn server_pids(data: &Path) -> Vec<String> {
+    processes(|args| args.iter().any(|a| a == "serve") && args.iter().any(|a| Path::new(a) == data))
+}
+
+/// The pids of the processes whose command line (its arguments) `wanted` accepts.
+pub fn processes(wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
         .flatten()
-        .find_map(|entry| {
+        .filter_map(|entry| {
             let pid = entry.file_name().to_string_lossy().to_string();
             if !pid.chars().all(|c| c.is_ascii_digit()) {
                 return None;
@@ -407,10 +418,10 @@ pub fn server_pid(data: &Path) -> Option<String> {
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
             let args: Vec<String> = cmdline
                 .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
                 .map(|a| String::from_utf8_lossy(a).to_string())
                 .collect();
-            let serves = args.iter().any(|a| a == "serve");
-            let ours = args.iter().any(|a| std::ffi::OsStr::new(a) == data);
-            (serves && ours).then_some(pid)
+            wanted(&args).then_some(pid)
         })
+        .collect()
 }

@@ -15,7 +15,9 @@ use tepat_e2e::field::Field;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
-use crate::ingest::{DEVICES, RUNS, cpu_seconds, enrol_devices, median, send_run};
+use crate::ingest::{
+    DEVICES, RUNS, cpu_seconds, enrol_devices, median, processes, send_run, server_pids,
+};
 use crate::memory::DAY;
 
 /// The environment variable naming the cluster (an admin URL).
@@ -283,38 +285,11 @@ fn raw_inserts(raw: &Raw, after_seq: i64, received_after: &str) -> Result<Durati
     })
 }
 
-/// Every `tepat-server serve` process of the data directory `data` (both nodes share it).
-fn server_pids(data: &Path) -> Vec<String> {
-    processes(|args| args.iter().any(|a| a == "serve") && args.iter().any(|a| Path::new(a) == data))
-}
-
 /// The PostgreSQL server's processes (postmaster and backends), by their command line.
 fn postgres_pids() -> Vec<String> {
     processes(|args| {
-        args.first().is_some_and(|a| {
-            a.starts_with("postgres") || a.ends_with("/postgres") || a.starts_with("postgres:")
-        })
+        // The postmaster by its path, the backends by their title (`postgres: user db …`).
+        args.first()
+            .is_some_and(|a| a.starts_with("postgres") || a.ends_with("/postgres"))
     })
-}
-
-fn processes(wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid = entry.file_name().to_string_lossy().to_string();
-            if !pid.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let args: Vec<String> = cmdline
-                .split(|b| *b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).to_string())
-                .collect();
-            wanted(&args).then_some(pid)
-        })
-        .collect()
 }
